@@ -1,0 +1,147 @@
+"""The one owner of the SQLite connection: pragmas, migrations and transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StorageError(RuntimeError):
+    """The database cannot be used (locked, read-only, full, corrupt); the message says which."""
+
+
+def migrations() -> list[tuple[int, str]]:
+    """Numbered SQL migrations shipped with the package, in order."""
+    found: list[tuple[int, str]] = []
+    for entry in resources.files("storage.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def describe_sqlite_error(error: sqlite3.Error, path: str) -> str:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return f"the database {path} is locked by another process"
+    if "readonly" in text or "read-only" in text:
+        return f"the database {path} is read-only"
+    if "disk is full" in text or "full" in text:
+        return f"the disk holding {path} is full"
+    if "unable to open" in text:
+        return f"cannot open the database {path} (does its folder exist and is it writable?)"
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is not a palaute database or is damaged"
+    return f"database error on {path}: {text}"
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
+        self._connection = connection
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
+        path = str(path)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StorageError(describe_sqlite_error(error, path)) from error
+        connection.row_factory = aiosqlite.Row
+        database = cls(connection, path)
+        try:
+            await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await connection.execute("PRAGMA foreign_keys = ON")
+            if path != ":memory:":
+                await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute("PRAGMA synchronous = NORMAL")
+            if migrate:
+                await database.migrate()
+        except sqlite3.Error as error:
+            await connection.close()
+            raise StorageError(describe_sqlite_error(error, path)) from error
+        return database
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        )
+        if row is None:
+            return 0
+        version = await self.fetchone("SELECT version FROM schema_version")
+        return int(version["version"]) if version else 0
+
+    async def migrate(self, target: int | None = None) -> int:
+        """Apply every migration above the current version (up to `target`); returns the version."""
+        current = await self.schema_version()
+        known = migrations()
+        newest = known[-1][0] if known else 0
+        if current > newest:
+            raise StorageError(
+                f"{self.path} has schema version {current}, newer than this palaute knows "
+                f"({newest}): upgrade palaute"
+            )
+        for version, script in known:
+            if version <= current or (target is not None and version > target):
+                continue
+            log.info("applying database migration %04d", version)
+            async with self._write_lock:
+                # executescript commits on its own; the version row goes in the same script.
+                await self._connection.executescript(
+                    "BEGIN IMMEDIATE;\n"
+                    + script
+                    + "\nCREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
+                    + f"\nDELETE FROM schema_version;\nINSERT INTO schema_version VALUES ({version});"
+                    + "\nCOMMIT;"
+                )
+            current = version
+        return current
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time; committed when the block ends, rolled back on error."""
+        async with self._write_lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                await self._connection.execute("ROLLBACK")
+                raise
+            await self._connection.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._connection.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._connection.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def iterate(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[aiosqlite.Row]:
+        async with self._connection.execute(sql, params) as cursor:
+            async for row in cursor:
+                yield row
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as connection:
+            await connection.executemany(sql, rows)
+
+    async def query_plan(self, sql: str, params: Sequence[Any] = ()) -> list[str]:
+        rows = await self.fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
+        return [str(row["detail"]) for row in rows]

@@ -1,0 +1,234 @@
+"""Touchpoints and the invitations they lead to, with the invitation state machine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from storage.database import Database
+from storage.records import OPEN_STATES, Invitation, InvitationState
+
+_SELECT = "SELECT i.*, t.properties FROM invitations i JOIN touchpoints t ON t.id = i.touchpoint_id"
+
+_ALLOWED: dict[InvitationState, set[InvitationState]] = {
+    InvitationState.SCHEDULED: {
+        InvitationState.SENT, InvitationState.SUPPRESSED, InvitationState.UNREACHABLE,
+        InvitationState.EXPIRED, InvitationState.FAILED, InvitationState.ANSWERING,
+    },
+    InvitationState.SENT: {
+        InvitationState.ANSWERING, InvitationState.COMPLETED, InvitationState.EXPIRED,
+        InvitationState.FAILED,
+    },
+    InvitationState.ANSWERING: {InvitationState.COMPLETED, InvitationState.EXPIRED},
+}  # fmt: skip
+
+
+class InvalidTransition(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    touchpoint: str
+    survey_id: str
+    contact_id: int | None
+    channel: str | None
+    occurred_at: float
+    properties: dict[str, Any]
+    state: InvitationState
+    reason: str | None
+    due_at: float
+    remind_at: float | None
+    expires_at: float | None
+    token: str | None = None
+    idempotency_key: str | None = None
+    language: str | None = None
+
+
+class InvitationRepository:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def get(self, invitation_id: int) -> Invitation | None:
+        row = await self.database.fetchone(f"{_SELECT} WHERE i.id = ?", (invitation_id,))
+        return Invitation.from_row(row) if row else None
+
+    async def by_token(self, token: str) -> Invitation | None:
+        row = await self.database.fetchone(f"{_SELECT} WHERE i.token = ?", (token,))
+        return Invitation.from_row(row) if row else None
+
+    async def by_idempotency_key(
+        self, connection: aiosqlite.Connection, key: str
+    ) -> Invitation | None:
+        async with connection.execute(
+            f"{_SELECT} WHERE t.idempotency_key = ? ORDER BY i.id LIMIT 1", (key,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Invitation.from_row(row) if row else None
+
+    async def insert(
+        self, connection: aiosqlite.Connection, new: NewInvitation, *, now: float
+    ) -> int:
+        cursor = await connection.execute(
+            "INSERT INTO touchpoints (name, contact_id, occurred_at, properties, idempotency_key,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                new.touchpoint,
+                new.contact_id,
+                new.occurred_at,
+                json.dumps(new.properties, ensure_ascii=False),
+                new.idempotency_key,
+                now,
+            ),
+        )
+        touchpoint_id = cursor.lastrowid
+        cursor = await connection.execute(
+            "INSERT INTO invitations (touchpoint_id, contact_id, survey_id, touchpoint, channel,"
+            " state, reason, language, token, due_at, remind_at, expires_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                touchpoint_id,
+                new.contact_id,
+                new.survey_id,
+                new.touchpoint,
+                new.channel,
+                new.state.value,
+                new.reason,
+                new.language,
+                new.token,
+                new.due_at,
+                new.remind_at,
+                new.expires_at,
+                now,
+                now,
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def transition(
+        self,
+        connection: aiosqlite.Connection,
+        invitation_id: int,
+        to: InvitationState,
+        *,
+        now: float,
+        reason: str | None = None,
+    ) -> None:
+        async with connection.execute(
+            "SELECT state FROM invitations WHERE id = ?", (invitation_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise InvalidTransition(f"invitation {invitation_id} does not exist")
+        current = InvitationState(row[0])
+        if current == to:
+            return
+        if to not in _ALLOWED.get(current, set()):
+            raise InvalidTransition(f"invitation {invitation_id} cannot go from {current} to {to}")
+        stamp = {
+            InvitationState.SENT: "sent_at",
+            InvitationState.ANSWERING: "started_at",
+            InvitationState.COMPLETED: "completed_at",
+        }.get(to)
+        extra = f", {stamp} = COALESCE({stamp}, ?)" if stamp else ""
+        params: list[Any] = [to.value, reason, now]
+        if stamp:
+            params.append(now)
+        params.append(invitation_id)
+        await connection.execute(
+            f"UPDATE invitations SET state = ?, reason = COALESCE(?, reason), updated_at = ?{extra}"
+            " WHERE id = ?",
+            params,
+        )
+
+    async def due(self, now: float, limit: int = 500) -> list[Invitation]:
+        rows = await self.database.fetchall(
+            f"{_SELECT} WHERE i.state = 'scheduled' AND i.due_at <= ? ORDER BY i.due_at LIMIT ?",
+            (now, limit),
+        )
+        return [Invitation.from_row(row) for row in rows]
+
+    async def next_due_at(self) -> float | None:
+        row = await self.database.fetchone(
+            "SELECT MIN(due_at) AS due FROM invitations WHERE state = 'scheduled'"
+        )
+        return row["due"] if row and row["due"] is not None else None
+
+    async def reminders_due(self, now: float) -> list[Invitation]:
+        rows = await self.database.fetchall(
+            f"{_SELECT} WHERE i.state IN ('sent', 'answering') AND i.remind_at <= ?"
+            " AND i.reminded_at IS NULL AND (i.expires_at IS NULL OR i.expires_at > ?)",
+            (now, now),
+        )
+        return [Invitation.from_row(row) for row in rows]
+
+    async def mark_reminded(
+        self, connection: aiosqlite.Connection, invitation_id: int, now: float
+    ) -> None:
+        await connection.execute(
+            "UPDATE invitations SET reminded_at = ?, updated_at = ? WHERE id = ?",
+            (now, now, invitation_id),
+        )
+
+    async def expire_overdue(self, now: float) -> int:
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE invitations SET state = 'expired', reason = 'not answered in time',"
+                " updated_at = ? WHERE state IN ('sent', 'answering') AND expires_at <= ?",
+                (now, now),
+            )
+            return cursor.rowcount
+
+    async def open_for_contact(self, contact_id: int) -> Invitation | None:
+        """The invitation a typed reply belongs to: the most recent one sent and not finished."""
+        row = await self.database.fetchone(
+            f"{_SELECT} WHERE i.contact_id = ? AND i.state IN ('sent', 'answering')"
+            " ORDER BY i.sent_at DESC, i.id DESC LIMIT 1",
+            (contact_id,),
+        )
+        return Invitation.from_row(row) if row else None
+
+    async def last_surveyed_at(
+        self, connection: aiosqlite.Connection, contact_id: int
+    ) -> float | None:
+        """When this contact was last invited, counting those still scheduled."""
+        async with connection.execute(
+            "SELECT MAX(due_at) FROM invitations WHERE contact_id = ?"
+            " AND state IN ('scheduled', 'sent', 'answering', 'completed', 'expired')",
+            (contact_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    async def count_due_between(
+        self, connection: aiosqlite.Connection, touchpoint: str, start: float, end: float
+    ) -> int:
+        async with connection.execute(
+            "SELECT COUNT(*) FROM invitations WHERE touchpoint = ? AND due_at >= ? AND due_at < ?"
+            " AND state NOT IN ('suppressed', 'unreachable')",
+            (touchpoint, start, end),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def counts_by_state(self) -> dict[str, int]:
+        rows = await self.database.fetchall(
+            "SELECT state, COUNT(*) AS n FROM invitations GROUP BY state"
+        )
+        return {row["state"]: row["n"] for row in rows}
+
+    async def listing(
+        self, *, state: InvitationState | None = None, limit: int = 100
+    ) -> list[Invitation]:
+        where = "WHERE i.state = ?" if state else ""
+        params: tuple[Any, ...] = (state.value, limit) if state else (limit,)
+        rows = await self.database.fetchall(f"{_SELECT} {where} ORDER BY i.id DESC LIMIT ?", params)
+        return [Invitation.from_row(row) for row in rows]
+
+
+def is_open(invitation: Invitation) -> bool:
+    return invitation.state in OPEN_STATES

@@ -1,0 +1,148 @@
+"""The outbox: durable messages waiting to be sent.
+
+Delivery guarantee: a message is claimed (`sending`) before it is handed to a platform and marked
+`sent` right after the platform confirms it. A crash between the two leaves it `sending`;
+`recover()` at start puts it back to `pending`, so each message is delivered at least once and at
+most twice — the second copy only for a message that was in flight at the moment of the crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import aiosqlite
+
+from storage.database import Database
+from storage.records import OutboxMessage
+
+PRIORITY_CONVERSATION = 100
+PRIORITY_ALERT = 50
+PRIORITY_INVITATION = 10
+PRIORITY_BULK = 0
+
+
+class OutboxRepository:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def enqueue(
+        self,
+        connection: aiosqlite.Connection,
+        *,
+        channel: str,
+        address: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        now: float,
+        invitation_id: int | None = None,
+        priority: int = PRIORITY_BULK,
+        not_before: float | None = None,
+    ) -> int:
+        cursor = await connection.execute(
+            "INSERT INTO outbox (channel, address, kind, payload, invitation_id, priority,"
+            " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                channel,
+                address,
+                kind,
+                json.dumps(payload, ensure_ascii=False),
+                invitation_id,
+                priority,
+                now if not_before is None else not_before,
+                now,
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def claim(
+        self, now: float, limit: int, exclude_addresses: set[tuple[str, str]]
+    ) -> list[OutboxMessage]:
+        """Mark up to `limit` due messages `sending` and return them, highest priority first.
+
+        Only the oldest pending message of each chat is claimed, so that a chat's messages keep
+        their order; chats in `exclude_addresses` already have a message in flight.
+        """
+        async with self.database.transaction() as connection:
+            async with connection.execute(
+                "SELECT * FROM outbox o WHERE o.state = 'pending' AND o.not_before <= ?"
+                " AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.channel = o.channel"
+                " AND p.address = o.address AND p.state IN ('pending', 'sending'))"
+                " ORDER BY o.priority DESC, o.id LIMIT ?",
+                (now, limit + len(exclude_addresses)),
+            ) as cursor:
+                rows = await cursor.fetchall()
+            claimed = [
+                OutboxMessage.from_row(row)
+                for row in rows
+                if (row["channel"], row["address"]) not in exclude_addresses
+            ][:limit]
+            if claimed:
+                marks = ",".join("?" * len(claimed))
+                await connection.execute(
+                    f"UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id IN ({marks})",
+                    [m.id for m in claimed],
+                )
+            return claimed
+
+    async def mark_sent(self, message_id: int, *, now: float, result: str | None = None) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, result = ?, last_error = NULL"
+                " WHERE id = ?",
+                (now, result, message_id),
+            )
+
+    async def retry_later(self, message_id: int, *, not_before: float, error: str) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+                (not_before, error, message_id),
+            )
+
+    async def mark_failed(self, message_id: int, *, error: str) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
+                (error, message_id),
+            )
+
+    async def fail_pending_for(self, channel: str, address: str, *, error: str) -> int:
+        """A permanent failure (the user blocked the bot): drop what else waits for that chat."""
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE outbox SET state = 'failed', last_error = ? WHERE channel = ? AND address = ?"
+                " AND state = 'pending'",
+                (error, channel, address),
+            )
+            return cursor.rowcount
+
+    async def recover(self) -> int:
+        """Messages left `sending` by a crash go back to `pending` (the documented duplicate)."""
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+            )
+            return cursor.rowcount
+
+    async def next_not_before(self) -> float | None:
+        row = await self.database.fetchone(
+            "SELECT MIN(not_before) AS t FROM outbox WHERE state = 'pending'"
+        )
+        return row["t"] if row and row["t"] is not None else None
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.database.fetchall(
+            "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state"
+        )
+        return {row["state"]: row["n"] for row in rows}
+
+    async def failures(self, limit: int = 20) -> list[tuple[int, str, str, str, str | None]]:
+        rows = await self.database.fetchall(
+            "SELECT id, channel, address, kind, last_error FROM outbox WHERE state = 'failed'"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(r["id"], r["channel"], r["address"], r["kind"], r["last_error"]) for r in rows]
