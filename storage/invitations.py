@@ -130,7 +130,6 @@ class InvitationRepository:
         if to not in _ALLOWED.get(current, set()):
             raise InvalidTransition(f"invitation {invitation_id} cannot go from {current} to {to}")
         stamp = {
-            InvitationState.SENT: "sent_at",
             InvitationState.ANSWERING: "started_at",
             InvitationState.COMPLETED: "completed_at",
         }.get(to)
@@ -144,6 +143,14 @@ class InvitationRepository:
             " WHERE id = ?",
             params,
         )
+
+    async def mark_delivered(self, invitation_id: int, *, now: float) -> None:
+        """The first message of the survey reached the platform: the response rate counts it."""
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE invitations SET sent_at = COALESCE(sent_at, ?) WHERE id = ?",
+                (now, invitation_id),
+            )
 
     async def due(self, now: float, limit: int = 500) -> list[Invitation]:
         rows = await self.database.fetchall(

@@ -1,0 +1,138 @@
+"""Wiring: storage, services, channels, dispatcher, scheduler and the HTTP server in one object."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import datetime
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.channels.base import Channel, http_routes_of
+from bot.channels.web import WebChannel
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.dispatcher import Dispatcher
+from bot.http import api
+from bot.http.server import HttpServer, health
+from bot.incoming import IncomingHandler
+from bot.scheduling import InvitationScheduler, build_scheduler
+from bot.surveys import SurveyService
+from bot.tokens import TokenSigner
+from bot.triggers import TriggerService
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+APP_KEY: web.AppKey[PalauteApp] = web.AppKey("palaute", object)  # type: ignore[arg-type]
+
+
+def build_channels(config: Config) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {"web": WebChannel()}
+    if config.telegram:
+        from bot.channels.telegram import TelegramChannel
+
+        channels["telegram"] = TelegramChannel(config.telegram, config.server)
+    if config.slack:
+        from bot.channels.slack import SlackChannel
+
+        channels["slack"] = SlackChannel(config.slack, config.server)
+    return channels
+
+
+class PalauteApp:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        channels: dict[str, Channel] | None = None,
+        http: bool = True,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.channels = channels if channels is not None else build_channels(config)
+        self.http_enabled = http
+        self.stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        self.store = await Store.open(self.config.storage.path)
+        secret = self.config.server.secret_key or await self.store.settings.get_or_create_secret(
+            "link_secret"
+        )
+        self.signer = TokenSigner(secret)
+        self.dispatcher = Dispatcher(self.store, self.channels, self.clock)
+        self.surveys = SurveyService(self.store, self.config, self.clock, self.dispatcher.wake)
+        self.surveys.pushing_channels = {
+            name for name, c in self.channels.items() if c.pushes_prompts
+        }
+        self.triggers = TriggerService(self.store, self.config, self.clock)
+        self.triggers.on_created = self.kick
+        self.incoming = IncomingHandler(
+            self.store, self.surveys, self.triggers, self.signer, self.clock
+        )
+        self.scheduler: AsyncIOScheduler = build_scheduler(self.config.team.timezone)
+        self.invitations = InvitationScheduler(
+            self.store, self.config, self.clock, self.surveys, self.triggers, self.dispatcher.wake
+        )
+        self.invitations.start(self.scheduler)
+        self.web_app = self._web_application()
+        self.http = HttpServer(self.web_app, self.config.server.host, self.config.server.port)
+        for channel in self.channels.values():
+            channel.set_handler(self.incoming)
+            if hasattr(channel, "attach"):
+                channel.attach(self)
+        if self.http_enabled:
+            await self.http.start()
+        await self.dispatcher.start()
+        self.scheduler.start()
+        for name, channel in self.channels.items():
+            await channel.start()
+            log.info("%s channel started", name)
+        await self.invitations.tick()
+
+    def _web_application(self) -> web.Application:
+        app = web.Application(client_max_size=api.MAX_BODY)
+        app[APP_KEY] = self
+        app[api.TRIGGERS_KEY] = self.triggers
+        app[api.API_TOKEN_KEY] = self.config.server.api_token
+        app[api.BATCH_LIMIT_KEY] = self.config.server.batch_limit
+        app.router.add_get("/healthz", health)
+        app.add_routes(api.routes())
+        for channel in self.channels.values():
+            app.add_routes(http_routes_of(channel))
+        return app
+
+    def kick(self) -> None:
+        """Run the invitation tick now instead of at the next interval."""
+        job = self.scheduler.get_job("invitations") if self.scheduler.running else None
+        if job is not None:
+            job.modify(
+                next_run_time=datetime.now(job.next_run_time.tzinfo if job.next_run_time else None)
+            )
+
+    async def stop(self) -> None:
+        for name, channel in self.channels.items():
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("stopping the %s channel failed", name)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.dispatcher.stop()
+        if self.http_enabled:
+            await self.http.stop()
+        await self.store.close()
+
+    async def run_until_signal(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stopped.set)
+        await self.start()
+        try:
+            await self.stopped.wait()
+        finally:
+            log.info("stopping: finishing messages in flight")
+            await self.stop()

@@ -1,0 +1,155 @@
+"""The channel interface every platform adapter implements.
+
+An adapter only translates: palaute's prompts to platform messages, platform updates to
+`Incoming` values handed to the one callback the app injects. Survey logic lives elsewhere.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+    """Opaque to the platform; the adapter passes it back in `Incoming.payload`."""
+
+
+@dataclass(frozen=True)
+class OutgoingPrompt:
+    text: str
+    rows: tuple[tuple[Button, ...], ...] = ()
+    intro: str | None = None
+    """Sent as its own message before the question (the survey's greeting)."""
+
+
+class IncomingKind(StrEnum):
+    TEXT = "text"
+    BUTTON = "button"
+    COMMAND = "command"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str
+    address: str
+    """Where replies go: a Telegram chat id, a Slack user id."""
+    kind: IncomingKind
+    text: str = ""
+    payload: str | None = None
+    """Button payload, or the argument of a command (`/start <payload>`)."""
+    command: str | None = None
+    message_ref: str | None = None
+    """The message a button sat on."""
+    language: str | None = None
+    display_name: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Published platform limits the dispatcher paces sends by."""
+
+    per_second: float
+    burst: int
+    per_chat_per_second: float
+    per_chat_burst: int
+    per_group_per_minute: float | None = None
+
+
+class DeliveryError(Exception):
+    """A send failed. `permanent` failures (blocked, account gone) make the contact unreachable."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+def temporary_failure(reason: str, retry_after: float | None = None) -> DeliveryError:
+    return DeliveryError(reason, permanent=False, retry_after=retry_after)
+
+
+def permanent_failure(reason: str) -> DeliveryError:
+    return DeliveryError(reason, permanent=True)
+
+
+IncomingHandler = Callable[[Incoming], Awaitable[None]]
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "image/png"
+
+
+@dataclass
+class TeamMessage:
+    """A report or alert for a team channel; adapters render `text` (plain) or richer forms."""
+
+    text: str
+    html: str | None = None
+    blocks: list[dict[str, object]] | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    attachment: Attachment | None = None
+    thread_ref: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Channel(ABC):
+    """A platform palaute talks to customers (and teams) on."""
+
+    name: str
+    limits: Limits
+    pushes_prompts: bool = True
+    """False for the web channel, whose pages pull the next question themselves."""
+
+    def __init__(self) -> None:
+        self._on_incoming: IncomingHandler | None = None
+
+    def set_handler(self, handler: IncomingHandler) -> None:
+        self._on_incoming = handler
+
+    async def deliver(self, incoming: Incoming) -> None:
+        if self._on_incoming is None:
+            raise RuntimeError(f"{self.name} channel received a message before it was wired")
+        await self._on_incoming(incoming)
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    async def send_prompt(self, address: str, prompt: OutgoingPrompt) -> str:
+        """Send a question; returns a reference to the message (for `edit`)."""
+
+    @abstractmethod
+    async def send_text(
+        self, address: str, text: str, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> str: ...
+
+    @abstractmethod
+    async def edit(self, address: str, message_ref: str, text: str) -> None:
+        """Replace a question's message with its answer, removing the buttons."""
+
+    async def send_team(self, address: str, message: TeamMessage) -> str:
+        return await self.send_text(address, message.text, message.buttons)
+
+    async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
+        await self.edit(address, message_ref, message.text)
+
+
+def http_routes_of(channel: Channel) -> list[web.RouteDef]:
+    """Routes a channel serves on palaute's HTTP server (webhooks), if any."""
+    routes = getattr(channel, "http_routes", None)
+    return list(routes()) if callable(routes) else []

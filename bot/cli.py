@@ -1,0 +1,555 @@
+"""The `palaute` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from bot.clock import SystemClock
+from bot.config import Config, ConfigError, load_config
+from bot.durations import format_duration, parse_duration
+from bot.logs import configure_logging
+from storage.database import StorageError
+from storage.store import Store
+
+EXIT_CONFIG = 2
+EXIT_FAILURE = 1
+
+Command = Callable[[argparse.Namespace, Config], Awaitable[int]]
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: ./palaute.toml if it exists, else built-in defaults)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="palaute",
+        description="Collect customer feedback (NPS, CSAT, CES) in Telegram, Slack and web links.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="run the bot: channels, scheduler and HTTP server")
+    _add_config(run)
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+    check = commands.add_parser("check", help="validate the config and summarise it")
+    _add_config(check)
+
+    trigger = commands.add_parser(
+        "trigger",
+        help="record a touchpoint and schedule its survey",
+        description="Record that a touchpoint happened for one contact, an audience or a CSV of contacts.",
+    )
+    _add_config(trigger)
+    trigger.add_argument(
+        "touchpoint",
+        help="touchpoint name from the config, or a built-in survey (nps, csat, ces, event)",
+    )
+    who = trigger.add_mutually_exclusive_group(required=True)
+    who.add_argument(
+        "--contact", metavar="CHANNEL:ID", help="telegram:123456789, slack:U0123ABC or ref:crm-42"
+    )
+    who.add_argument(
+        "--audience", metavar="NAME", help="everyone in an audience (e.g. an event's attendees)"
+    )
+    who.add_argument(
+        "--csv",
+        metavar="FILE",
+        type=Path,
+        help="a CSV with a `contact` column; other columns become properties",
+    )
+    trigger.add_argument(
+        "--property",
+        "-p",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="a touchpoint property (repeatable)",
+    )
+    trigger.add_argument(
+        "--dry-run", action="store_true", help="show who would get what and when; store nothing"
+    )
+    trigger.add_argument(
+        "--print-links", action="store_true", help="print each invitation's personal web link"
+    )
+
+    report = commands.add_parser("report", help="print rolling scores")
+    _add_config(report)
+    report.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    report.add_argument(
+        "--window", default="30d", help='how far back, e.g. "7d", "30d" (default 30d)'
+    )
+    report.add_argument("--by", help="break down by touchpoint, channel or property:NAME")
+    report.add_argument("--survey", help="only this survey")
+
+    export = commands.add_parser("export", help="write every answer as CSV or JSON lines")
+    _add_config(export)
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument(
+        "--output", "-o", type=Path, help="file to write (default: standard output)"
+    )
+
+    forget = commands.add_parser("forget", help="delete a contact and everything they answered")
+    _add_config(forget)
+    forget.add_argument(
+        "contact", metavar="CONTACT", help="telegram:123456789, slack:U0123ABC or ref:crm-42"
+    )
+
+    status = commands.add_parser(
+        "status", help="invitations and outbox by state, and recent delivery failures"
+    )
+    _add_config(status)
+    return parser
+
+
+async def _open_store(config: Config) -> Store:
+    return await Store.open(config.storage.path)
+
+
+async def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import PalauteApp
+
+    configure_logging(args.log_level, config.secrets())
+    app = PalauteApp(config)
+    await app.run_until_signal()
+    return 0
+
+
+async def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    out = sys.stdout
+    source = str(config.source) if config.source else "built-in defaults (no config file)"
+    print(f"Config: {source}: OK", file=out)
+    print(f"Database: {config.storage.path}", file=out)
+    print(
+        f"HTTP server: {config.server.host}:{config.server.port} ({config.server.base_url})",
+        file=out,
+    )
+    channels = ["web"]
+    if config.telegram:
+        channels.append(f"telegram ({config.telegram.mode})")
+    if config.slack:
+        channels.append(f"slack ({config.slack.mode} mode)")
+    print(f"Channels: {', '.join(channels)}", file=out)
+    print("Surveys:", file=out)
+    for survey in config.surveys.values():
+        print(f"  {survey.id} ({', '.join(survey.languages)}):", file=out)
+        for question in survey.questions:
+            extra = f" when {question.when.source}" if question.when else ""
+            optional = " (optional)" if question.optional else ""
+            title = question.text.get(survey.default_language) or next(iter(question.text.values()))
+            print(
+                f"    - {question.id} [{question.kind.value}]{optional}{extra}: {title}", file=out
+            )
+    print("Touchpoints:", file=out)
+    if not config.touchpoints:
+        print(
+            "  (none configured: trigger a built-in survey by its name, e.g. `palaute trigger nps`)",
+            file=out,
+        )
+    for touchpoint in config.touchpoints.values():
+        parts = [f"survey {touchpoint.survey}", f"delay {format_duration(touchpoint.delay)}"]
+        parts.append(
+            f"reminder after {format_duration(touchpoint.remind_after)}"
+            if touchpoint.remind_after
+            else "no reminder"
+        )
+        parts.append(
+            f"expires after {format_duration(touchpoint.expire_after)}"
+            if touchpoint.expire_after
+            else "never expires"
+        )
+        if touchpoint.quiet_hours:
+            parts.append(
+                f"quiet {touchpoint.quiet_hours.start:%H:%M}–{touchpoint.quiet_hours.end:%H:%M}"
+            )
+        if touchpoint.sample < 1:
+            parts.append(f"sample {touchpoint.sample:g}")
+        if touchpoint.max_per_day:
+            parts.append(f"max {touchpoint.max_per_day}/day")
+        if touchpoint.every:
+            parts.append(
+                f"every {format_duration(touchpoint.every)} to {touchpoint.audience or 'all'}"
+            )
+        print(f"  {touchpoint.id}: {', '.join(parts)}", file=out)
+    targets = ", ".join(config.team.report_to) or "nowhere (set [team] report_to)"
+    summary = (
+        f"daily at {config.team.daily_summary:%H:%M} {config.team.timezone}"
+        if config.team.daily_summary
+        else "no daily summary"
+    )
+    print(f"Reports: {targets}; {summary}", file=out)
+    return 0
+
+
+def _properties(pairs: Sequence[str]) -> dict[str, str]:
+    properties: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"palaute trigger: error: --property {pair!r} must be KEY=VALUE")
+        properties[key.strip()] = value
+    return properties
+
+
+def _progress(total: int, description: str) -> Any:
+    """A rich progress bar on a terminal; nothing when output is piped."""
+    if not sys.stderr.isatty() or total < 20:
+        return None
+    from rich.progress import Progress
+
+    progress = Progress(transient=True)
+    progress.start()
+    progress.add_task(description, total=total)
+    return progress
+
+
+async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
+    from bot.tokens import TokenSigner
+    from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
+    from bot.web_links import LinkBuilder
+
+    properties = _properties(args.property)
+    store = await _open_store(config)
+    try:
+        service = TriggerService(store, config, SystemClock())
+        secret = config.server.secret_key or await store.settings.get_or_create_secret(
+            "link_secret"
+        )
+        links = LinkBuilder(config.server.base_url, TokenSigner(secret))
+        requests: list[TriggerRequest] = []
+        try:
+            if args.contact:
+                requests.append(
+                    TriggerRequest(
+                        args.touchpoint, ContactSpec.parse(args.contact, "--contact"), properties
+                    )
+                )
+            elif args.audience:
+                members = await store.audiences.members(args.audience)
+                if not members:
+                    print(
+                        f"palaute trigger: audience {args.audience!r} has no members",
+                        file=sys.stderr,
+                    )
+                    return EXIT_FAILURE
+                for member in members:
+                    spec = (
+                        ContactSpec(member.channel, member.address)
+                        if member.channel
+                        else ContactSpec(ref=member.ref)
+                    )
+                    requests.append(TriggerRequest(args.touchpoint, spec, properties))
+            else:
+                requests.extend(_csv_requests(args.csv, args.touchpoint, properties))
+            for request in requests:
+                service.validate(request)
+        except TriggerError as error:
+            print(f"palaute trigger: error: {error}", file=sys.stderr)
+            return EXIT_CONFIG
+        zone = ZoneInfo(config.defaults.timezone)
+        progress = _progress(len(requests), "Scheduling surveys")
+        counts: dict[str, int] = {}
+        try:
+            for request in requests:
+                result = await (
+                    service.preview(request) if args.dry_run else service.trigger(request)
+                )
+                invitation = result.invitation
+                counts[invitation.state.value] = counts.get(invitation.state.value, 0) + 1
+                due = datetime.fromtimestamp(invitation.due_at, zone).strftime("%Y-%m-%d %H:%M %Z")
+                line = f"{result.contact_label}: {invitation.survey_id} {invitation.state.value}"
+                line += f" ({invitation.reason})" if invitation.reason else f", due {due}"
+                if args.print_links and invitation.token and not args.dry_run:
+                    line += f" {links.invitation_url(invitation)}"
+                if progress is None:
+                    print(line)
+                else:
+                    progress.advance(progress.task_ids[0])
+        finally:
+            if progress is not None:
+                progress.stop()
+        verb = "would be" if args.dry_run else "were"
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        print(f"{len(requests)} touchpoint(s) {verb} recorded: {summary}")
+        return 0
+    finally:
+        await store.close()
+
+
+def _csv_requests(path: Path, touchpoint: str, properties: dict[str, str]) -> list[Any]:
+    from bot.triggers import ContactSpec, TriggerError, TriggerRequest
+
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as error:
+        raise TriggerError("--csv", f"cannot read {path}: {error.strerror}") from None
+    requests = []
+    with handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "contact" not in reader.fieldnames:
+            raise TriggerError("--csv", f"{path} needs a header row with a `contact` column")
+        for line_number, row in enumerate(reader, start=2):
+            contact = (row.pop("contact") or "").strip()
+            try:
+                spec = ContactSpec.parse(contact, f"{path}:{line_number}: contact")
+            except TriggerError:
+                raise
+            extra = {k: v for k, v in row.items() if k and v not in (None, "")}
+            requests.append(TriggerRequest(touchpoint, spec, {**properties, **extra}))
+    return requests
+
+
+async def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    from bot.scores import rolling_scores
+
+    try:
+        window = parse_duration(args.window)
+    except ValueError as error:
+        print(f"palaute report: error: --window: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    store = await _open_store(config)
+    try:
+        try:
+            rows = await rolling_scores(
+                store,
+                config.surveys,
+                now=SystemClock().now(),
+                window=window,
+                by=args.by,
+                survey_id=args.survey,
+            )
+        except ValueError as error:
+            print(f"palaute report: error: --by: {error}", file=sys.stderr)
+            return EXIT_CONFIG
+        failures = await store.outbox.failures(limit=5)
+    finally:
+        await store.close()
+    if args.format == "json":
+        json.dump(
+            {"window": args.window, "scores": [row.as_json() for row in rows]},
+            sys.stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
+        print()
+        return 0
+    if args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(
+            [
+                "survey",
+                "group",
+                "n",
+                "nps",
+                "csat",
+                "ces",
+                "margin_of_error",
+                "response_rate",
+                "comment_rate",
+            ]
+        )
+        for row in rows:
+            data = row.as_json()
+            writer.writerow(
+                [
+                    data[k]
+                    for k in (
+                        "survey",
+                        "group",
+                        "n",
+                        "nps",
+                        "csat",
+                        "ces",
+                        "margin_of_error",
+                        "response_rate",
+                        "comment_rate",
+                    )
+                ]
+            )
+        return 0
+    _print_text_report(rows, args.window, config.team.min_n, sys.stdout)
+    if failures:
+        print(f"\n{len(failures)} recent delivery failure(s); see `palaute status`.")
+    return 0
+
+
+def _print_text_report(rows: list[Any], window: str, min_n: int, out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Scores over the last {window}")
+    for column in ("survey", "group", "n", "score", "± margin", "response rate", "comments"):
+        table.add_column(column, justify="left" if column in ("survey", "group") else "right")
+    for row in rows:
+        if row.nps is not None:
+            score = f"NPS {row.nps:+.0f}"
+        elif row.csat is not None:
+            score = f"CSAT {row.csat:.0f}%"
+        elif row.ces is not None:
+            score = f"CES {row.ces:.2f}"
+        elif row.questions and row.questions[0].value is not None:
+            score = f"mean {row.questions[0].value:.2f}"
+        else:
+            score = "–"
+        if row.n < min_n:
+            score += " (few answers)"
+        margin = f"±{row.margin_of_error:.1f}" if row.margin_of_error is not None else "–"
+        rate = f"{row.response_rate:.0%}" if row.response_rate is not None else "–"
+        comments = f"{row.comment_rate:.0%}" if row.comment_rate is not None else "–"
+        table.add_row(row.survey, row.group or "all", str(row.n), score, margin, rate, comments)
+    console = Console(file=out, width=110)
+    if rows:
+        console.print(table)
+    else:
+        console.print(f"No answers in the last {window}.")
+
+
+async def cmd_export(args: argparse.Namespace, config: Config) -> int:
+    store = await _open_store(config)
+    handle: TextIO = (
+        args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
+    )
+    total = await store.reports.count_answers()
+    progress = _progress(total, "Exporting answers")
+    columns = ["answer_id", "answered_at", "survey", "touchpoint", "channel", "invitation_id", "contact_id",
+               "question", "kind", "value", "skipped", "properties"]  # fmt: skip
+    try:
+        writer = csv.writer(handle) if args.format == "csv" else None
+        if writer:
+            writer.writerow(columns)
+        async for row in store.reports.export_rows():
+            value = row["value_text"] if row["value_text"] is not None else row["value_num"]
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            record = {
+                "answer_id": row["id"],
+                "answered_at": datetime.fromtimestamp(row["answered_at"])
+                .astimezone()
+                .isoformat(timespec="seconds"),
+                "survey": row["survey_id"],
+                "touchpoint": row["touchpoint"],
+                "channel": row["channel"],
+                "invitation_id": row["invitation_id"],
+                "contact_id": row["contact_id"],
+                "question": row["question_id"],
+                "kind": row["kind"],
+                "value": value,
+                "skipped": bool(row["skipped"]),
+                "properties": json.loads(row["properties"]),
+            }
+            if writer:
+                writer.writerow(
+                    [
+                        json.dumps(record[c], ensure_ascii=False)
+                        if c == "properties"
+                        else record[c]
+                        for c in columns
+                    ]
+                )
+            else:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if progress is not None:
+                progress.advance(progress.task_ids[0])
+    finally:
+        if progress is not None:
+            progress.stop()
+        if args.output:
+            handle.close()
+        await store.close()
+    return 0
+
+
+async def cmd_forget(args: argparse.Namespace, config: Config) -> int:
+    from bot.triggers import ContactSpec, TriggerError
+
+    try:
+        spec = ContactSpec.parse(args.contact, "CONTACT")
+    except TriggerError as error:
+        print(f"palaute forget: error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    store = await _open_store(config)
+    try:
+        contact = (
+            await store.contacts.find_by_ref(spec.ref)
+            if spec.ref
+            else await store.contacts.find(spec.channel or "", spec.address or "")
+        )
+        if contact is None:
+            print(f"No contact {spec.label} in {config.storage.path}.")
+            return EXIT_FAILURE
+        await store.contacts.forget(contact.id)
+        print(f"Deleted {spec.label} and everything they answered.")
+        return 0
+    finally:
+        await store.close()
+
+
+async def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    store = await _open_store(config)
+    try:
+        invitations = await store.invitations.counts_by_state()
+        outbox = await store.outbox.counts()
+        failures = await store.outbox.failures()
+    finally:
+        await store.close()
+    print(
+        "Invitations: " + (", ".join(f"{n} {s}" for s, n in sorted(invitations.items())) or "none")
+    )
+    print("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(outbox.items())) or "empty"))
+    for message_id, channel, address, kind, error in failures:
+        print(f"  failed #{message_id} {kind} to {channel}:{address}: {error}")
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "run": cmd_run,
+    "check": cmd_check,
+    "trigger": cmd_trigger,
+    "report": cmd_report,
+    "export": cmd_export,
+    "forget": cmd_forget,
+    "status": cmd_status,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        for line in error.lines:
+            print(line, file=sys.stderr)
+        problems = len(error.lines)
+        print(
+            f"palaute: the config has {problems} problem{'s' if problems != 1 else ''}; nothing was started.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if args.command != "run":
+        logging.basicConfig(level=logging.WARNING)
+    try:
+        return asyncio.run(COMMANDS[args.command](args, config))
+    except StorageError as error:
+        print(f"palaute: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

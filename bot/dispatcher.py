@@ -1,0 +1,248 @@
+"""Sends the outbox through the channel adapters: in order per chat, paced, retried, durable.
+
+See storage.outbox for the delivery guarantee (at most one duplicate, only for a message in
+flight at a crash).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+from bot.channels.base import Button, Channel, DeliveryError, OutgoingPrompt, TeamMessage
+from bot.clock import Clock
+from bot.rate_limit import ChannelLimiter
+from storage.outbox import PRIORITY_CONVERSATION
+from storage.records import InvitationState, OutboxMessage
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MAX_IN_FLIGHT = 64
+BULK_IN_FLIGHT = 48
+"""Bulk sends never take the last slots: those stay free for conversation replies."""
+
+SentHook = Callable[[OutboxMessage, str], Awaitable[None]]
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with jitter: ~1 s, 2 s, 4 s, … capped at 5 minutes."""
+    return float(min(300.0, 2 ** (attempt - 1)) * random.uniform(0.8, 1.2))
+
+
+def rows_from_payload(payload: object) -> tuple[tuple[Button, ...], ...]:
+    if not isinstance(payload, list):
+        return ()
+    return tuple(tuple(Button(str(b["label"]), str(b["payload"])) for b in row) for row in payload)
+
+
+class Dispatcher:
+    def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock) -> None:
+        self.store = store
+        self.channels = channels
+        self.clock = clock
+        self.limiters = {name: ChannelLimiter(channel.limits) for name, channel in channels.items()}
+        self._wake = asyncio.Event()
+        self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.sent_hooks: list[SentHook] = []
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        recovered = await self.store.outbox.recover()
+        if recovered:
+            log.warning(
+                "%d message(s) were being sent when palaute stopped; sending them again", recovered
+            )
+        self._task = asyncio.create_task(self._run(), name="palaute-dispatcher")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let messages in flight finish (up to `timeout`); the rest stay safely in the outbox."""
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+        pending = list(self._in_flight.values())
+        if pending:
+            _done, not_done = await asyncio.wait(pending, timeout=timeout)
+            for task in not_done:
+                task.cancel()
+            await asyncio.gather(*not_done, return_exceptions=True)
+        await self.store.outbox.recover()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                claimed = await self._claim()
+            except Exception:
+                log.exception("could not read the outbox; trying again shortly")
+                claimed = 0
+            if self._stopping:
+                break
+            if claimed == 0:
+                await self._sleep()
+
+    async def _sleep(self) -> None:
+        next_at = await self.store.outbox.next_not_before()
+        timeout = 1.0 if next_at is None else min(1.0, max(0.0, next_at - self.clock.now()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
+
+    async def _claim(self) -> int:
+        free = MAX_IN_FLIGHT - len(self._in_flight)
+        if free <= 0:
+            return 0
+        messages = await self.store.outbox.claim(self.clock.now(), free, set(self._in_flight))
+        started = 0
+        bulk_in_flight = sum(1 for t in self._in_flight.values() if t.get_name() == "bulk")
+        for message in messages:
+            key = (message.channel, message.address)
+            bulk = message.priority < PRIORITY_CONVERSATION
+            if bulk and bulk_in_flight >= BULK_IN_FLIGHT:
+                await self.store.outbox.retry_later(
+                    message.id, not_before=self.clock.now(), error=""
+                )
+                continue
+            bulk_in_flight += bulk
+            task = asyncio.create_task(self._send(message), name="bulk" if bulk else "conversation")
+            self._in_flight[key] = task
+            task.add_done_callback(lambda _t, key=key: self._finished(key))
+            started += 1
+        return started
+
+    def _finished(self, key: tuple[str, str]) -> None:
+        self._in_flight.pop(key, None)
+        self._wake.set()
+
+    async def _send(self, message: OutboxMessage) -> None:
+        channel = self.channels.get(message.channel)
+        if channel is None:
+            await self.store.outbox.mark_failed(
+                message.id, error=f"channel {message.channel!r} is not configured"
+            )
+            return
+        limiter = self.limiters[message.channel]
+        try:
+            await limiter.acquire(message.address, message.priority)
+            ref = await self._perform(channel, message)
+        except DeliveryError as error:
+            await self._failed(message, error, limiter)
+            return
+        except Exception as error:  # an adapter bug must not stop the queue
+            log.exception("sending outbox message %s failed unexpectedly", message.id)
+            await self._failed(
+                message,
+                DeliveryError(f"unexpected error: {type(error).__name__}", permanent=False),
+                limiter,
+            )
+            return
+        now = self.clock.now()
+        await self.store.outbox.mark_sent(message.id, now=now, result=ref)
+        if message.kind == "prompt" and message.invitation_id is not None:
+            await self.store.prompts.record(
+                message.invitation_id, str(message.payload["question_id"]), ref
+            )
+            await self.store.invitations.mark_delivered(message.invitation_id, now=now)
+        for hook in self.sent_hooks:
+            try:
+                await hook(message, ref)
+            except Exception:
+                log.exception("a sent hook failed for outbox message %s", message.id)
+
+    async def _perform(self, channel: Channel, message: OutboxMessage) -> str:
+        payload = message.payload
+        if message.kind == "prompt":
+            prompt = OutgoingPrompt(
+                str(payload["text"]), rows_from_payload(payload.get("rows")), payload.get("intro")
+            )
+            return await channel.send_prompt(message.address, prompt)
+        if message.kind == "text":
+            return await channel.send_text(
+                message.address, str(payload["text"]), rows_from_payload(payload.get("rows"))
+            )
+        if message.kind == "edit":
+            await channel.edit(message.address, str(payload["message_ref"]), str(payload["text"]))
+            return str(payload["message_ref"])
+        if message.kind == "team":
+            return await channel.send_team(message.address, team_message_from_payload(payload))
+        if message.kind == "team_edit":
+            await channel.edit_team(
+                message.address, str(payload["message_ref"]), team_message_from_payload(payload)
+            )
+            return str(payload["message_ref"])
+        raise DeliveryError(f"unknown outbox message kind {message.kind!r}", permanent=True)
+
+    async def _failed(
+        self, message: OutboxMessage, error: DeliveryError, limiter: ChannelLimiter
+    ) -> None:
+        now = self.clock.now()
+        if error.permanent:
+            log.warning(
+                "message %s to %s:%s failed for good: %s",
+                message.id,
+                message.channel,
+                message.address,
+                error.reason,
+            )
+            await self.store.outbox.mark_failed(message.id, error=error.reason)
+            dropped = await self.store.outbox.fail_pending_for(
+                message.channel, message.address, error=error.reason
+            )
+            contact = await self.store.contacts.find(message.channel, message.address)
+            if contact is not None:
+                await self.store.contacts.set_unreachable(contact.id, now=now, reason=error.reason)
+            if message.invitation_id is not None:
+                async with self.store.database.transaction() as connection:
+                    await connection.execute(
+                        "UPDATE invitations SET state = ?, reason = ?, updated_at = ? WHERE id = ?"
+                        " AND state IN ('scheduled', 'sent')",
+                        (InvitationState.FAILED.value, error.reason, now, message.invitation_id),
+                    )
+            if dropped:
+                log.info("dropped %d more message(s) for the unreachable chat", dropped)
+            return
+        if error.retry_after:
+            limiter.pause(message.address, error.retry_after, whole_channel=True)
+        if message.attempts >= MAX_ATTEMPTS:
+            log.warning(
+                "message %s failed %d times; giving up: %s",
+                message.id,
+                message.attempts,
+                error.reason,
+            )
+            await self.store.outbox.mark_failed(
+                message.id, error=f"gave up after {message.attempts} attempts: {error.reason}"
+            )
+            return
+        delay = error.retry_after if error.retry_after else backoff(message.attempts)
+        await self.store.outbox.retry_later(message.id, not_before=now + delay, error=error.reason)
+
+
+def team_message_from_payload(payload: dict[str, object]) -> TeamMessage:
+    from bot.channels.base import Attachment
+
+    attachment = None
+    image = payload.get("image_path")
+    if isinstance(image, str):
+        from pathlib import Path
+
+        attachment = Attachment(Path(image).name, Path(image).read_bytes())
+    blocks = payload.get("blocks")
+    return TeamMessage(
+        text=str(payload.get("text", "")),
+        html=payload.get("html") if isinstance(payload.get("html"), str) else None,  # type: ignore[arg-type]
+        blocks=blocks if isinstance(blocks, list) else None,
+        buttons=rows_from_payload(payload.get("rows")),
+        attachment=attachment,
+        thread_ref=payload.get("thread_ref")
+        if isinstance(payload.get("thread_ref"), str)
+        else None,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,181 @@
+"""The trigger API: `POST /api/v1/touchpoints` from shops, CRMs and webhooks."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.http.errors import json_error
+from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, TriggerService
+
+TRIGGERS_KEY: web.AppKey[TriggerService] = web.AppKey("triggers", TriggerService)
+API_TOKEN_KEY: web.AppKey[str | None] = web.AppKey("api_token", str)  # type: ignore[arg-type]
+BATCH_LIMIT_KEY: web.AppKey[int] = web.AppKey("batch_limit", int)
+LINK_BUILDER_KEY: web.AppKey[Any] = web.AppKey("link_builder", object)
+MAX_BODY = 4 * 1024 * 1024
+_FIELDS = {"touchpoint", "contact", "properties", "occurred_at", "language"}
+
+
+def _authorized(request: web.Request) -> bool:
+    expected = request.app[API_TOKEN_KEY]
+    if not expected:
+        return False
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(
+        token.strip().encode(), expected.encode()
+    )
+
+
+def parse_touchpoint(body: Any, prefix: str = "") -> TriggerRequest:
+    if not isinstance(body, dict):
+        raise TriggerError(prefix.rstrip(".") or "body", "must be a JSON object")
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise TriggerError(
+            f"{prefix}{unknown[0]}", f"unknown field (expected: {', '.join(sorted(_FIELDS))})"
+        )
+    touchpoint = body.get("touchpoint")
+    if not isinstance(touchpoint, str) or not touchpoint:
+        raise TriggerError(
+            f"{prefix}touchpoint", "is required: the touchpoint name, e.g. order_delivered"
+        )
+    contact = body.get("contact")
+    if not isinstance(contact, dict) or len(contact) != 1:
+        raise TriggerError(
+            f"{prefix}contact",
+            'must be one of {"telegram": CHAT_ID}, {"slack": "USER_ID"}, {"ref": "EXTERNAL_ID"}',
+        )
+    ((kind, value),) = contact.items()
+    if (
+        kind not in ("telegram", "slack", "ref")
+        or isinstance(value, bool)
+        or not isinstance(value, str | int)
+    ):
+        raise TriggerError(
+            f"{prefix}contact",
+            'must be one of {"telegram": CHAT_ID}, {"slack": "USER_ID"}, {"ref": "EXTERNAL_ID"}',
+        )
+    spec = ContactSpec.parse(f"{kind}:{value}", f"{prefix}contact.{kind}")
+    properties = body.get("properties", {})
+    if not isinstance(properties, dict):
+        raise TriggerError(f"{prefix}properties", "must be a JSON object of texts and numbers")
+    for key, value in properties.items():
+        if isinstance(value, dict | list) or value is None:
+            raise TriggerError(f"{prefix}properties.{key}", "must be a text or a number")
+    occurred_at = None
+    if body.get("occurred_at") is not None:
+        raw = body["occurred_at"]
+        try:
+            moment = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise TriggerError(
+                f"{prefix}occurred_at",
+                'must be an ISO 8601 time with a UTC offset, e.g. "2026-11-22T10:00:00+02:00"',
+            )
+        occurred_at = moment.timestamp()
+    language = body.get("language")
+    if language is not None and not isinstance(language, str):
+        raise TriggerError(f"{prefix}language", 'must be a language code such as "fi" or "en"')
+    return TriggerRequest(touchpoint, spec, properties, occurred_at, language=language)
+
+
+def _result_json(request: web.Request, result: TriggerResult) -> dict[str, Any]:
+    invitation = result.invitation
+    body: dict[str, Any] = {
+        "invitation_id": invitation.id,
+        "state": invitation.state.value,
+        "due_at": datetime.fromtimestamp(invitation.due_at)
+        .astimezone()
+        .isoformat(timespec="seconds"),
+        "contact": result.contact_label,
+        "duplicate": not result.created,
+    }
+    if invitation.reason:
+        body["reason"] = invitation.reason
+    builder = request.app.get(LINK_BUILDER_KEY)
+    if builder is not None and invitation.token:
+        body["survey_url"] = builder(invitation)
+    return body
+
+
+async def _read_json(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise TriggerError("body", f"is not valid JSON ({error})") from None
+
+
+async def post_touchpoint(request: web.Request) -> web.Response:
+    if not _authorized(request):
+        return json_error(
+            401, "missing or wrong API token: send Authorization: Bearer <server.api_token>"
+        )
+    triggers = request.app[TRIGGERS_KEY]
+    try:
+        body = await _read_json(request)
+        if isinstance(body, list):
+            return await _batch(request, triggers, body)
+        trigger = parse_touchpoint(body)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 1 <= len(key) <= 255:
+            raise TriggerError("Idempotency-Key", "must be 1 to 255 characters")
+        trigger = TriggerRequest(
+            trigger.touchpoint,
+            trigger.contact,
+            trigger.properties,
+            trigger.occurred_at,
+            key,
+            trigger.language,
+        )
+        result = await triggers.trigger(trigger)
+    except TriggerError as error:
+        status = 400 if error.field == "body" else 422
+        return json_error(status, error.message, field=error.field)
+    return web.json_response(_result_json(request, result), status=202 if result.created else 200)
+
+
+async def _batch(request: web.Request, triggers: TriggerService, items: list[Any]) -> web.Response:
+    limit = request.app[BATCH_LIMIT_KEY]
+    if not items:
+        raise TriggerError("body", "the batch is empty")
+    if len(items) > limit:
+        raise TriggerError(
+            "body",
+            f"a batch takes at most {limit} touchpoints (server.batch_limit), got {len(items)}",
+        )
+    key = request.headers.get("Idempotency-Key")
+    parsed = []
+    for index, item in enumerate(items):
+        parsed.append(parse_touchpoint(item, prefix=f"[{index}]."))
+    for index, trigger in enumerate(parsed):
+        try:
+            triggers.validate(trigger)
+        except TriggerError as error:
+            raise TriggerError(f"[{index}].{error.field}", error.message) from None
+    results = []
+    for index, trigger in enumerate(parsed):
+        item_key = f"{key}#{index}" if key else None
+        trigger = TriggerRequest(
+            trigger.touchpoint,
+            trigger.contact,
+            trigger.properties,
+            trigger.occurred_at,
+            item_key,
+            trigger.language,
+        )
+        results.append(_result_json(request, await triggers.trigger(trigger)))
+    return web.json_response({"results": results}, status=202)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.post("/api/v1/touchpoints", post_touchpoint)]

@@ -1,0 +1,193 @@
+"""What palaute does with a message from a chat: commands, button taps and typed answers."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.channels.base import Incoming, IncomingKind
+from bot.clock import Clock
+from bot.surveys import OPT_OUT_PAYLOAD, SurveyService, parse_answer_payload
+from bot.tokens import InvalidToken, TokenKind, TokenSigner, decode_id
+from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
+from conversations.localization import normalize_language
+from conversations.texts import text
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+DELETE_PAYLOAD = "delete"
+
+
+class IncomingHandler:
+    def __init__(
+        self,
+        store: Store,
+        surveys: SurveyService,
+        triggers: TriggerService,
+        signer: TokenSigner,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.surveys = surveys
+        self.triggers = triggers
+        self.signer = signer
+        self.clock = clock
+
+    async def __call__(self, incoming: Incoming) -> None:
+        try:
+            await self.handle(incoming)
+        except Exception:
+            log.exception("handling a %s message from %s failed", incoming.channel, incoming.kind)
+            await self.surveys.send_text(
+                incoming.channel, incoming.address, text("apology", incoming.language)
+            )
+
+    async def handle(self, incoming: Incoming) -> None:
+        language = normalize_language(incoming.language)
+        async with self.store.database.transaction() as connection:
+            contact_id = await self.store.contacts.ensure(
+                connection,
+                channel=incoming.channel,
+                address=incoming.address,
+                now=self.clock.now(),
+                display_name=incoming.display_name,
+                language=language,
+            )
+        contact = await self.store.contacts.get(contact_id)
+        assert contact is not None
+        language = contact.language or language
+        reply_language = language or self.surveys.config.defaults.language
+        if incoming.kind is IncomingKind.COMMAND:
+            await self._command(
+                incoming, contact_id, reply_language, contact.opted_out_at is not None
+            )
+            return
+        if incoming.kind is IncomingKind.BUTTON:
+            await self._button(incoming, contact_id, reply_language)
+            return
+        invitation = await self.store.invitations.open_for_contact(contact_id)
+        if invitation is None:
+            await self.surveys.send_text(
+                incoming.channel, incoming.address, text("help", reply_language)
+            )
+            return
+        await self.surveys.answer(
+            invitation.id, incoming.text, channel=incoming.channel, address=incoming.address
+        )
+
+    async def _button(self, incoming: Incoming, contact_id: int, language: str) -> None:
+        payload = incoming.payload or ""
+        if payload == OPT_OUT_PAYLOAD:
+            await self.store.contacts.set_opted_out(
+                contact_id, True, now=self.clock.now(), reason="pressed opt-out button"
+            )
+            await self.surveys.send_text(
+                incoming.channel, incoming.address, text("stopped", language)
+            )
+            return
+        if payload == DELETE_PAYLOAD:
+            await self.store.contacts.forget(contact_id)
+            await self.surveys.send_text(
+                incoming.channel, incoming.address, text("deleted", language)
+            )
+            return
+        parsed = parse_answer_payload(payload)
+        if parsed is None:
+            log.warning("ignored a button with an unknown payload from %s", incoming.channel)
+            return
+        invitation = await self.store.invitations.get(parsed.invitation_id)
+        if invitation is None or invitation.contact_id != contact_id:
+            log.warning("ignored a forged or foreign answer button on %s", incoming.channel)
+            return
+        await self.surveys.answer(
+            invitation.id,
+            parsed.value,
+            channel=incoming.channel,
+            address=incoming.address,
+            question_index=parsed.question_index,
+            message_ref=incoming.message_ref,
+        )
+
+    async def _command(
+        self, incoming: Incoming, contact_id: int, language: str, opted_out: bool
+    ) -> None:
+        command = (incoming.command or "").lower()
+        now = self.clock.now()
+        reply = incoming.address
+        if command == "start":
+            if opted_out:
+                await self.store.contacts.set_opted_out(contact_id, False, now=now, reason="")
+            if incoming.payload:
+                await self._start_payload(incoming, contact_id, language)
+                return
+            await self.surveys.send_text(
+                incoming.channel, reply, text("restarted" if opted_out else "welcome", language)
+            )
+        elif command == "stop":
+            await self.store.contacts.set_opted_out(
+                contact_id, True, now=now, reason=f"sent /{command}"
+            )
+            await self.surveys.send_text(incoming.channel, reply, text("stopped", language))
+        elif command == "delete":
+            await self.surveys.send_text(
+                incoming.channel,
+                reply,
+                text("delete_confirm", language),
+                rows=[[{"label": text("delete_button", language), "payload": DELETE_PAYLOAD}]],
+            )
+        else:
+            await self.surveys.send_text(incoming.channel, reply, text("help", language))
+
+    async def _start_payload(self, incoming: Incoming, contact_id: int, language: str) -> None:
+        try:
+            token = self.signer.verify(incoming.payload or "")
+        except InvalidToken as error:
+            log.warning("ignored an invalid start link on %s: %s", incoming.channel, error)
+            await self.surveys.send_text(
+                incoming.channel, incoming.address, text("invalid_link", language)
+            )
+            return
+        now = self.clock.now()
+        if token.kind is TokenKind.JOIN:
+            async with self.store.database.transaction() as connection:
+                await self.store.audiences.add_member(
+                    connection, token.value, contact_id, source=f"{incoming.channel} link", now=now
+                )
+            await self.surveys.send_text(
+                incoming.channel, incoming.address, text("joined", language, audience=token.value)
+            )
+        elif token.kind is TokenKind.LINK_REF:
+            ref_contact = await self.store.contacts.get(decode_id(token.value))
+            if ref_contact is None or ref_contact.ref is None:
+                await self.surveys.send_text(
+                    incoming.channel, incoming.address, text("invalid_link", language)
+                )
+                return
+            await self.store.contacts.link_ref(
+                ref_contact.ref, incoming.channel, incoming.address, now=now
+            )
+            await self.surveys.send_text(
+                incoming.channel, incoming.address, text("linked", language)
+            )
+        elif token.kind is TokenKind.OPEN_SURVEY:
+            try:
+                await self.triggers.trigger(
+                    TriggerRequest(
+                        touchpoint=token.value,
+                        contact=ContactSpec(channel=incoming.channel, address=incoming.address),
+                        occurred_at=now
+                        - self.triggers.touchpoint(token.value).delay.total_seconds(),
+                        idempotency_key=f"link:{token.value}:{incoming.channel}:{incoming.address}",
+                        language=language,
+                    )
+                )
+            except TriggerError as error:
+                log.warning("a survey link could not start: %s", error)
+                await self.surveys.send_text(
+                    incoming.channel, incoming.address, text("invalid_link", language)
+                )
+                return
+        else:
+            await self.surveys.send_text(
+                incoming.channel, incoming.address, text("invalid_link", language)
+            )

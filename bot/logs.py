@@ -1,0 +1,39 @@
+"""Logging set-up that keeps secrets out of every log line.
+
+Client libraries log request URLs (httpx logs Telegram's `/bot<token>/` URLs at INFO), so
+scrubbing happens on the handler, after formatting, whatever logger the line came from.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+
+REDACTED = "[secret]"
+
+
+class SecretScrubber(logging.Formatter):
+    def __init__(self, secrets: Iterable[str], fmt: str) -> None:
+        super().__init__(fmt)
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+def configure_logging(level: str, secrets: Iterable[str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SecretScrubber(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # Request lines of the HTTP clients are noise at INFO; at DEBUG they are scrubbed like the rest.
+    if root.level > logging.DEBUG:
+        for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "aiohttp.access"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,179 @@
+"""The periodic work, driven by APScheduler: due invitations, reminders, expiry, recurring surveys."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock, to_datetime
+from bot.config import Config
+from bot.surveys import SurveyService
+from bot.timing import spread_over_period
+from bot.triggers import ContactSpec, TriggerRequest, TriggerService
+from storage.records import InvitationState
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0
+
+
+class InvitationScheduler:
+    """Turns due invitations into outbox messages; reminders and expiry on the same tick."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        clock: Clock,
+        surveys: SurveyService,
+        triggers: TriggerService,
+        wake: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.surveys = surveys
+        self.triggers = triggers
+        self.wake = wake
+        self.scheduler: AsyncIOScheduler | None = None
+
+    def start(self, scheduler: AsyncIOScheduler) -> None:
+        self.scheduler = scheduler
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=TICK_SECONDS,
+            id="invitations",
+            max_instances=1,
+            coalesce=True,
+        )
+        if any(tp.every for tp in self.config.touchpoints.values()):
+            scheduler.add_job(
+                self.plan_recurring,
+                "interval",
+                hours=6,
+                id="recurring",
+                max_instances=1,
+                coalesce=True,
+            )
+
+    async def tick(self) -> int:
+        """One pass; returns how many invitations were started. Safe to call at any time."""
+        now = self.clock.now()
+        started = 0
+        for invitation in await self.store.invitations.due(now):
+            async with self.store.database.transaction() as connection:
+                contact = (
+                    await self.store.contacts.get(invitation.contact_id)
+                    if invitation.contact_id
+                    else None
+                )
+                if contact is None or not contact.channel or not contact.address:
+                    await self.store.invitations.transition(
+                        connection,
+                        invitation.id,
+                        InvitationState.UNREACHABLE,
+                        now=now,
+                        reason=f"no chat identity is linked to {contact.label if contact else 'this contact'}",
+                    )
+                    continue
+                if contact.opted_out_at is not None:
+                    await self.store.invitations.transition(
+                        connection,
+                        invitation.id,
+                        InvitationState.SUPPRESSED,
+                        now=now,
+                        reason="the contact opted out of surveys",
+                    )
+                    continue
+                if contact.channel == "web":
+                    # A web contact answers at its link; there is nothing to push.
+                    await self.store.invitations.transition(
+                        connection, invitation.id, InvitationState.SENT, now=now
+                    )
+                    continue
+                if contact.channel not in self.surveys.pushing_channels:
+                    await self.store.invitations.transition(
+                        connection,
+                        invitation.id,
+                        InvitationState.FAILED,
+                        now=now,
+                        reason=f"the {contact.channel} channel is not configured",
+                    )
+                    continue
+                if invitation.channel != contact.channel:
+                    await connection.execute(
+                        "UPDATE invitations SET channel = ? WHERE id = ?",
+                        (contact.channel, invitation.id),
+                    )
+                    invitation = await self.store.invitations.get(invitation.id) or invitation
+                await self.store.invitations.transition(
+                    connection, invitation.id, InvitationState.SENT, now=now
+                )
+                await self.surveys.enqueue_start(connection, invitation, contact.address)
+                started += 1
+        for invitation in await self.store.invitations.reminders_due(now):
+            contact = (
+                await self.store.contacts.get(invitation.contact_id)
+                if invitation.contact_id
+                else None
+            )
+            async with self.store.database.transaction() as connection:
+                await self.store.invitations.mark_reminded(connection, invitation.id, now)
+                if (
+                    contact
+                    and contact.address
+                    and contact.opted_out_at is None
+                    and contact.channel in self.surveys.pushing_channels
+                ):
+                    await self.surveys.enqueue_start(
+                        connection, invitation, contact.address, reminder=True
+                    )
+        expired = await self.store.invitations.expire_overdue(now)
+        if expired:
+            log.info("%d invitation(s) expired unanswered", expired)
+        if started:
+            self.wake()
+        return started
+
+    async def plan_recurring(self) -> int:
+        """Relationship surveys (`every = "90d"`): each member once per period, spread evenly."""
+        planned = 0
+        now = self.clock.now()
+        for touchpoint in self.config.touchpoints.values():
+            if not touchpoint.every:
+                continue
+            period = touchpoint.every
+            members = (
+                await self.store.audiences.members(touchpoint.audience)
+                if touchpoint.audience
+                else []
+            )
+            period_start = now - (now % period.total_seconds())
+            key_period = int(period_start)
+            for index, contact in enumerate(members):
+                when = spread_over_period(index, len(members), to_datetime(period_start), period)
+                request = TriggerRequest(
+                    touchpoint=touchpoint.id,
+                    contact=ContactSpec(
+                        channel=contact.channel,
+                        address=contact.address,
+                        ref=contact.ref if not contact.channel else None,
+                    ),
+                    occurred_at=max(when.timestamp(), now) - touchpoint.delay.total_seconds(),
+                    idempotency_key=f"every:{touchpoint.id}:{key_period}:{contact.id}",
+                )
+                result = await self.triggers.trigger(request)
+                planned += result.created
+        return planned
+
+
+def build_scheduler(timezone: str) -> AsyncIOScheduler:
+    return AsyncIOScheduler(
+        timezone=timezone,
+        job_defaults={"misfire_grace_time": int(timedelta(hours=12).total_seconds())},
+    )

@@ -1,0 +1,277 @@
+"""From "something happened" to a scheduled invitation, applying the timing rules.
+
+Suppressed invitations are stored too, with the reason, so that nobody wonders where a survey
+went: opted out, surveyed too recently, not sampled, daily cap reached.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from bot.clock import Clock, to_datetime
+from bot.config import Config, TouchpointConfig
+from bot.durations import format_duration
+from bot.timing import local_day_bounds, outside_quiet_hours
+from storage.invitations import NewInvitation
+from storage.records import Contact, Invitation, InvitationState
+from storage.store import Store
+
+CHANNELS = ("telegram", "slack", "web")
+
+
+class TriggerError(ValueError):
+    """A touchpoint that cannot be accepted; `field` names the offending input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ContactSpec:
+    channel: str | None = None
+    address: str | None = None
+    ref: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, field: str = "contact") -> ContactSpec:
+        """'telegram:123', 'slack:U0123', 'web:…' or 'ref:crm-42'."""
+        kind, _, value = text.partition(":")
+        value = value.strip()
+        if not value:
+            raise TriggerError(
+                field, f'"{text}" must be telegram:CHAT_ID, slack:USER_ID or ref:EXTERNAL_ID'
+            )
+        if kind == "ref":
+            return cls(ref=value)
+        if kind not in CHANNELS:
+            raise TriggerError(field, f'unknown channel "{kind}" (use telegram, slack, web or ref)')
+        if kind == "telegram" and not value.lstrip("-").isdigit():
+            raise TriggerError(field, f'a Telegram chat id is a number, not "{value}"')
+        return cls(channel=kind, address=value)
+
+    @property
+    def label(self) -> str:
+        return f"ref:{self.ref}" if self.ref else f"{self.channel}:{self.address}"
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    touchpoint: str
+    contact: ContactSpec
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    occurred_at: float | None = None
+    idempotency_key: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    invitation: Invitation
+    contact_label: str
+    created: bool
+    """False when an idempotency key matched an earlier request."""
+
+
+class TriggerService:
+    def __init__(
+        self, store: Store, config: Config, clock: Clock, *, rng: random.Random | None = None
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.on_created: Callable[[], None] = lambda: None
+        """Called after a new invitation is stored, so that one due now is sent at once."""
+
+    def touchpoint(self, name: str) -> TouchpointConfig:
+        try:
+            return self.config.touchpoint(name)
+        except KeyError:
+            known = ", ".join(sorted({*self.config.touchpoints, *self.config.surveys}))
+            raise TriggerError(
+                "touchpoint", f'unknown touchpoint "{name}" (known: {known})'
+            ) from None
+
+    def validate(self, request: TriggerRequest) -> tuple[TouchpointConfig, dict[str, str]]:
+        touchpoint = self.touchpoint(request.touchpoint)
+        properties = {
+            **touchpoint.properties,
+            **{str(k): _property_text(k, v) for k, v in request.properties.items()},
+        }
+        survey = self.config.surveys[touchpoint.survey]
+        missing = sorted(survey.required_properties() - set(properties))
+        if missing:
+            raise TriggerError(
+                f"properties.{missing[0]}",
+                f'survey "{survey.id}" uses {{{missing[0]}}} in its texts, so the touchpoint needs this property',
+            )
+        return touchpoint, properties
+
+    async def trigger(self, request: TriggerRequest, *, dry_run: bool = False) -> TriggerResult:
+        touchpoint, properties = self.validate(request)
+        now = self.clock.now()
+        occurred = request.occurred_at if request.occurred_at is not None else now
+        async with self.store.database.transaction() as connection:
+            if request.idempotency_key:
+                existing = await self.store.invitations.by_idempotency_key(
+                    connection, request.idempotency_key
+                )
+                if existing is not None:
+                    return TriggerResult(existing, request.contact.label, created=False)
+            spec = request.contact
+            contact_id = await self.store.contacts.ensure(
+                connection,
+                channel=spec.channel,
+                address=spec.address,
+                ref=spec.ref,
+                now=now,
+                language=request.language,
+            )
+            async with connection.execute(
+                "SELECT * FROM contacts WHERE id = ?", (contact_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            assert row is not None
+            contact = Contact.from_row(row)
+            new = await self._plan(
+                connection, touchpoint, contact, properties, occurred, now, request
+            )
+            invitation_id = await self.store.invitations.insert(connection, new, now=now)
+            if dry_run:
+                # Plan inside the transaction, then leave no trace.
+                invitation = _preview(invitation_id, new)
+                raise _DryRun(TriggerResult(invitation, contact.label, created=True))
+        invitation = await self.store.invitations.get(invitation_id)
+        assert invitation is not None
+        if invitation.state is InvitationState.SCHEDULED:
+            self.on_created()
+        return TriggerResult(invitation, contact.label, created=True)
+
+    async def preview(self, request: TriggerRequest) -> TriggerResult:
+        """What `trigger` would do, without storing anything."""
+        try:
+            await self.trigger(request, dry_run=True)
+        except _DryRun as result:
+            return result.result
+        raise AssertionError("dry run did not stop")
+
+    async def _plan(
+        self,
+        connection: aiosqlite.Connection,
+        touchpoint: TouchpointConfig,
+        contact: Contact,
+        properties: dict[str, str],
+        occurred: float,
+        now: float,
+        request: TriggerRequest,
+    ) -> NewInvitation:
+        timezone = contact.timezone or self.config.defaults.timezone
+        due = outside_quiet_hours(
+            to_datetime(max(occurred + touchpoint.delay.total_seconds(), now)),
+            touchpoint.quiet_hours,
+            timezone,
+        )
+        state, reason = InvitationState.SCHEDULED, None
+        min_days = self.config.defaults.min_days_between_surveys
+        if contact.opted_out_at is not None:
+            state, reason = InvitationState.SUPPRESSED, "the contact opted out of surveys"
+        elif contact.unreachable_at is not None:
+            state, reason = (
+                InvitationState.UNREACHABLE,
+                "the contact cannot be reached (blocked the bot or left)",
+            )
+        elif touchpoint.sample < 1.0 and self.rng.random() >= touchpoint.sample:
+            state, reason = (
+                InvitationState.SUPPRESSED,
+                f"not sampled (sample = {touchpoint.sample})",
+            )
+        elif min_days > 0:
+            last = await self.store.invitations.last_surveyed_at(connection, contact.id)
+            if (
+                last is not None
+                and due.timestamp() - last < timedelta(days=min_days).total_seconds()
+            ):
+                ago = format_duration(timedelta(seconds=int(max(due.timestamp() - last, 0))))
+                state = InvitationState.SUPPRESSED
+                reason = f"surveyed {ago} before (min_days_between_surveys = {min_days})"
+        if state is InvitationState.SCHEDULED and touchpoint.max_per_day is not None:
+            start, end = local_day_bounds(due, self.config.defaults.timezone)
+            count = await self.store.invitations.count_due_between(
+                connection, touchpoint.id, start.timestamp(), end.timestamp()
+            )
+            if count >= touchpoint.max_per_day:
+                state, reason = (
+                    InvitationState.SUPPRESSED,
+                    f"max_per_day = {touchpoint.max_per_day} reached",
+                )
+        due_at = due.timestamp()
+        return NewInvitation(
+            touchpoint=touchpoint.id,
+            survey_id=touchpoint.survey,
+            contact_id=contact.id,
+            channel=contact.channel,
+            occurred_at=occurred,
+            properties=properties,
+            state=state,
+            reason=reason,
+            due_at=due_at,
+            remind_at=due_at + touchpoint.remind_after.total_seconds()
+            if touchpoint.remind_after
+            else None,
+            expires_at=due_at + touchpoint.expire_after.total_seconds()
+            if touchpoint.expire_after
+            else None,
+            token=secrets.token_urlsafe(18),
+            idempotency_key=request.idempotency_key,
+            language=request.language or contact.language,
+        )
+
+
+class _DryRun(Exception):
+    def __init__(self, result: TriggerResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def _preview(invitation_id: int, new: NewInvitation) -> Invitation:
+    return Invitation(
+        id=invitation_id,
+        touchpoint_id=0,
+        contact_id=new.contact_id,
+        survey_id=new.survey_id,
+        touchpoint=new.touchpoint,
+        channel=new.channel,
+        state=new.state,
+        reason=new.reason,
+        language=new.language,
+        token=None,
+        due_at=new.due_at,
+        remind_at=new.remind_at,
+        expires_at=new.expires_at,
+        sent_at=None,
+        completed_at=None,
+        properties=dict(new.properties),
+    )
+
+
+def _property_text(key: object, value: object) -> str:
+    if isinstance(value, dict | list):
+        raise TriggerError(f"properties.{key}", "must be a text or a number, not a nested value")
+    return str(value)
+
+
+def describe_due(invitation: Invitation, timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromtimestamp(invitation.due_at, ZoneInfo(timezone)).strftime(
+        "%Y-%m-%d %H:%M %Z"
+    )

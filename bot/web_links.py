@@ -1,0 +1,26 @@
+"""Public URLs of web surveys and Telegram deep links."""
+
+from __future__ import annotations
+
+from bot.tokens import TokenKind, TokenSigner
+from storage.records import Invitation
+
+
+class LinkBuilder:
+    def __init__(self, base_url: str, signer: TokenSigner, telegram_bot: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.signer = signer
+        self.telegram_bot = telegram_bot
+
+    def invitation_url(self, invitation: Invitation) -> str:
+        """The personal link of one invitation (for the shop's own e-mail or SMS)."""
+        return f"{self.base_url}/s/{invitation.token}"
+
+    def open_survey_url(self, touchpoint: str) -> str:
+        """One link for everyone (a QR code at an event's exit): each browser gets its own response."""
+        return f"{self.base_url}/s/{self.signer.sign(TokenKind.OPEN_SURVEY, touchpoint)}"
+
+    def telegram_link(self, kind: TokenKind, value: str) -> str:
+        if not self.telegram_bot:
+            raise ValueError("set [telegram] bot_username to build Telegram links")
+        return f"https://t.me/{self.telegram_bot}?start={self.signer.sign(kind, value)}"

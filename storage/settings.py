@@ -1,0 +1,31 @@
+"""Instance settings kept in the database."""
+
+from __future__ import annotations
+
+import secrets
+
+from storage.database import Database
+
+
+class SettingsRepository:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def get(self, key: str) -> str | None:
+        row = await self.database.fetchone("SELECT value FROM settings WHERE key = ?", (key,))
+        return str(row["value"]) if row else None
+
+    async def get_or_create_secret(self, key: str) -> str:
+        """A random secret generated once per database and kept from then on."""
+        async with self.database.transaction() as connection:
+            async with connection.execute(
+                "SELECT value FROM settings WHERE key = ?", (key,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row:
+                return str(row[0])
+            value = secrets.token_urlsafe(32)
+            await connection.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)", (key, value)
+            )
+            return value

@@ -1,0 +1,53 @@
+"""All repositories over one database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.answers import AnswerRepository
+from storage.audiences import AudienceRepository
+from storage.contacts import ContactRepository
+from storage.database import Database
+from storage.inbox import InboxRepository
+from storage.invitations import InvitationRepository
+from storage.outbox import OutboxRepository
+from storage.prompts import SentPromptRepository
+from storage.reports import ReportRepository
+from storage.settings import SettingsRepository
+
+
+@dataclass
+class Store:
+    database: Database
+    contacts: ContactRepository
+    audiences: AudienceRepository
+    invitations: InvitationRepository
+    answers: AnswerRepository
+    outbox: OutboxRepository
+    inbox: InboxRepository
+    prompts: SentPromptRepository
+    reports: ReportRepository
+    settings: SettingsRepository
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        return cls.over(await Database.open(path))
+
+    @classmethod
+    def over(cls, database: Database) -> Store:
+        return cls(
+            database=database,
+            contacts=ContactRepository(database),
+            audiences=AudienceRepository(database),
+            invitations=InvitationRepository(database),
+            answers=AnswerRepository(database),
+            outbox=OutboxRepository(database),
+            inbox=InboxRepository(database),
+            prompts=SentPromptRepository(database),
+            reports=ReportRepository(database),
+            settings=SettingsRepository(database),
+        )
+
+    async def close(self) -> None:
+        await self.database.close()

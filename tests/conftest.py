@@ -1,0 +1,53 @@
+"""Shared fixtures: a real SQLite file per test, fake platforms over real HTTP, a palaute app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.app import PalauteApp
+from bot.config import Config, parse_config
+from storage.store import Store
+from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
+from tests.fakes.telegram_api import fake_telegram  # noqa: F401  (fixture)
+
+AppFactory = Callable[..., Awaitable[PalauteApp]]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "palaute.db"
+
+
+@pytest_asyncio.fixture
+async def store(db_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(db_path)
+    yield opened
+    await opened.close()
+
+
+def make_config(toml: str, db_path: Path, environ: dict[str, str] | None = None) -> Config:
+    """A config from TOML text, with the database in the test's folder and an ephemeral port."""
+    header = f'[storage]\npath = "{db_path}"\n'
+    if "[server]" not in toml:
+        header += '[server]\nport = 0\napi_token = "test-api-token"\n'
+    return parse_config(header + toml, environ=environ or {})
+
+
+@pytest_asyncio.fixture
+async def app_factory(db_path: Path) -> AsyncIterator[AppFactory]:
+    """Start a palaute app (real storage, scheduler, dispatcher, HTTP server); stopped after the test."""
+    started: list[PalauteApp] = []
+
+    async def start(config: Config | None = None, **kwargs: object) -> PalauteApp:
+        app = PalauteApp(config or make_config("", db_path), **kwargs)  # type: ignore[arg-type]
+        await app.start()
+        started.append(app)
+        return app
+
+    yield start
+    for app in reversed(started):
+        await app.stop()
