@@ -192,6 +192,10 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
         else "no daily summary"
     )
     print(f"Reports: {targets}; {summary}", file=out)
+    for warning in config.missing_secrets:
+        print(f"Warning: {warning} (palaute run will refuse to start without it)", file=out)
+    for warning in config.missing_secrets:
+        print(f"Warning: {warning} (palaute run refuses to start without it)", file=out)
     return 0
 
 
@@ -530,7 +534,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = load_config(args.config)
+        # `check` describes a config even where its secrets are not in this environment.
+        config = load_config(args.config, secrets_required=args.command != "check")
     except ConfigError as error:
         for line in error.lines:
             print(line, file=sys.stderr)

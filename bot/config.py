@@ -81,7 +81,7 @@ class SlackConfig:
 
     @property
     def mode(self) -> str:
-        return "socket" if self.app_token else "http"
+        return "socket" if self.app_token is not None else "http"
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,8 @@ class Config:
     touchpoints: Mapping[str, TouchpointConfig] = field(default_factory=dict)
     webhooks: tuple[WebhookConfig, ...] = ()
     source: Path | None = None
+    missing_secrets: tuple[str, ...] = ()
+    """Secrets whose variables were not set, when loaded with `secrets_required=False`."""
 
     @property
     def channels(self) -> list[str]:
@@ -193,9 +195,11 @@ class Config:
 
 
 class _ConfigReader(TableReader):
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], *, secrets_required: bool) -> None:
         super().__init__()
         self.environ = environ
+        self.secrets_required = secrets_required
+        self.missing_secrets: list[str] = []
 
     def table(self, data: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
         value = data.get(key, {})
@@ -215,8 +219,13 @@ class _ConfigReader(TableReader):
             return None
         missing = [name for name in _ENV_REFERENCE.findall(value) if name not in self.environ]
         if missing:
-            self.problem(path, f"environment variable {missing[0]} is not set")
-            return None
+            if self.secrets_required:
+                self.problem(path, f"environment variable {missing[0]} is not set")
+            else:
+                self.missing_secrets.append(f"{path}: environment variable {missing[0]} is not set")
+            return "" if required else None
+        if required and not value:
+            self.problem(path, "must not be empty")
         return _ENV_REFERENCE.sub(lambda m: self.environ[m.group(1)], value)
 
     def duration(self, value: Any, path: str, default: timedelta | None) -> timedelta | None:
@@ -279,7 +288,9 @@ def find_config(explicit: str | Path | None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def load_config(path: str | Path | None, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | Path | None, environ: Mapping[str, str] | None = None, *, secrets_required: bool = True
+) -> Config:
     """Load and validate; raises ConfigError listing every problem (with file lines)."""
     environ = os.environ if environ is None else environ
     source = find_config(path)
@@ -291,11 +302,15 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] | None = Non
         raise ConfigError([f"{source}: cannot read the config file: {error.strerror}"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{source}: the config file is not UTF-8 text"]) from None
-    return parse_config(text, source=source, environ=environ)
+    return parse_config(text, source=source, environ=environ, secrets_required=secrets_required)
 
 
 def parse_config(
-    text: str, *, source: Path | None = None, environ: Mapping[str, str] | None = None
+    text: str,
+    *,
+    source: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    secrets_required: bool = True,
 ) -> Config:
     environ = os.environ if environ is None else environ
     name = str(source) if source else "<config>"
@@ -303,7 +318,7 @@ def parse_config(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{name}: not valid TOML: {error}"]) from None
-    reader = _ConfigReader(environ)
+    reader = _ConfigReader(environ, secrets_required=secrets_required)
     config = _build(reader, data, source)
     if reader.problems:
         lines = key_lines(text)
@@ -401,9 +416,9 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
             base_url=reader.typed(table.get("base_url"), str, "slack.base_url", None),
             admins=tuple(str(a) for a in admins),
         )
-        if not slack.app_token and not slack.signing_secret:
+        if "app_token" not in table and "signing_secret" not in table:
             reader.problem("slack", "set app_token (Socket Mode) or signing_secret (HTTP mode)")
-        if not slack.app_token and not public_url:
+        if "app_token" not in table and not public_url:
             reader.problem("slack.signing_secret", "HTTP mode needs server.public_url")
 
     defaults = _defaults(reader, reader.table(
@@ -415,8 +430,9 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
     touchpoints = _touchpoints(reader, data.get("touchpoints", {}), defaults, surveys)
     webhooks = _webhooks(reader, data.get("webhooks", []))
     return Config(
-        storage, server, telegram, slack, team, defaults, surveys, touchpoints, webhooks, source
-    )
+        storage, server, telegram, slack, team, defaults, surveys, touchpoints, webhooks, source,
+        tuple(reader.missing_secrets),
+    )  # fmt: skip
 
 
 def _defaults(reader: _ConfigReader, table: dict[str, Any]) -> DefaultsConfig:
@@ -552,7 +568,6 @@ def _touchpoints(
             reader.problem(
                 f"{path}.survey", f'survey "{survey_id}" is not defined (known: {known})'
             )
-            continue
         sample = reader.typed(table.get("sample"), float, f"{path}.sample", 1.0)
         if not 0.0 < sample <= 1.0:
             reader.problem(f"{path}.sample", "must be more than 0 and at most 1, e.g. 0.25")

@@ -73,6 +73,9 @@ class Database:
         except sqlite3.Error as error:
             await connection.close()
             raise StorageError(describe_sqlite_error(error, path)) from error
+        except BaseException:
+            await connection.close()
+            raise
         return database
 
     async def close(self) -> None:

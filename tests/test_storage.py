@@ -1,0 +1,181 @@
+"""Storage against a real SQLite file: migrations, repositories, transactions, query plans."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conversations.builtin import builtin_surveys
+from storage.database import Database, StorageError, migrations
+from storage.invitations import NewInvitation
+from storage.records import InvitationState
+from storage.store import Store
+
+NOW = 1_790_000_000.0
+
+
+def test_migrations_apply_from_an_empty_file(db_path: Path) -> None:
+    connection = sqlite3.connect(db_path)
+    assert connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() == (0,)
+    connection.close()
+
+
+@pytest.mark.parametrize("start", [version for version, _ in migrations()])
+async def test_migrations_apply_from_every_earlier_version(db_path: Path, start: int) -> None:
+    database = await Database.open(db_path, migrate=False)
+    assert await database.migrate(target=start) == start
+    await database.close()
+    database = await Database.open(db_path)
+    assert await database.schema_version() == migrations()[-1][0]
+    tables = {
+        row["name"]
+        for row in await database.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    assert {
+        "contacts",
+        "invitations",
+        "answers",
+        "outbox",
+        "inbox",
+        "settings",
+        "followups",
+    } <= tables
+    journal = await database.fetchone("PRAGMA journal_mode")
+    foreign_keys = await database.fetchone("PRAGMA foreign_keys")
+    assert journal is not None and journal[0] == "wal"
+    assert foreign_keys is not None and foreign_keys[0] == 1
+    await database.close()
+
+
+async def test_a_newer_database_is_refused_clearly(db_path: Path) -> None:
+    database = await Database.open(db_path)
+    async with database.transaction() as connection:
+        await connection.execute("UPDATE schema_version SET version = 999")
+    await database.close()
+    with pytest.raises(StorageError, match="schema version 999, newer than this palaute knows"):
+        await Database.open(db_path)
+
+
+async def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StorageError, match="is not a palaute database or is damaged"):
+        await Database.open(junk)
+
+
+async def _invitation(store: Store, address: str = "42") -> int:
+    async with store.database.transaction() as connection:
+        contact = await store.contacts.ensure(
+            connection, channel="telegram", address=address, now=NOW
+        )
+        return await store.invitations.insert(
+            connection,
+            NewInvitation("delivered", "nps", contact, "telegram", NOW, {"store": "Kamppi"},
+                          InvitationState.SCHEDULED, None, NOW, None, NOW + 3600),
+            now=NOW,
+        )  # fmt: skip
+
+
+async def test_state_machine_and_answers(store: Store) -> None:
+    invitation_id = await _invitation(store)
+    survey = builtin_surveys()["nps"]
+    async with store.database.transaction() as connection:
+        await store.invitations.transition(connection, invitation_id, InvitationState.SENT, now=NOW)
+    invitation = await store.invitations.get(invitation_id)
+    assert invitation is not None and invitation.properties == {"store": "Kamppi"}
+    async with store.database.transaction() as connection:
+        assert await store.answers.insert(
+            connection, invitation, "telegram", survey.questions[0], 9, now=NOW
+        )
+        assert not await store.answers.insert(
+            connection, invitation, "telegram", survey.questions[0], 3, now=NOW
+        )
+        assert await store.answers.insert(
+            connection, invitation, "telegram", survey.questions[1], None, now=NOW
+        )
+        await store.invitations.transition(
+            connection, invitation_id, InvitationState.COMPLETED, now=NOW
+        )
+    assert await store.answers.for_invitation(invitation_id) == ({"nps": 9}, {"why"})
+    from storage.invitations import InvalidTransition
+
+    async with store.database.transaction() as connection:
+        with pytest.raises(InvalidTransition, match="cannot go from completed to sent"):
+            await store.invitations.transition(
+                connection, invitation_id, InvitationState.SENT, now=NOW
+            )
+
+
+async def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.database.transaction() as connection:
+            await store.contacts.ensure(connection, channel="slack", address="U1", now=NOW)
+            raise RuntimeError("boom")
+    assert await store.contacts.find("slack", "U1") is None
+
+
+async def test_forget_removes_everything_of_a_contact(store: Store) -> None:
+    invitation_id = await _invitation(store)
+    other = await _invitation(store, "43")
+    survey = builtin_surveys()["nps"]
+    for inv_id in (invitation_id, other):
+        invitation = await store.invitations.get(inv_id)
+        assert invitation is not None
+        async with store.database.transaction() as connection:
+            await store.answers.insert(
+                connection, invitation, "telegram", survey.questions[0], 5, now=NOW
+            )
+    contact = await store.contacts.find("telegram", "42")
+    assert contact is not None
+    assert await store.contacts.forget(contact.id)
+    assert await store.invitations.get(invitation_id) is None
+    assert await store.answers.for_invitation(invitation_id) == ({}, set())
+    assert await store.answers.for_invitation(other) == ({"nps": 5}, set())
+
+
+async def test_linking_a_ref_moves_its_touchpoints_to_the_chat(store: Store) -> None:
+    async with store.database.transaction() as connection:
+        ref_contact = await store.contacts.ensure(connection, ref="crm-42", now=NOW)
+        await store.invitations.insert(
+            connection,
+            NewInvitation(
+                "delivered",
+                "nps",
+                ref_contact,
+                None,
+                NOW,
+                {},
+                InvitationState.SCHEDULED,
+                None,
+                NOW,
+                None,
+                None,
+            ),
+            now=NOW,
+        )
+    chat_id = await store.contacts.link_ref("crm-42", "telegram", "777", now=NOW)
+    contact = await store.contacts.get(chat_id)
+    assert contact is not None and (contact.ref, contact.channel, contact.address) == (
+        "crm-42",
+        "telegram",
+        "777",
+    )
+    due = await store.invitations.due(NOW + 1)
+    assert [(i.contact_id, i.channel) for i in due] == [(chat_id, "telegram")]
+
+
+async def test_score_queries_use_indexes(store: Store) -> None:
+    for by in (None, "touchpoint", "channel", "property:store"):
+        plan = " | ".join(await store.database.query_plan(store.reports.score_sql(by), (0, NOW)))
+        assert "SCAN a " not in plan + " " and "SCAN answers" not in plan, plan
+    plan = " | ".join(
+        await store.database.query_plan(
+            store.reports.score_sql(None).replace(
+                "a.skipped = 0", "a.skipped = 0 AND a.survey_id = ?"
+            ),
+            (0, NOW, "nps"),
+        )
+    )
+    assert "USING INDEX answers_scores" in plan or "USING INDEX answers_time" in plan, plan
