@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -40,6 +41,7 @@ class InvitationScheduler:
         self.triggers = triggers
         self.wake = wake
         self.scheduler: AsyncIOScheduler | None = None
+        self._tick_lock = asyncio.Lock()
 
     def start(self, scheduler: AsyncIOScheduler) -> None:
         self.scheduler = scheduler
@@ -63,6 +65,10 @@ class InvitationScheduler:
 
     async def tick(self) -> int:
         """One pass; returns how many invitations were started. Safe to call at any time."""
+        async with self._tick_lock:
+            return await self._tick()
+
+    async def _tick(self) -> int:
         now = self.clock.now()
         started = 0
         for invitation in await self.store.invitations.due(now):

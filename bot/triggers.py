@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +17,6 @@ import aiosqlite
 
 from bot.clock import Clock, to_datetime
 from bot.config import Config, TouchpointConfig
-from bot.durations import format_duration
 from bot.timing import local_day_bounds, outside_quiet_hours
 from storage.invitations import NewInvitation
 from storage.records import Contact, Invitation, InvitationState
@@ -73,6 +72,9 @@ class TriggerRequest:
     language: str | None = None
 
 
+ContactResolver = Callable[[TriggerRequest], Awaitable[TriggerRequest]]
+
+
 @dataclass(frozen=True)
 class TriggerResult:
     invitation: Invitation
@@ -91,6 +93,8 @@ class TriggerService:
         self.rng = rng or random.Random()
         self.on_created: Callable[[], None] = lambda: None
         """Called after a new invitation is stored, so that one due now is sent at once."""
+        self.resolvers: dict[str, ContactResolver] = {}
+        """Per channel: turns the contact a touchpoint names (e.g. a Slack email) into a chat identity."""
 
     def touchpoint(self, name: str) -> TouchpointConfig:
         try:
@@ -118,6 +122,9 @@ class TriggerService:
 
     async def trigger(self, request: TriggerRequest, *, dry_run: bool = False) -> TriggerResult:
         touchpoint, properties = self.validate(request)
+        resolve = self.resolvers.get(request.contact.channel or "")
+        if resolve is not None:
+            request = await resolve(request)
         now = self.clock.now()
         occurred = request.occurred_at if request.occurred_at is not None else now
         async with self.store.database.transaction() as connection:
@@ -196,13 +203,10 @@ class TriggerService:
             )
         elif min_days > 0:
             last = await self.store.invitations.last_surveyed_at(connection, contact.id)
-            if (
-                last is not None
-                and due.timestamp() - last < timedelta(days=min_days).total_seconds()
-            ):
-                ago = format_duration(timedelta(seconds=int(max(due.timestamp() - last, 0))))
+            window = timedelta(days=min_days).total_seconds()
+            if last is not None and abs(due.timestamp() - last) < window:
                 state = InvitationState.SUPPRESSED
-                reason = f"surveyed {ago} before (min_days_between_surveys = {min_days})"
+                reason = f"another survey is due within {min_days} days (min_days_between_surveys)"
         if state is InvitationState.SCHEDULED and touchpoint.max_per_day is not None:
             start, end = local_day_bounds(due, self.config.defaults.timezone)
             count = await self.store.invitations.count_due_between(
