@@ -15,13 +15,16 @@ from bot.channels.web import WebChannel
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.dispatcher import Dispatcher
-from bot.http import api
+from bot.followups import FollowupService
+from bot.http import api, web_survey
 from bot.http.server import HttpServer, health
 from bot.incoming import IncomingHandler
+from bot.reports.jobs import TeamReporter
 from bot.scheduling import InvitationScheduler, build_scheduler
 from bot.surveys import SurveyService
 from bot.tokens import TokenSigner
 from bot.triggers import TriggerService
+from bot.webhooks import WebhookChannel, WebhookPublisher
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ class PalauteApp:
         self.config = config
         self.clock = clock or SystemClock()
         self.channels = channels if channels is not None else build_channels(config)
+        if config.webhooks and "webhook" not in self.channels:
+            self.channels["webhook"] = WebhookChannel(config.webhooks)
         self.http_enabled = http
         self.stopped = asyncio.Event()
 
@@ -78,6 +83,14 @@ class PalauteApp:
             self.store, self.config, self.clock, self.surveys, self.triggers, self.dispatcher.wake
         )
         self.invitations.start(self.scheduler)
+        self.webhooks = WebhookPublisher(self.store, self.config, self.clock, self.dispatcher.wake)
+        self.followups = FollowupService(self.store, self.config, self.clock, self.dispatcher.wake)
+        self.followups.on_resolved.append(self.webhooks.on_resolved)
+        self.surveys.listeners += [self.followups.on_answer, self.webhooks.on_answer]
+        self.dispatcher.sent_hooks.append(self.followups.on_sent)
+        self.incoming.followups = self.followups
+        self.reporter = TeamReporter(self.store, self.config, self.clock, self.dispatcher.wake)
+        self.reporter.start(self.scheduler)
         self.web_app = self._web_application()
         self.http = HttpServer(self.web_app, self.config.server.host, self.config.server.port)
         for channel in self.channels.values():
@@ -86,12 +99,14 @@ class PalauteApp:
                 channel.attach(self)
         if self.http_enabled:
             await self.http.start()
+            web_survey.announce(self)
         await self.dispatcher.start()
         self.scheduler.start()
         for name, channel in self.channels.items():
             await channel.start()
             log.info("%s channel started", name)
         await self.invitations.tick()
+        await self.reporter.run_due()  # a summary missed while palaute was down, marked late
 
     def _web_application(self) -> web.Application:
         app = web.Application(client_max_size=api.MAX_BODY)
@@ -101,6 +116,7 @@ class PalauteApp:
         app[api.BATCH_LIMIT_KEY] = self.config.server.batch_limit
         app.router.add_get("/healthz", health)
         app.add_routes(api.routes())
+        web_survey.install(app, self)
         for channel in self.channels.values():
             app.add_routes(http_routes_of(channel))
         return app

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config
 from bot.durations import format_duration, parse_duration
+from bot.link_command import add_link_parser, cmd_link
 from bot.logs import configure_logging
 from storage.database import StorageError
 from storage.store import Store
@@ -91,10 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(report)
     report.add_argument("--format", choices=["text", "json", "csv"], default="text")
     report.add_argument(
-        "--window", default="30d", help='how far back, e.g. "7d", "30d" (default 30d)'
+        "--window",
+        action="append",
+        help='how far back, e.g. "7d", "30d"; repeatable (default: [team] windows)',
     )
     report.add_argument("--by", help="break down by touchpoint, channel or property:NAME")
     report.add_argument("--survey", help="only this survey")
+    report.add_argument(
+        "--comments", type=int, default=5, metavar="N", help="newest comments to show (default 5)"
+    )
 
     export = commands.add_parser("export", help="write every answer as CSV or JSON lines")
     _add_config(export)
@@ -113,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="invitations and outbox by state, and recent delivery failures"
     )
     _add_config(status)
+    add_link_parser(commands, _add_config)
     return parser
 
 
@@ -318,108 +325,74 @@ def _csv_requests(path: Path, touchpoint: str, properties: dict[str, str]) -> li
 
 
 async def cmd_report(args: argparse.Namespace, config: Config) -> int:
-    from bot.scores import rolling_scores
+    from datetime import timedelta
+
+    from bot.reports import terminal
+    from bot.scores import rolling_trends
 
     try:
-        window = parse_duration(args.window)
+        windows = (
+            [parse_duration(w) for w in args.window]
+            if args.window
+            else [timedelta(days=d) for d in config.team.windows]
+        )
     except ValueError as error:
         print(f"palaute report: error: --window: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    if any(w.total_seconds() <= 0 for w in windows):
+        print("palaute report: error: --window: must be longer than 0", file=sys.stderr)
+        return EXIT_CONFIG
+    zone = ZoneInfo(config.team.timezone)
+    now = SystemClock().now()
     store = await _open_store(config)
     try:
         try:
-            rows = await rolling_scores(
-                store,
-                config.surveys,
-                now=SystemClock().now(),
-                window=window,
-                by=args.by,
-                survey_id=args.survey,
-            )
+            reports = [
+                terminal.WindowReport(
+                    window,
+                    await rolling_trends(
+                        store,
+                        config.surveys,
+                        now=now,
+                        window=window,
+                        min_n=config.team.min_n,
+                        by=args.by,
+                        survey_id=args.survey,
+                    ),
+                )
+                for window in windows
+            ]
         except ValueError as error:
             print(f"palaute report: error: --by: {error}", file=sys.stderr)
             return EXIT_CONFIG
+        longest = max(windows)
+        comments = (
+            await store.reports.comments(
+                now - longest.total_seconds(), now + 1, survey_id=args.survey, limit=args.comments
+            )
+            if args.comments > 0
+            else []
+        )
         failures = await store.outbox.failures(limit=5)
     finally:
         await store.close()
     if args.format == "json":
-        json.dump(
-            {"window": args.window, "scores": [row.as_json() for row in rows]},
-            sys.stdout,
-            ensure_ascii=False,
-            indent=2,
+        terminal.write_json(
+            reports,
+            comments,
+            by=args.by,
+            min_n=config.team.min_n,
+            generated_at=datetime.fromtimestamp(now, zone),
+            out=sys.stdout,
         )
-        print()
         return 0
     if args.format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(
-            [
-                "survey",
-                "group",
-                "n",
-                "nps",
-                "csat",
-                "ces",
-                "margin_of_error",
-                "response_rate",
-                "comment_rate",
-            ]
-        )
-        for row in rows:
-            data = row.as_json()
-            writer.writerow(
-                [
-                    data[k]
-                    for k in (
-                        "survey",
-                        "group",
-                        "n",
-                        "nps",
-                        "csat",
-                        "ces",
-                        "margin_of_error",
-                        "response_rate",
-                        "comment_rate",
-                    )
-                ]
-            )
+        terminal.write_csv(reports, sys.stdout)
         return 0
-    _print_text_report(rows, args.window, config.team.min_n, sys.stdout)
+    terminal.write_text(reports, comments, by=args.by, timezone=zone, out=sys.stdout)
     if failures:
         print(f"\n{len(failures)} recent delivery failure(s); see `palaute status`.")
     return 0
-
-
-def _print_text_report(rows: list[Any], window: str, min_n: int, out: TextIO) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Scores over the last {window}")
-    for column in ("survey", "group", "n", "score", "± margin", "response rate", "comments"):
-        table.add_column(column, justify="left" if column in ("survey", "group") else "right")
-    for row in rows:
-        if row.nps is not None:
-            score = f"NPS {row.nps:+.0f}"
-        elif row.csat is not None:
-            score = f"CSAT {row.csat:.0f}%"
-        elif row.ces is not None:
-            score = f"CES {row.ces:.2f}"
-        elif row.questions and row.questions[0].value is not None:
-            score = f"mean {row.questions[0].value:.2f}"
-        else:
-            score = "–"
-        if row.n < min_n:
-            score += " (few answers)"
-        margin = f"±{row.margin_of_error:.1f}" if row.margin_of_error is not None else "–"
-        rate = f"{row.response_rate:.0%}" if row.response_rate is not None else "–"
-        comments = f"{row.comment_rate:.0%}" if row.comment_rate is not None else "–"
-        table.add_row(row.survey, row.group or "all", str(row.n), score, margin, rate, comments)
-    console = Console(file=out, width=110)
-    if rows:
-        console.print(table)
-    else:
-        console.print(f"No answers in the last {window}.")
 
 
 async def cmd_export(args: argparse.Namespace, config: Config) -> int:
@@ -527,6 +500,7 @@ COMMANDS: dict[str, Command] = {
     "export": cmd_export,
     "forget": cmd_forget,
     "status": cmd_status,
+    "link": cmd_link,
 }
 
 

@@ -7,12 +7,20 @@ flight at a crash).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
 
-from bot.channels.base import Button, Channel, DeliveryError, OutgoingPrompt, TeamMessage
+from bot.channels.base import (
+    Button,
+    Channel,
+    DeliveryError,
+    MessageRejected,
+    OutgoingPrompt,
+    TeamMessage,
+)
 from bot.clock import Clock
 from bot.rate_limit import ChannelLimiter
 from storage.outbox import PRIORITY_CONVERSATION
@@ -178,12 +186,28 @@ class Dispatcher:
                 message.address, str(payload["message_ref"]), team_message_from_payload(payload)
             )
             return str(payload["message_ref"])
+        if message.kind == "webhook":
+            # Only bot.webhooks.WebhookChannel sends these; the URL is the address.
+            send_webhook = getattr(channel, "send_webhook", None)
+            if send_webhook is None:
+                raise DeliveryError(f"{message.channel} cannot send webhooks", permanent=True)
+            return str(await send_webhook(message.address, payload))
         raise DeliveryError(f"unknown outbox message kind {message.kind!r}", permanent=True)
 
     async def _failed(
         self, message: OutboxMessage, error: DeliveryError, limiter: ChannelLimiter
     ) -> None:
         now = self.clock.now()
+        if isinstance(error, MessageRejected):
+            log.warning(
+                "message %s to %s:%s was refused by the platform (the chat is fine): %s",
+                message.id,
+                message.channel,
+                message.address,
+                error.reason,
+            )
+            await self.store.outbox.mark_failed(message.id, error=error.reason)
+            return
         if error.permanent:
             log.warning(
                 "message %s to %s:%s failed for good: %s",
@@ -230,11 +254,13 @@ def team_message_from_payload(payload: dict[str, object]) -> TeamMessage:
     from bot.channels.base import Attachment
 
     attachment = None
-    image = payload.get("image_path")
+    image = payload.get("image_png")
     if isinstance(image, str):
-        from pathlib import Path
-
-        attachment = Attachment(Path(image).name, Path(image).read_bytes())
+        # Carried in the payload (base64) so that sending never reads a file on the event loop.
+        name = payload.get("image_name")
+        attachment = Attachment(
+            name if isinstance(name, str) else "chart.png", base64.b64decode(image)
+        )
     blocks = payload.get("blocks")
     return TeamMessage(
         text=str(payload.get("text", "")),

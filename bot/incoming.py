@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from bot.channels.base import Incoming, IncomingKind
 from bot.clock import Clock
@@ -10,8 +11,12 @@ from bot.surveys import OPT_OUT_PAYLOAD, SurveyService, parse_answer_payload
 from bot.tokens import InvalidToken, TokenKind, TokenSigner, decode_id
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from conversations.localization import normalize_language
-from conversations.texts import text
+from conversations.texts import channel_text, text
+from storage.records import Invitation, InvitationState
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.followups import FollowupService
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,8 @@ class IncomingHandler:
         self.triggers = triggers
         self.signer = signer
         self.clock = clock
+        self.followups: FollowupService | None = None
+        """Takes the team's alert buttons (`f:<id>:claim`) before any customer handling."""
 
     async def __call__(self, incoming: Incoming) -> None:
         try:
@@ -43,6 +50,13 @@ class IncomingHandler:
             )
 
     async def handle(self, incoming: Incoming) -> None:
+        if (
+            incoming.kind is IncomingKind.BUTTON
+            and self.followups is not None
+            and self.followups.handles(incoming)
+        ):
+            await self.followups.handle(incoming)
+            return
         language = normalize_language(incoming.language)
         async with self.store.database.transaction() as connection:
             contact_id = await self.store.contacts.ensure(
@@ -55,6 +69,8 @@ class IncomingHandler:
             )
         contact = await self.store.contacts.get(contact_id)
         assert contact is not None
+        if contact.unreachable_at is not None:
+            await self.store.contacts.set_reachable(contact_id)
         language = contact.language or language
         reply_language = language or self.surveys.config.defaults.language
         if incoming.kind is IncomingKind.COMMAND:
@@ -68,7 +84,9 @@ class IncomingHandler:
         invitation = await self.store.invitations.open_for_contact(contact_id)
         if invitation is None:
             await self.surveys.send_text(
-                incoming.channel, incoming.address, text("help", reply_language)
+                incoming.channel,
+                incoming.address,
+                channel_text("help", incoming.channel, reply_language),
             )
             return
         await self.surveys.answer(
@@ -82,7 +100,9 @@ class IncomingHandler:
                 contact_id, True, now=self.clock.now(), reason="pressed opt-out button"
             )
             await self.surveys.send_text(
-                incoming.channel, incoming.address, text("stopped", language)
+                incoming.channel,
+                incoming.address,
+                channel_text("stopped", incoming.channel, language),
             )
             return
         if payload == DELETE_PAYLOAD:
@@ -121,13 +141,17 @@ class IncomingHandler:
                 await self._start_payload(incoming, contact_id, language)
                 return
             await self.surveys.send_text(
-                incoming.channel, reply, text("restarted" if opted_out else "welcome", language)
+                incoming.channel,
+                reply,
+                channel_text("restarted" if opted_out else "welcome", incoming.channel, language),
             )
         elif command == "stop":
             await self.store.contacts.set_opted_out(
                 contact_id, True, now=now, reason=f"sent /{command}"
             )
-            await self.surveys.send_text(incoming.channel, reply, text("stopped", language))
+            await self.surveys.send_text(
+                incoming.channel, reply, channel_text("stopped", incoming.channel, language)
+            )
         elif command == "delete":
             await self.surveys.send_text(
                 incoming.channel,
@@ -136,7 +160,9 @@ class IncomingHandler:
                 rows=[[{"label": text("delete_button", language), "payload": DELETE_PAYLOAD}]],
             )
         else:
-            await self.surveys.send_text(incoming.channel, reply, text("help", language))
+            await self.surveys.send_text(
+                incoming.channel, reply, channel_text("help", incoming.channel, language)
+            )
 
     async def _start_payload(self, incoming: Incoming, contact_id: int, language: str) -> None:
         try:
@@ -158,6 +184,13 @@ class IncomingHandler:
             )
         elif token.kind is TokenKind.LINK_REF:
             ref_contact = await self.store.contacts.get(decode_id(token.value))
+            chat = (incoming.channel, incoming.address)
+            if ref_contact is not None and ref_contact.channel and (
+                (ref_contact.channel, ref_contact.address) != chat
+            ):
+                # A forwarded personal link must not move someone else's data to this chat.
+                log.warning("a personal link already linked elsewhere was opened on %s", chat[0])
+                ref_contact = None
             if ref_contact is None or ref_contact.ref is None:
                 await self.surveys.send_text(
                     incoming.channel, incoming.address, text("invalid_link", language)
@@ -171,7 +204,7 @@ class IncomingHandler:
             )
         elif token.kind is TokenKind.OPEN_SURVEY:
             try:
-                await self.triggers.trigger(
+                result = await self.triggers.trigger(
                     TriggerRequest(
                         touchpoint=token.value,
                         contact=ContactSpec(channel=incoming.channel, address=incoming.address),
@@ -187,7 +220,20 @@ class IncomingHandler:
                     incoming.channel, incoming.address, text("invalid_link", language)
                 )
                 return
+            if not result.created:
+                await self._reopen(incoming, result.invitation, language)
         else:
             await self.surveys.send_text(
                 incoming.channel, incoming.address, text("invalid_link", language)
             )
+
+    async def _reopen(self, incoming: Incoming, invitation: Invitation, language: str) -> None:
+        """A survey link opened again: the question where they left off, or a note it is done."""
+        if invitation.state is InvitationState.COMPLETED:
+            await self.surveys.send_text(
+                incoming.channel, incoming.address, text("survey_done", language)
+            )
+        elif invitation.state in (InvitationState.SENT, InvitationState.ANSWERING):
+            async with self.store.database.transaction() as connection:
+                await self.surveys.enqueue_start(connection, invitation, incoming.address)
+            self.surveys.wake()

@@ -44,9 +44,12 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
     def pause(self, seconds: float) -> None:
-        """The platform said slow down (429): empty the bucket for that long."""
+        """The platform said slow down (429): no token until `seconds` from now.
+
+        "Retry after N s" counts from now, so several 429s at once do not add up their waits.
+        """
         self._refill()
-        self.tokens = min(self.tokens, 0) - seconds * self.rate
+        self.tokens = min(self.tokens, 1 - seconds * self.rate)
 
 
 class PriorityLimiter:

@@ -1,10 +1,15 @@
-"""Rolling scores per survey (and breakdown), with n, margin of error and response rate."""
+"""Rolling scores per survey (and breakdown), with n, margin of error and response rate.
+
+`rolling_trends` adds the previous window of the same length and tells a clear change from
+noise: a difference within the margin of error of the difference is "no clear change".
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from conversations import scoring
@@ -37,6 +42,9 @@ class ScoreRow:
     comment_rate: float | None
     invitations_sent: int
     questions: tuple[QuestionScore, ...]
+    headline_question: str | None = None
+    """The question `n`, the margin and trends refer to."""
+    responses: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +58,8 @@ class ScoreRow:
             "response_rate": _round(self.response_rate, 3),
             "comment_rate": _round(self.comment_rate, 3),
             "invitations_sent": self.invitations_sent,
+            "responses": self.responses,
+            "headline": self.headline_question,
             "questions": [
                 {
                     "question": q.question_id,
@@ -103,6 +113,7 @@ def score_row(survey: Survey | None, aggregate: SurveyAggregate) -> ScoreRow:
     if headline is None and questions:
         headline = questions[0]
     answered = aggregate.invitations_answered
+    responses = aggregate.responses
     return ScoreRow(
         survey=aggregate.survey_id,
         group=aggregate.group,
@@ -112,9 +123,11 @@ def score_row(survey: Survey | None, aggregate: SurveyAggregate) -> ScoreRow:
         ces=by_kind["ces"].value if "ces" in by_kind else None,
         margin_of_error=headline.margin_of_error if headline else None,
         response_rate=answered / aggregate.invitations_sent if aggregate.invitations_sent else None,
-        comment_rate=aggregate.comments / answered if answered else None,
+        comment_rate=aggregate.comments / responses if responses else None,
         invitations_sent=aggregate.invitations_sent,
         questions=questions,
+        headline_question=headline.question_id if headline else None,
+        responses=responses,
     )
 
 
@@ -134,3 +147,165 @@ async def rolling_scores(
         for (survey, _group), aggregate in aggregates.items()
     ]
     return sorted(rows, key=lambda r: (r.survey, r.group or ""))
+
+
+class Trend(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    NO_CLEAR_CHANGE = "no clear change"
+    TOO_FEW = "too few answers"
+    """One of the two windows has fewer answers than `min_n`: nothing to compare."""
+
+
+@dataclass(frozen=True)
+class QuestionTrend:
+    current: QuestionScore
+    previous: QuestionScore | None
+    min_n: int
+
+    @property
+    def question_id(self) -> str:
+        return self.current.question_id
+
+    @property
+    def kind(self) -> str:
+        return self.current.kind
+
+    @property
+    def enough(self) -> bool:
+        return self.current.n >= self.min_n and self.current.value is not None
+
+    @property
+    def change(self) -> float | None:
+        if self.previous is None or self.current.value is None or self.previous.value is None:
+            return None
+        return self.current.value - self.previous.value
+
+    @property
+    def trend(self) -> Trend:
+        previous = self.previous
+        if not self.enough or previous is None or previous.n < self.min_n:
+            return Trend.TOO_FEW
+        clear = scoring.is_clear_change(
+            self.current.value,
+            self.current.margin_of_error,
+            previous.value,
+            previous.margin_of_error,
+        )
+        change = self.change
+        if not clear or change is None:
+            return Trend.NO_CLEAR_CHANGE
+        return Trend.UP if change > 0 else Trend.DOWN
+
+    def as_json(self) -> dict[str, Any]:
+        digits = 1 if self.kind in ("nps", "csat", "yes_no") else 2
+        return {
+            "question": self.question_id,
+            "kind": self.kind,
+            "n": self.current.n,
+            "value": _round(self.current.value, digits),
+            "margin_of_error": _round(self.current.margin_of_error, digits),
+            "enough_answers": self.enough,
+            "previous": None
+            if self.previous is None
+            else {
+                "n": self.previous.n,
+                "value": _round(self.previous.value, digits),
+                "margin_of_error": _round(self.previous.margin_of_error, digits),
+            },
+            "change": _round(self.change, digits),
+            "trend": self.trend.value,
+        }
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One survey (or one group of a breakdown) now and in the window before."""
+
+    current: ScoreRow
+    previous: ScoreRow
+    window: timedelta
+    min_n: int
+    questions: tuple[QuestionTrend, ...]
+
+    @property
+    def survey(self) -> str:
+        return self.current.survey
+
+    @property
+    def group(self) -> str | None:
+        return self.current.group
+
+    @property
+    def headline(self) -> QuestionTrend | None:
+        wanted = self.current.headline_question or self.previous.headline_question
+        return next((q for q in self.questions if q.question_id == wanted), None)
+
+    @property
+    def enough(self) -> bool:
+        return self.current.n >= self.min_n
+
+    def as_json(self) -> dict[str, Any]:
+        data = self.current.as_json()
+        headline = self.headline
+        previous = self.previous.as_json()
+        data.update(
+            window_days=self.window.total_seconds() / 86400,
+            enough_answers=self.enough,
+            previous={
+                k: previous[k]
+                for k in ("n", "nps", "csat", "ces", "margin_of_error", "response_rate")
+            },
+            change=headline.as_json()["change"] if headline else None,
+            trend=headline.trend.value if headline else Trend.TOO_FEW.value,
+            questions=[q.as_json() for q in self.questions],
+        )
+        return data
+
+
+def trend_row(current: ScoreRow, previous: ScoreRow, window: timedelta, min_n: int) -> TrendRow:
+    before = {q.question_id: q for q in previous.questions}
+    now = {q.question_id: q for q in current.questions}
+    questions = [QuestionTrend(q, before.get(q.question_id), min_n) for q in current.questions]
+    # A question answered only in the previous window is still shown, with n = 0 now.
+    questions += [
+        QuestionTrend(QuestionScore(q.question_id, q.kind, 0, None, None), q, min_n)
+        for q in previous.questions
+        if q.question_id not in now
+    ]
+    return TrendRow(current, previous, window, min_n, tuple(questions))
+
+
+async def rolling_trends(
+    store: Store,
+    surveys: Mapping[str, Survey],
+    *,
+    now: float,
+    window: timedelta,
+    min_n: int,
+    by: str | None = None,
+    survey_id: str | None = None,
+    filters: Mapping[str, str] | None = None,
+) -> list[TrendRow]:
+    """Scores over [now - window, now] next to the same-length window just before it."""
+    seconds = window.total_seconds()
+    start = now - seconds
+    current = await store.reports.aggregates(
+        start, now + 1, by=by, survey_id=survey_id, filters=filters
+    )
+    previous = await store.reports.aggregates(
+        start - seconds, start, by=by, survey_id=survey_id, filters=filters
+    )
+    rows = []
+    for key in sorted(set(current) | set(previous), key=lambda k: (k[0], k[1] or "")):
+        survey = surveys.get(key[0])
+        empty = SurveyAggregate(key[0], key[1])
+        rows.append(
+            trend_row(
+                score_row(survey, current.get(key, empty)),
+                score_row(survey, previous.get(key, empty)),
+                window,
+                min_n,
+            )
+        )
+    return rows

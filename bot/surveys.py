@@ -334,6 +334,8 @@ class SurveyService:
             priority=PRIORITY_CONVERSATION,
             now=self.clock.now(),
         )
+        # The callers return early, past answer()'s own wake; claiming waits for this commit.
+        self.wake()
 
     async def send_text(
         self,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from bot.link_params import PARAM, sign_link_params
 from bot.tokens import TokenKind, TokenSigner
 from storage.records import Invitation
 
@@ -16,9 +20,16 @@ class LinkBuilder:
         """The personal link of one invitation (for the shop's own e-mail or SMS)."""
         return f"{self.base_url}/s/{invitation.token}"
 
-    def open_survey_url(self, touchpoint: str) -> str:
+    def open_survey_url(
+        self,
+        touchpoint: str,
+        properties: Mapping[str, str] | None = None,
+        audience: str | None = None,
+    ) -> str:
         """One link for everyone (a QR code at an event's exit): each browser gets its own response."""
-        return f"{self.base_url}/s/{self.signer.sign(TokenKind.OPEN_SURVEY, touchpoint)}"
+        url = f"{self.base_url}/s/{self.signer.sign(TokenKind.OPEN_SURVEY, touchpoint)}"
+        params = sign_link_params(self.signer, touchpoint, properties, audience)
+        return f"{url}?{urlencode({PARAM: params})}" if params else url
 
     def telegram_link(self, kind: TokenKind, value: str) -> str:
         if not self.telegram_bot:

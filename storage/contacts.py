@@ -102,6 +102,14 @@ class ContactRepository:
                 (now, reason, contact_id),
             )
 
+    async def set_reachable(self, contact_id: int) -> None:
+        """They wrote to us (e.g. unblocked the bot and sent /start): they can be written to again."""
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE contacts SET unreachable_at = NULL, unreachable_reason = NULL WHERE id = ?",
+                (contact_id,),
+            )
+
     async def set_language(self, contact_id: int, language: str) -> None:
         async with self.database.transaction() as connection:
             await connection.execute(

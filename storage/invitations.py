@@ -236,6 +236,32 @@ class InvitationRepository:
         rows = await self.database.fetchall(f"{_SELECT} {where} ORDER BY i.id DESC LIMIT ?", params)
         return [Invitation.from_row(row) for row in rows]
 
+    async def find_by_idempotency_key(self, key: str) -> Invitation | None:
+        """The invitation a keyed touchpoint led to (e.g. one browser's answer to an open link)."""
+        row = await self.database.fetchone(
+            f"{_SELECT} WHERE t.idempotency_key = ? ORDER BY i.id LIMIT 1", (key,)
+        )
+        return Invitation.from_row(row) if row else None
+
+    async def start_now(
+        self, connection: aiosqlite.Connection, invitation_id: int, *, now: float
+    ) -> None:
+        """A scheduled invitation the customer opened themselves (a web link): answerable at once."""
+        await connection.execute(
+            "UPDATE invitations SET state = 'sent', due_at = MIN(due_at, ?), updated_at = ?,"
+            " sent_at = COALESCE(sent_at, ?) WHERE id = ? AND state = 'scheduled'",
+            (now, now, now, invitation_id),
+        )
+
+    async def adopt_language(
+        self, connection: aiosqlite.Connection, invitation_id: int, language: str
+    ) -> None:
+        """Fix the language of an invitation that had none, once the customer's is known."""
+        await connection.execute(
+            "UPDATE invitations SET language = COALESCE(language, ?) WHERE id = ?",
+            (language, invitation_id),
+        )
+
 
 def is_open(invitation: Invitation) -> bool:
     return invitation.state in OPEN_STATES

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,9 @@ class SurveyAggregate:
     invitations_sent: int = 0
     invitations_answered: int = 0
     comments: int = 0
+    """Responses with a free-text answer."""
+    responses: int = 0
+    """Invitations with at least one answer in the window (abandoned ones too)."""
 
 
 @dataclass(frozen=True)
@@ -40,43 +44,105 @@ class Comment:
     score: int | None
     touchpoint: str
     channel: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _group_sql(by: str | None) -> tuple[str, str]:
-    """(SQL expression for the group, extra JOIN) of a breakdown."""
+_TOUCHPOINT_JOIN = " JOIN touchpoints t ON t.id = i.touchpoint_id"
+_INVITATION_JOIN = " JOIN invitations i ON i.id = a.invitation_id" + _TOUCHPOINT_JOIN
+
+
+def _dimension_sql(dimension: str, alias: str) -> tuple[str, bool]:
+    """(SQL expression of a breakdown dimension over table `alias`, whether it reads `t`)."""
+    if dimension in BREAKDOWNS:
+        return f"{alias}.{dimension}", False
+    if dimension.startswith("property:"):
+        name = dimension.removeprefix("property:")
+        if not name or not name.replace("_", "").isalnum():
+            raise ValueError(f"property name {name!r} must be letters, digits and _")
+        return f"json_extract(t.properties, '$.{name}')", True
+    raise ValueError(f"unknown breakdown {dimension!r}: use touchpoint, channel or property:NAME")
+
+
+def _group_sql(by: str | None, alias: str = "a") -> tuple[str, str]:
+    """(SQL expression for the group, extra JOIN) of a breakdown over answers `a`.
+
+    Over invitations (`alias="i"`) the touchpoints table `t` is always joined by the caller.
+    """
     if by is None:
         return "NULL", ""
-    if by in BREAKDOWNS:
-        return f"a.{by}", ""
-    if by.startswith("property:"):
-        name = by.removeprefix("property:")
-        if not name.replace("_", "").isalnum():
-            raise ValueError(f"property name {name!r} must be letters, digits and _")
-        return (
-            f"json_extract(t.properties, '$.{name}')",
-            " JOIN invitations i ON i.id = a.invitation_id JOIN touchpoints t ON t.id = i.touchpoint_id",
-        )
-    raise ValueError(f"unknown breakdown {by!r}: use touchpoint, channel or property:NAME")
+    expression, needs_touchpoint = _dimension_sql(by, alias)
+    return expression, _INVITATION_JOIN if needs_touchpoint and alias == "a" else ""
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The SQL of one report's slice: its breakdown, survey and dimension filters."""
+
+    by: str | None = None
+    survey_id: str | None = None
+    filters: tuple[tuple[str, str], ...] = ()
+
+    def group(self, alias: str) -> str:
+        return _group_sql(self.by, alias)[0]
+
+    def join(self, alias: str) -> str:
+        """The JOIN answers need for the breakdown or a property filter."""
+        if alias != "a":
+            return ""
+        dimensions = [d for d, _ in self.filters] + ([self.by] if self.by else [])
+        return _INVITATION_JOIN if any(_dimension_sql(d, alias)[1] for d in dimensions) else ""
+
+    def where(self, alias: str) -> tuple[str, list[Any]]:
+        sql = f" AND {alias}.survey_id = ?" if self.survey_id else ""
+        params: list[Any] = [self.survey_id] if self.survey_id else []
+        for dimension, value in self.filters:
+            sql += f" AND {_dimension_sql(dimension, alias)[0]} = ?"
+            params.append(value)
+        return sql, params
+
+
+def _scope(by: str | None, survey_id: str | None, filters: Mapping[str, str] | None) -> _Scope:
+    scope = _Scope(by, survey_id, tuple(sorted((filters or {}).items())))
+    scope.join("a")  # validates every dimension before any SQL runs
+    return scope
 
 
 class ReportRepository:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def score_sql(self, by: str | None = None) -> str:
-        group, join = _group_sql(by)
+    def score_sql(
+        self,
+        by: str | None = None,
+        *,
+        survey_id: str | None = None,
+        filters: Mapping[str, str] | None = None,
+    ) -> str:
+        """Histograms of scored answers per (survey, group, question); params: start, end, filters."""
+        scope = _scope(by, survey_id, filters)
+        where, _params = scope.where("a")
         return (
-            f"SELECT a.survey_id, {group} AS grp, a.question_id, a.kind, a.value_num, COUNT(*) AS n"
-            f" FROM answers a{join}"
+            f"SELECT a.survey_id, {scope.group('a')} AS grp, a.question_id, a.kind, a.value_num,"
+            f" COUNT(*) AS n FROM answers a{scope.join('a')}"
             " WHERE a.answered_at >= ? AND a.answered_at < ? AND a.skipped = 0"
-            " AND a.value_num IS NOT NULL"
+            f" AND a.value_num IS NOT NULL{where}"
             " GROUP BY a.survey_id, grp, a.question_id, a.kind, a.value_num"
         )
 
     async def aggregates(
-        self, start: float, end: float, *, by: str | None = None, survey_id: str | None = None
+        self,
+        start: float,
+        end: float,
+        *,
+        by: str | None = None,
+        survey_id: str | None = None,
+        filters: Mapping[str, str] | None = None,
     ) -> dict[tuple[str, str | None], SurveyAggregate]:
-        """Per (survey, group): histograms of every scored question and the response counts."""
+        """Per (survey, group): histograms of every scored question and the response counts.
+
+        `filters` maps dimensions (touchpoint, channel, property:NAME) to the one value kept.
+        """
+        scope = _scope(by, survey_id, filters)
         result: dict[tuple[str, str | None], SurveyAggregate] = {}
 
         def aggregate(survey: str, grp: Any) -> SurveyAggregate:
@@ -85,45 +151,88 @@ class ReportRepository:
                 result[key] = SurveyAggregate(survey, key[1])
             return result[key]
 
-        sql = self.score_sql(by)
-        params: list[Any] = [start, end]
-        if survey_id is not None:
-            sql = sql.replace("AND a.skipped = 0", "AND a.skipped = 0 AND a.survey_id = ?")
-            params.append(survey_id)
-        for row in await self.database.fetchall(sql, params):
+        answer_where, answer_params = scope.where("a")
+        for row in await self.database.fetchall(
+            self.score_sql(by, survey_id=survey_id, filters=filters),
+            [start, end, *answer_params],
+        ):
             target = aggregate(row["survey_id"], row["grp"])
             question = target.questions.setdefault(
                 row["question_id"], QuestionAggregate(row["question_id"], row["kind"])
             )
             question.histogram[int(row["value_num"])] = row["n"]
 
-        group, _join = _group_sql(by)
-        invitation_group = group.replace("a.", "i.").replace("t.properties", "t.properties")
-        survey_filter = " AND i.survey_id = ?" if survey_id else ""
-        rate_params: list[Any] = [start, end, *([survey_id] if survey_id else [])]
+        invitation_where, invitation_params = scope.where("i")
         rows = await self.database.fetchall(
-            f"SELECT i.survey_id, {invitation_group} AS grp, COUNT(*) AS sent,"
+            f"SELECT i.survey_id, {scope.group('i')} AS grp, COUNT(*) AS sent,"
             " SUM(i.started_at IS NOT NULL OR i.state = 'completed') AS answered"
-            " FROM invitations i JOIN touchpoints t ON t.id = i.touchpoint_id"
-            f" WHERE i.sent_at >= ? AND i.sent_at < ?{survey_filter} GROUP BY i.survey_id, grp",
-            rate_params,
+            f" FROM invitations i{_TOUCHPOINT_JOIN}"
+            f" WHERE i.sent_at >= ? AND i.sent_at < ?{invitation_where} GROUP BY i.survey_id, grp",
+            [start, end, *invitation_params],
         )
         for row in rows:
             target = aggregate(row["survey_id"], row["grp"])
             target.invitations_sent = row["sent"]
             target.invitations_answered = row["answered"] or 0
-        comment_params: list[Any] = [start, end, *([survey_id] if survey_id else [])]
-        group_sql, join = _group_sql(by)
-        comment_filter = " AND a.survey_id = ?" if survey_id else ""
+
         rows = await self.database.fetchall(
-            f"SELECT a.survey_id, {group_sql} AS grp, COUNT(DISTINCT a.invitation_id) AS n"
-            f" FROM answers a{join} WHERE a.answered_at >= ? AND a.answered_at < ?"
-            f" AND a.kind = 'text' AND a.skipped = 0{comment_filter} GROUP BY a.survey_id, grp",
-            comment_params,
+            f"SELECT a.survey_id, {scope.group('a')} AS grp,"
+            " COUNT(DISTINCT a.invitation_id) AS responses,"
+            " COUNT(DISTINCT CASE WHEN a.kind = 'text' THEN a.invitation_id END) AS comments"
+            f" FROM answers a{scope.join('a')} WHERE a.answered_at >= ? AND a.answered_at < ?"
+            f" AND a.skipped = 0{answer_where} GROUP BY a.survey_id, grp",
+            [start, end, *answer_params],
         )
         for row in rows:
-            aggregate(row["survey_id"], row["grp"]).comments = row["n"]
+            target = aggregate(row["survey_id"], row["grp"])
+            target.responses = row["responses"]
+            target.comments = row["comments"]
         return result
+
+    async def histogram_buckets(
+        self,
+        survey_id: str,
+        question_id: str,
+        start: float,
+        end: float,
+        *,
+        bucket_seconds: int = 900,
+        filters: Mapping[str, str] | None = None,
+    ) -> list[tuple[float, int, int]]:
+        """(bucket start, value, count) of one question, oldest first.
+
+        Buckets are UTC-aligned and 15 minutes by default, a divisor of every time zone's
+        offset, so callers can sort them into local days exactly, across DST changes too.
+        """
+        scope = _scope(None, survey_id, filters)
+        where, params = scope.where("a")
+        rows = await self.database.fetchall(
+            "SELECT CAST(a.answered_at / ? AS INTEGER) * ? AS bucket, a.value_num, COUNT(*) AS n"
+            f" FROM answers a{scope.join('a')} WHERE a.question_id = ? AND a.answered_at >= ?"
+            f" AND a.answered_at < ? AND a.skipped = 0 AND a.value_num IS NOT NULL{where}"
+            " GROUP BY bucket, a.value_num ORDER BY bucket",
+            [bucket_seconds, bucket_seconds, question_id, start, end, *params],
+        )
+        return [(float(r["bucket"]), int(r["value_num"]), int(r["n"])) for r in rows]
+
+    async def dimension_values(
+        self, start: float, end: float, *, survey_id: str | None = None, limit: int = 200
+    ) -> dict[str, list[str]]:
+        """Touchpoints and property values answered in a window: the choices of report filters."""
+        where, params = _scope(None, survey_id, None).where("a")
+        rows = await self.database.fetchall(
+            "SELECT DISTINCT 'touchpoint' AS dimension, a.touchpoint AS value FROM answers a"
+            f" WHERE a.answered_at >= ? AND a.answered_at < ?{where}"
+            " UNION SELECT DISTINCT 'property:' || p.key, CAST(p.value AS TEXT) FROM answers a"
+            f"{_INVITATION_JOIN}, json_each(t.properties) p"
+            f" WHERE a.answered_at >= ? AND a.answered_at < ?{where}"
+            " ORDER BY 1, 2 LIMIT ?",
+            [start, end, *params, start, end, *params, limit],
+        )
+        values: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            values[row["dimension"]].append(str(row["value"]))
+        return dict(values)
 
     async def daily_histograms(
         self, survey_id: str, question_id: str, start: float, end: float, utc_offset_seconds: int
@@ -141,25 +250,32 @@ class ReportRepository:
         return dict(days)
 
     async def comments(
-        self, start: float, end: float, *, survey_id: str | None = None, limit: int = 20
+        self,
+        start: float,
+        end: float,
+        *,
+        survey_id: str | None = None,
+        limit: int = 20,
+        filters: Mapping[str, str] | None = None,
     ) -> list[Comment]:
         """Free-text answers of the window, newest first, with the survey's headline score."""
-        survey_filter = " AND a.survey_id = ?" if survey_id else ""
-        params: list[Any] = [start, end, *([survey_id] if survey_id else []), limit]
+        where, params = _scope(None, survey_id, filters).where("a")
         rows = await self.database.fetchall(
             "SELECT a.survey_id, a.invitation_id, a.question_id, a.value_text, a.answered_at,"
-            " a.touchpoint, a.channel,"
+            " a.touchpoint, a.channel, t.properties,"
             " (SELECT CAST(s.value_num AS INTEGER) FROM answers s WHERE s.invitation_id = a.invitation_id"
             "  AND s.kind IN ('nps', 'csat', 'ces') AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1)"
             " AS score"
-            " FROM answers a WHERE a.answered_at >= ? AND a.answered_at < ? AND a.kind = 'text'"
-            f" AND a.skipped = 0{survey_filter} ORDER BY a.answered_at DESC LIMIT ?",
-            params,
+            f" FROM answers a{_INVITATION_JOIN} WHERE a.answered_at >= ? AND a.answered_at < ?"
+            f" AND a.kind = 'text' AND a.skipped = 0{where} ORDER BY a.answered_at DESC, a.id DESC"
+            " LIMIT ?",
+            [start, end, *params, limit],
         )
         return [
             Comment(
                 r["survey_id"], r["invitation_id"], r["question_id"], r["value_text"],
                 r["answered_at"], r["score"], r["touchpoint"], r["channel"],
+                json.loads(r["properties"]),
             )
             for r in rows
         ]  # fmt: skip

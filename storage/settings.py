@@ -29,3 +29,16 @@ class SettingsRepository:
                 "INSERT INTO settings (key, value) VALUES (?, ?)", (key, value)
             )
             return value
+
+    async def get_or_set(self, key: str, value: str) -> str:
+        """The stored value of `key`, storing `value` first when there is none."""
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", (key, value)
+            )
+            async with connection.execute(
+                "SELECT value FROM settings WHERE key = ?", (key,)
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None
+        return str(row[0])

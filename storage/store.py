@@ -9,12 +9,14 @@ from storage.answers import AnswerRepository
 from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository
 from storage.database import Database
+from storage.followups import FollowupRepository
 from storage.inbox import InboxRepository
 from storage.invitations import InvitationRepository
 from storage.outbox import OutboxRepository
 from storage.prompts import SentPromptRepository
 from storage.reports import ReportRepository
 from storage.settings import SettingsRepository
+from storage.team_reports import TeamReportRepository
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Store:
     prompts: SentPromptRepository
     reports: ReportRepository
     settings: SettingsRepository
+    followups: FollowupRepository
+    team_reports: TeamReportRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -47,6 +51,8 @@ class Store:
             prompts=SentPromptRepository(database),
             reports=ReportRepository(database),
             settings=SettingsRepository(database),
+            followups=FollowupRepository(database),
+            team_reports=TeamReportRepository(database),
         )
 
     async def close(self) -> None:

@@ -81,6 +81,18 @@ def permanent_failure(reason: str) -> DeliveryError:
     return DeliveryError(reason, permanent=True)
 
 
+class MessageRejected(DeliveryError):
+    """The platform refused this one message (malformed, too long): it is dropped, but the chat
+    stays reachable and the messages after it are still sent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, permanent=True)
+
+
+def rejected_message(reason: str) -> DeliveryError:
+    return MessageRejected(reason)
+
+
 IncomingHandler = Callable[[Incoming], Awaitable[None]]
 
 

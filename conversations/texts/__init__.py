@@ -15,3 +15,9 @@ def text(key: str, language: str | None, **params: object) -> str:
     catalog = CATALOGS.get(normalize_language(language) or "en", en.TEXTS)
     template = catalog.get(key) or en.TEXTS[key]
     return template.format(**params) if params else template
+
+
+def channel_text(key: str, channel: str, language: str | None, **params: object) -> str:
+    """`key` as worded for one channel (`stopped_slack` names Slack's commands), else as is."""
+    worded = f"{key}_{channel}"
+    return text(worded if worded in en.TEXTS else key, language, **params)

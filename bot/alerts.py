@@ -1,0 +1,152 @@
+"""Detractor alerts: who counts as a detractor, and how an alert reads in the team channel.
+
+Pure functions; `bot.followups` decides when to post and update them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.channels.base import Button
+from bot.config import AlertRules
+from bot.reports.format import metric_label
+from bot.reports.render import Line, Section, TeamDocument
+from conversations.localization import resolve
+from conversations.survey import Survey
+from conversations.texts import text
+from storage.followups import Followup, FollowupState
+
+FOLLOWUP_PREFIX = "f"
+CLAIM = "claim"
+RESOLVE = "resolve"
+ACTIONS = (CLAIM, RESOLVE)
+
+
+def detractor_threshold(rules: AlertRules, kind: str) -> int | None:
+    """The highest answer that alerts, for NPS, CSAT and CES; None for other questions."""
+    return {"nps": rules.nps_at_most, "csat": rules.csat_at_most, "ces": rules.ces_at_most}.get(
+        kind
+    )
+
+
+def is_detractor(rules: AlertRules, kind: str, value: object) -> bool:
+    limit = detractor_threshold(rules, kind)
+    return (
+        limit is not None
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and value <= limit
+    )
+
+
+def followup_payload(followup_id: int, action: str) -> str:
+    return f"{FOLLOWUP_PREFIX}:{followup_id}:{action}"
+
+
+def parse_followup_payload(payload: str | None) -> tuple[int, str] | None:
+    """(follow-up id, action) of an alert button; None for any other payload."""
+    parts = (payload or "").split(":")
+    if len(parts) != 3 or parts[0] != FOLLOWUP_PREFIX or parts[2] not in ACTIONS:
+        return None
+    if not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2]
+
+
+def score_text(followup: Followup) -> str:
+    """'NPS 3', 'CSAT 2', 'CES 1'."""
+    if followup.score is None or followup.score_kind is None:
+        return "–"
+    return f"{metric_label(followup.score_kind)} {followup.score}"
+
+
+def _local(moment: float, zone: ZoneInfo) -> str:
+    return datetime.fromtimestamp(moment, zone).strftime("%d.%m. %H:%M")
+
+
+def followup_status(followup: Followup, language: str, zone: ZoneInfo) -> str:
+    state = followup.state
+    if state is FollowupState.RESOLVED:
+        assert followup.resolved_at is not None
+        return text(
+            "followup_resolved",
+            language,
+            owner=followup.resolved_by or "?",
+            time=_local(followup.resolved_at, zone),
+        )
+    if state is FollowupState.CLAIMED:
+        assert followup.claimed_at is not None
+        return text(
+            "followup_claimed",
+            language,
+            owner=followup.owner or "?",
+            time=_local(followup.claimed_at, zone),
+        )
+    return text("followup_open", language)
+
+
+def contact_text(followup: Followup, survey: Survey | None, language: str) -> str:
+    if survey is not None and survey.anonymous:
+        return text("alert_anonymous", language)
+    if followup.contact_channel and followup.contact_address:
+        identity = f"{followup.contact_channel}:{followup.contact_address}"
+    elif followup.contact_ref:
+        identity = f"ref:{followup.contact_ref}"
+    else:
+        return text("alert_unknown_contact", language)
+    if followup.contact_name:
+        return f"{followup.contact_name} ({identity})"
+    return identity
+
+
+def alert_buttons(followup: Followup, language: str) -> tuple[tuple[Button, ...], ...]:
+    state = followup.state
+    if state is FollowupState.OPEN:
+        return (
+            (
+                Button(text("button_claim", language), followup_payload(followup.id, CLAIM)),
+                Button(text("button_resolve", language), followup_payload(followup.id, RESOLVE)),
+            ),
+        )
+    if state is FollowupState.CLAIMED:
+        return (
+            (Button(text("button_resolve", language), followup_payload(followup.id, RESOLVE)),),
+        )
+    return ()
+
+
+def alert_document(
+    followup: Followup,
+    survey: Survey | None,
+    comments: Sequence[tuple[str, str]],
+    *,
+    language: str,
+    zone: ZoneInfo,
+) -> TeamDocument:
+    """The alert as posted and as edited: `comments` are (question, free text) pairs."""
+    title_survey = (
+        resolve(survey.title, language, survey.default_language) if survey else followup.survey_id
+    )
+    facts = [
+        Line(contact_text(followup, survey, language), label=text("alert_customer", language)),
+        Line(followup.touchpoint, label=text("alert_touchpoint", language)),
+    ]
+    facts += [Line(str(value), label=str(key)) for key, value in followup.properties.items()]
+    facts.append(Line(_local(followup.created_at, zone), label=text("alert_answered", language)))
+    comment_lines = tuple(Line(body, label=question, quote=True) for question, body in comments)
+    if not comment_lines:
+        comment_lines = (Line(text("alert_no_comment", language)),)
+    status = followup_status(followup, language, zone)
+    return TeamDocument(
+        title=text(
+            "alert_title", language, score=score_text(followup), survey=title_survey, id=followup.id
+        ),
+        sections=(
+            Section(None, tuple(facts)),
+            Section(text("alert_comment", language), comment_lines),
+            Section(text("alert_status", language), (Line(status),)),
+        ),
+        buttons=alert_buttons(followup, language),
+    )

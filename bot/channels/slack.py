@@ -1,0 +1,425 @@
+"""The Slack channel: surveys in DMs with Block Kit buttons, on slack-bolt's async app.
+
+The adapter only translates. A button click becomes `Incoming(BUTTON)` with the button's
+payload, a DM (or a reply in a question's thread) becomes `Incoming(TEXT)`, and `/palaute
+stop|start|delete` become `Incoming(COMMAND)`. The organizer side of `/palaute` (send, scores,
+help) lives in bot.slack_commands. Requests arrive over Socket Mode or HTTP and go through the
+inbox first (see slack_inbox).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.base import (
+    Button,
+    Channel,
+    DeliveryError,
+    Incoming,
+    IncomingKind,
+    Limits,
+    OutgoingPrompt,
+    TeamMessage,
+    permanent_failure,
+    rejected_message,
+    temporary_failure,
+)
+from bot.channels.slack_blocks import (
+    ACTION_PREFIX,
+    message_blocks,
+    prompt_blocks,
+    team_blocks,
+    text_blocks,
+    wants_words,
+)
+from bot.channels.slack_directory import SlackDirectory, SlackUser
+from bot.channels.slack_inbox import SlackInbox
+from bot.config import ServerConfig, SlackConfig
+from bot.triggers import TriggerError, TriggerRequest
+from conversations import texts
+from conversations.localization import normalize_language
+
+if TYPE_CHECKING:
+    from bot.app import PalauteApp
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/palaute"
+EVENTS_PATH = "/slack/events"
+CUSTOMER_COMMANDS = frozenset({"stop", "start", "delete"})
+"""`/palaute` subcommands anyone may use about themselves; the rest is for organizers."""
+
+# Errors about the person addressed: they cannot be reached, now or later.
+UNREACHABLE_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "users_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "messages_tab_disabled",
+    }
+)
+# Errors about palaute's own token. Marking the customer unreachable would be wrong (every
+# contact would be, after an uninstall), so these stay temporary and are logged loudly.
+TOKEN_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "not_allowed_token_type",
+    }
+)
+# Slack refused this one message (palaute's rendering): it is dropped, the person stays reachable.
+REJECTED_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_attachments",
+        "invalid_arguments",
+        "invalid_metadata_format",
+        "msg_too_long",
+        "no_text",
+        "too_many_attachments",
+    }
+)
+# The message to edit is gone or too old: nothing left to do.
+GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+SLACK_UNAVAILABLE = (SlackClientError, aiohttp.ClientError, TimeoutError)
+"""Slack did not answer, or not with a Web API response: worth trying again later."""
+
+_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def api_base_url(base_url: str | None) -> str:
+    url = base_url or AsyncWebClient.BASE_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def subcommand(command: dict[str, Any]) -> str:
+    words = str(command.get("text") or "").split()
+    return words[0].lower() if words else ""
+
+
+def typed_text(mrkdwn: str) -> str:
+    """What the person typed: Slack's links and mentions as their labels, entities unescaped."""
+    plain = _LINK.sub(lambda m: m.group(2) or m.group(1).removeprefix("mailto:"), mrkdwn)
+    return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def split_ref(message_ref: str) -> tuple[str, str]:
+    """'D0123:1700000000.000100' → (conversation, ts)."""
+    channel, _, ts = message_ref.partition(":")
+    return channel, ts
+
+
+def thread_ts_of(ref: str) -> str:
+    """The ts of a message ref, or the ref itself when it is a bare ts."""
+    return split_ref(ref)[1] or ref
+
+
+def delivery_error(error: SlackApiError) -> DeliveryError:
+    response = error.response
+    code = str(response.get("error") or f"HTTP {response.status_code}")
+    if response.status_code == 429:
+        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+        retry_after = headers.get("retry-after")
+        return temporary_failure(
+            "rate limited by Slack", retry_after=float(retry_after) if retry_after else 1.0
+        )
+    if response.status_code >= 500:
+        return temporary_failure(f"Slack server error: {code}")
+    if code in UNREACHABLE_ERRORS:
+        return permanent_failure(f"Slack: {code}")
+    if code in REJECTED_ERRORS:
+        return rejected_message(f"Slack: {code}")
+    if code in TOKEN_ERRORS:
+        log.error("Slack refused palaute's bot token (%s): check slack.bot_token", code)
+        return temporary_failure(f"Slack refused the bot token: {code}")
+    return temporary_failure(f"Slack: {code}")
+
+
+@contextmanager
+def slack_errors(*, ignore: frozenset[str] = frozenset()) -> Iterator[None]:
+    """Web API failures as `DeliveryError`s for the dispatcher; errors in `ignore` pass."""
+    try:
+        yield
+    except SlackApiError as error:
+        if error.response.get("error") in ignore:
+            log.info("Slack: %s; nothing to do", error.response.get("error"))
+            return
+        raise delivery_error(error) from error
+    except SLACK_UNAVAILABLE as error:
+        raise temporary_failure(f"Slack unreachable: {type(error).__name__}") from error
+
+
+async def _from_a_person_in_dm(event: dict[str, Any]) -> bool:
+    return event.get("channel_type") == "im" and bool(event.get("user")) and "bot_id" not in event
+
+
+async def _customer_command(command: dict[str, Any]) -> bool:
+    return subcommand(command) in CUSTOMER_COMMANDS
+
+
+async def _ignore(ack: AsyncAck) -> None:
+    await ack()
+
+
+class SlackChannel(Channel):
+    name = "slack"
+    # chat.postMessage: about one message a second per conversation with short bursts, and a
+    # few hundred a minute per workspace. A tap costs two (the edit and the next question), so
+    # the burst lets a quick respondent through unpaced. 429s with Retry-After pause on top.
+    limits = Limits(per_second=5.0, burst=20, per_chat_per_second=1.0, per_chat_burst=5)
+
+    def __init__(self, config: SlackConfig, server: ServerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.server = server
+        # No rate-limit retry handler: the dispatcher paces and retries with Retry-After.
+        self.client = AsyncWebClient(token=config.bot_token, base_url=api_base_url(config.base_url))
+        self.bolt = AsyncApp(
+            name="palaute",
+            client=self.client,
+            signing_secret=config.signing_secret,
+            process_before_response=True,
+            request_verification_enabled=False,
+            ssl_check_enabled=False,
+            url_verification_enabled=False,
+        )
+        self.directory = SlackDirectory(self.client)
+        self.inbox = SlackInbox(self.bolt, signing_secret=config.signing_secret)
+        self.default_language = "en"
+        self._app: PalauteApp | None = None
+        self._dms: dict[str, str] = {}
+        self._socket: AsyncSocketModeHandler | None = None
+        self._listen()
+
+    def _listen(self) -> None:
+        bolt = self.bolt
+        bolt.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(self._on_button)
+        bolt.event({"type": "message", "subtype": None}, matchers=[_from_a_person_in_dm])(
+            self._on_message
+        )
+        bolt.event("message")(_ignore)
+        bolt.command(COMMAND, matchers=[_customer_command])(self._on_command)
+
+    def attach(self, app: PalauteApp) -> None:
+        from bot.slack_commands import OrganizerCommands
+
+        self._app = app
+        self.default_language = app.config.defaults.language
+        self.inbox.bind(app.store, app.clock)
+        app.triggers.resolvers[self.name] = self.resolve_contact
+        OrganizerCommands(app, self).register(self.bolt)
+
+    def http_routes(self) -> list[web.RouteDef]:
+        if self.config.mode != "http":
+            return []
+        return [web.post(EVENTS_PATH, self.inbox.handle_http)]
+
+    async def start(self) -> None:
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as error:
+            if error.response.get("error") in TOKEN_ERRORS:
+                raise RuntimeError(
+                    f"Slack refused slack.bot_token ({error.response.get('error')})"
+                ) from error
+            log.warning("Slack auth.test failed (%s); carrying on", error.response.get("error"))
+        except SLACK_UNAVAILABLE as error:
+            log.warning("Slack is not reachable yet (%s); carrying on", type(error).__name__)
+        else:
+            log.info("Slack: signed in as @%s in %s", auth.get("user"), auth.get("team"))
+        await self.inbox.replay()
+        if self.config.mode == "socket" and self.config.app_token:
+            self._socket = self.inbox.socket_mode_handler(self.config.app_token)
+            await self._socket.connect_async()
+        elif self.server.public_url:
+            log.info("Slack: request URL %s%s", self.server.base_url, EVENTS_PATH)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        await self.inbox.drain()
+
+    # ------------------------------------------------------------------ incoming
+
+    async def _person(self, user_id: str) -> SlackUser | None:
+        """The user's name and locale, if Slack answers; an answer never waits on this."""
+        try:
+            return await self.directory.user(user_id)
+        except SLACK_UNAVAILABLE as error:
+            log.info("could not look up Slack user %s: %s", user_id, error)
+            return None
+
+    async def _incoming(self, user_id: str, kind: IncomingKind, **fields: Any) -> Incoming:
+        person = await self._person(user_id)
+        return Incoming(
+            channel=self.name,
+            address=user_id,
+            kind=kind,
+            language=person.locale if person else None,
+            display_name=person.name if person else None,
+            **fields,
+        )
+
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        payload = action.get("value") or (action.get("selected_option") or {}).get("value")
+        container = body.get("container") or {}
+        ref = None
+        if container.get("channel_id") and container.get("message_ts"):
+            ref = f"{container['channel_id']}:{container['message_ts']}"
+        await self.deliver(
+            await self._incoming(
+                body["user"]["id"], IncomingKind.BUTTON, payload=payload, message_ref=ref
+            )
+        )
+
+    async def _on_message(self, event: dict[str, Any]) -> None:
+        # A reply in a question's thread and a plain DM are both answers to the open question.
+        await self.deliver(
+            await self._incoming(
+                str(event["user"]),
+                IncomingKind.TEXT,
+                text=typed_text(str(event.get("text") or "")),
+                external_id=event.get("client_msg_id"),
+            )
+        )
+
+    async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        await ack()
+        await self.deliver(
+            await self._incoming(
+                str(command["user_id"]), IncomingKind.COMMAND, command=subcommand(command)
+            )
+        )
+
+    # ------------------------------------------------------------------ contacts
+
+    async def resolve_contact(self, request: TriggerRequest) -> TriggerRequest:
+        """An email becomes the Slack user it belongs to; the user's locale its language."""
+        address = request.contact.address or ""
+        person: SlackUser | None
+        if "@" in address:
+            person = await self._user_by_email(address)
+        elif request.language is None:
+            person = await self._person(address)
+        else:
+            return request
+        if person is None:
+            return request
+        return replace(
+            request,
+            contact=replace(request.contact, address=person.id),
+            language=request.language or normalize_language(person.locale),
+        )
+
+    async def _user_by_email(self, email: str) -> SlackUser:
+        try:
+            person = await self.directory.user_by_email(email)
+        except SLACK_UNAVAILABLE as error:
+            raise TriggerError(
+                "contact.slack", f"could not look up {email} in Slack ({error}); try again"
+            ) from error
+        if person is None:
+            raise TriggerError("contact.slack", f"no Slack user has the email {email}")
+        return person
+
+    async def conversation_for(self, address: str) -> str:
+        """The conversation to post to: the DM with a user (opened once), else `address` itself."""
+        if "@" in address:
+            raise permanent_failure(
+                "a Slack contact is a user id; emails are looked up when the touchpoint arrives"
+            )
+        if address[:1] not in ("U", "W"):
+            return address
+        cached = self._dms.get(address)
+        if cached is None:
+            with slack_errors():
+                response = await self.client.conversations_open(users=address)
+            cached = self._dms[address] = str(response["channel"]["id"])
+        return cached
+
+    async def _language(self, address: str) -> str:
+        app = self._app
+        contact = await app.store.contacts.find(self.name, address) if app else None
+        return (contact.language if contact else None) or self.default_language
+
+    # ------------------------------------------------------------------ sending
+
+    async def _post(self, channel: str, fallback: str, blocks: list[Any], **extra: Any) -> str:
+        with slack_errors():
+            response = await self.client.chat_postMessage(
+                channel=channel, text=fallback, blocks=blocks, **extra
+            )
+        return f"{response['channel']}:{response['ts']}"
+
+    async def send_prompt(self, address: str, prompt: OutgoingPrompt) -> str:
+        channel = await self.conversation_for(address)
+        language = await self._language(address)
+        if prompt.intro:
+            await self._post(channel, prompt.intro, text_blocks(prompt.intro))
+        hint = texts.text("slack_reply_hint", language) if wants_words(prompt) else None
+        blocks = prompt_blocks(prompt, placeholder=texts.text("slack_choose", language), hint=hint)
+        return await self._post(channel, prompt.text, blocks)
+
+    async def send_text(
+        self, address: str, text: str, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> str:
+        channel = await self.conversation_for(address)
+        return await self._post(channel, text, message_blocks(text, buttons))
+
+    async def edit(self, address: str, message_ref: str, text: str) -> None:
+        channel, ts = split_ref(message_ref)
+        # The blocks are replaced too: chat.update keeps the old ones (the buttons) otherwise.
+        with slack_errors(ignore=GONE_ERRORS):
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=text_blocks(text)
+            )
+
+    async def send_team(self, address: str, message: TeamMessage) -> str:
+        channel = await self.conversation_for(address)
+        thread_ts = thread_ts_of(message.thread_ref) if message.thread_ref else None
+        ref = await self._post(channel, message.text, team_blocks(message), thread_ts=thread_ts)
+        if message.attachment is not None:
+            attachment = message.attachment
+            try:
+                await self.client.files_upload_v2(
+                    channel=split_ref(ref)[0],
+                    content=attachment.content,
+                    filename=attachment.filename,
+                    title=attachment.filename,
+                    thread_ts=thread_ts,
+                )
+            except SLACK_UNAVAILABLE as error:
+                # Retrying would post the message twice; the text is what matters.
+                log.warning("could not upload %s to Slack: %s", attachment.filename, error)
+        return ref
+
+    async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
+        channel, ts = split_ref(message_ref)
+        with slack_errors(ignore=GONE_ERRORS):
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=team_blocks(message)
+            )

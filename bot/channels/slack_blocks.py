@@ -1,0 +1,127 @@
+"""Block Kit for palaute's messages: questions as button rows or a menu, answers, team posts.
+
+Everything palaute writes itself goes out as plain_text, so survey texts never turn into
+mrkdwn by accident (an `*` or `<` in a question stays as typed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import count
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.channels.base import Button, OutgoingPrompt, TeamMessage
+
+ACTION_PREFIX = "palaute_button_"
+"""Every button palaute renders from a `Button` has an action_id starting with this."""
+SELECT_ACTION_ID = f"{ACTION_PREFIX}select"
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_ACTIONS_ELEMENTS = 25
+MAX_SECTION_TEXT = 3000
+MAX_BUTTON_TEXT = 75
+MAX_SELECT_OPTIONS = 100
+MAX_OPTION_VALUE = 150
+SELECT_FROM_ROWS = 6
+"""From this many one-button rows (a long list of choices) a menu reads better than a column."""
+
+
+def plain(text: str) -> PlainTextObject:
+    return PlainTextObject(text=text, emoji=True)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def text_blocks(text: str) -> list[Block]:
+    """`text` as sections within Block Kit's 3000-character limit, split between lines."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        for start in range(0, len(line), MAX_SECTION_TEXT):
+            piece = line[start : start + MAX_SECTION_TEXT]
+            if len(current) + len(piece) > MAX_SECTION_TEXT:
+                chunks.append(current)
+                current = ""
+            current += piece
+    chunks.append(current)
+    return [SectionBlock(text=plain(c.strip())) for c in chunks if c.strip()] or [
+        SectionBlock(text=plain(" "))
+    ]
+
+
+def button_blocks(
+    rows: Sequence[Sequence[Button]], *, placeholder: str, block_prefix: str = "palaute_row_"
+) -> list[Block]:
+    """One actions block per row (long rows split at 25 buttons), or one menu for long lists."""
+    if not rows:
+        return []
+    if len(rows) >= SELECT_FROM_ROWS and all(len(row) == 1 for row in rows):
+        return [_select_block([row[0] for row in rows], placeholder, f"{block_prefix}select")]
+    ids = count()
+    blocks: list[Block] = []
+    for row in rows:
+        for start in range(0, len(row), MAX_ACTIONS_ELEMENTS):
+            elements = [
+                ButtonElement(
+                    text=plain(shorten(button.label, MAX_BUTTON_TEXT)),
+                    action_id=f"{ACTION_PREFIX}{next(ids)}",
+                    value=button.payload,
+                )
+                for button in row[start : start + MAX_ACTIONS_ELEMENTS]
+            ]
+            blocks.append(ActionsBlock(elements=elements, block_id=f"{block_prefix}{len(blocks)}"))
+    return blocks
+
+
+def _select_block(buttons: Sequence[Button], placeholder: str, block_id: str) -> ActionsBlock:
+    options = [
+        Option(text=plain(shorten(b.label, MAX_BUTTON_TEXT)), value=b.payload)
+        for b in buttons[:MAX_SELECT_OPTIONS]
+        if len(b.payload) <= MAX_OPTION_VALUE
+    ]
+    menu = StaticSelectElement(
+        placeholder=plain(shorten(placeholder, 150)), action_id=SELECT_ACTION_ID, options=options
+    )
+    return ActionsBlock(elements=[menu], block_id=block_id)
+
+
+def wants_words(prompt: OutgoingPrompt) -> bool:
+    """A question with at most one button (a skip) is answered by typing."""
+    return sum(len(row) for row in prompt.rows) <= 1
+
+
+def prompt_blocks(prompt: OutgoingPrompt, *, placeholder: str, hint: str | None) -> list[Block]:
+    blocks = text_blocks(prompt.text)
+    if hint:
+        blocks.append(ContextBlock(elements=[plain(hint)]))
+    blocks += button_blocks(prompt.rows, placeholder=placeholder)
+    return blocks[:MAX_MESSAGE_BLOCKS]
+
+
+def message_blocks(
+    text: str, buttons: Sequence[Sequence[Button]] = (), *, placeholder: str = "…"
+) -> list[Block]:
+    return (text_blocks(text) + button_blocks(buttons, placeholder=placeholder))[
+        :MAX_MESSAGE_BLOCKS
+    ]
+
+
+def team_blocks(message: TeamMessage) -> list[Block | dict[str, object]]:
+    """The reporter's own blocks when given, else its text; its buttons as actions after."""
+    body: list[Block | dict[str, object]] = (
+        list(message.blocks) if message.blocks else list(text_blocks(message.text))
+    )
+    body += button_blocks(message.buttons, placeholder="…", block_prefix="palaute_team_row_")
+    return body[:MAX_MESSAGE_BLOCKS]

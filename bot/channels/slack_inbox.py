@@ -1,0 +1,217 @@
+"""Slack's requests to palaute: verified, stored, acknowledged, and only then run through bolt.
+
+Slack wants an answer within 3 seconds and retries events it believes were lost. So each
+request (HTTP or Socket Mode) is verified and stored in the SQLite inbox, deduplicated by
+event_id, before it is acknowledged, and is dispatched to the bolt app after the ack. A crash
+after the ack loses nothing: what is left unprocessed runs at the next start. That is also why
+the bolt app runs with `process_before_response=True` and without its own request
+verification: the ack has already gone out, and a stored request is legitimately older than
+five minutes when it is replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+
+from bot.clock import Clock
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+INBOX_CHANNEL = "slack"
+KEEP_PROCESSED = timedelta(days=1)
+"""Slack retries an event for about an hour; processed requests are kept a day, then pruned."""
+PRUNE_EVERY = timedelta(hours=1)
+_KEPT_HEADERS = ("content-type", "x-slack-retry-num", "x-slack-retry-reason")
+
+
+def external_id(body: dict[str, Any], raw: str) -> str:
+    """Events carry an event_id that retries repeat; anything else is known by its content."""
+    event_id = body.get("event_id")
+    if event_id:
+        return str(event_id)
+    return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def bolt_request(item: dict[str, Any]) -> AsyncBoltRequest:
+    """The bolt request for an inbox item, as stored by `SlackInbox.receive`."""
+    return AsyncBoltRequest(body=item["body"], headers=item.get("headers"), mode=item["mode"])
+
+
+class _Lanes:
+    """One lane per user: their taps and replies run in arrival order, other users' alongside."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def lane(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+
+class SlackInbox:
+    def __init__(self, bolt: AsyncApp, *, signing_secret: str | None) -> None:
+        self.bolt = bolt
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        self._store: Store | None = None
+        self._clock: Clock | None = None
+        self._lanes = _Lanes()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        # Storing and deciding to process happen under one lock, so that a request arriving
+        # while `replay` reads the inbox is processed exactly once.
+        self._lock = asyncio.Lock()
+        self._pruned_at = 0.0
+
+    def bind(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the Slack inbox is used before the app attached its store")
+        return self._store
+
+    def now(self) -> float:
+        assert self._clock is not None
+        return self._clock.now()
+
+    async def receive(self, body: dict[str, Any], raw: str, item: dict[str, Any]) -> None:
+        """Store a request (unless it was stored before) and process it in the background."""
+        key = external_id(body, raw)
+        async with self._lock:
+            new = await self.store.inbox.store_many(
+                INBOX_CHANNEL, [(key, json.dumps(item))], now=self.now()
+            )
+            if new:
+                self._spawn(key, item)
+        if not new:
+            log.info("Slack delivered %s again; it was already received", key)
+
+    def _spawn(self, key: str, item: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._process(key, item), name=f"slack-inbox-{key}")
+        self._running[key] = task
+        task.add_done_callback(lambda _t: self._running.pop(key, None))
+
+    async def _process(self, key: str, item: dict[str, Any]) -> None:
+        request = bolt_request(item)
+        async with self._lanes.lane(request.context.user_id or ""):
+            try:
+                response = await self.bolt.async_dispatch(request)
+                if response.status >= 500:
+                    log.warning("Slack request %s failed in palaute (%s)", key, response.status)
+            except asyncio.CancelledError:
+                raise  # stopped mid-way: left unprocessed, it runs again at the next start
+            except Exception:
+                log.exception("processing Slack request %s failed", key)
+            await self.store.inbox.mark_processed(INBOX_CHANNEL, key, now=self.now())
+        await self._prune()
+
+    async def _prune(self) -> None:
+        now = self.now()
+        if now - self._pruned_at < PRUNE_EVERY.total_seconds():
+            return
+        self._pruned_at = now
+        removed = await self.store.inbox.prune(now - KEEP_PROCESSED.total_seconds())
+        if removed:
+            log.debug("pruned %d processed inbox row(s)", removed)
+
+    async def replay(self) -> int:
+        """Process what was acknowledged but not processed before the last stop."""
+        async with self._lock:
+            left = [
+                (key, payload)
+                for key, payload in await self.store.inbox.unprocessed(INBOX_CHANNEL)
+                if key not in self._running
+            ]
+            for key, payload in left:
+                self._spawn(key, json.loads(payload))
+        if left:
+            log.warning("processing %d Slack request(s) received before a restart", len(left))
+        return len(left)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        pending = list(self._running.values())
+        if not pending:
+            return
+        _done, not_done = await asyncio.wait(pending, timeout=timeout)
+        for task in not_done:
+            task.cancel()
+        await asyncio.gather(*not_done, return_exceptions=True)
+
+    # ------------------------------------------------------------------ HTTP mode
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: the Events API, interactivity and slash commands alike."""
+        raw = (await request.read()).decode("utf-8", errors="replace")
+        if self.verifier is None or not self._verified(raw, request):
+            return web.Response(status=401, text="invalid signature or stale request")
+        headers: dict[str, str | Sequence[str]] = {
+            name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers
+        }
+        body = AsyncBoltRequest(body=raw, headers=headers).body
+        if body.get("type") == "url_verification":
+            return web.json_response({"challenge": body.get("challenge")})
+        if body.get("ssl_check"):
+            return web.Response()
+        await self.receive(body, raw, {"mode": "http", "body": raw, "headers": headers})
+        return web.Response()
+
+    def _verified(self, raw: str, request: web.Request) -> bool:
+        assert self.verifier is not None
+        try:
+            # Also refuses timestamps more than five minutes off (replayed requests).
+            return self.verifier.is_valid_request(raw, dict(request.headers))
+        except ValueError:  # a timestamp that is not a number
+            return False
+
+    # ------------------------------------------------------------------ Socket Mode
+
+    def socket_mode_handler(self, app_token: str) -> AsyncSocketModeHandler:
+        return _InboxSocketModeHandler(self, app_token)
+
+
+class _InboxSocketModeHandler(AsyncSocketModeHandler):
+    """Acknowledges an envelope once it is in the inbox; bolt runs it after that."""
+
+    def __init__(self, inbox: SlackInbox, app_token: str) -> None:
+        super().__init__(inbox.bolt, app_token)
+        self.inbox = inbox
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        payload = req.payload
+        headers: dict[str, str] = {}
+        if req.retry_attempt is not None:
+            headers["x-slack-retry-num"] = str(req.retry_attempt)
+        if req.retry_reason:
+            headers["x-slack-retry-reason"] = req.retry_reason
+        raw = json.dumps(payload, sort_keys=True)
+        await self.inbox.receive(
+            payload, raw, {"mode": "socket_mode", "body": payload, "headers": headers}
+        )
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))

@@ -1,0 +1,365 @@
+"""The Telegram channel: surveys as chat messages with inline keyboards, on python-telegram-bot.
+
+The Application only translates: its handlers turn updates into `Incoming` values, and the
+send methods turn palaute's messages into Bot API calls. Updates reach it through the inbox
+(intake.py), in polling mode from palaute's own getUpdates loop (`updater(None)`), in webhook
+mode from palaute's HTTP server.
+
+Pacing is the dispatcher's job: it knows Telegram's per-chat limit and which message is a
+conversation reply, so the Application has no rate limiter of its own, and a 429 comes back to
+the dispatcher as a temporary failure with Telegram's retry_after instead of being retried out
+of its sight.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, ReplyParameters, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels.base import (
+    Button,
+    Channel,
+    Limits,
+    OutgoingPrompt,
+    TeamMessage,
+    temporary_failure,
+)
+from bot.channels.telegram import updates
+from bot.channels.telegram.errors import delivery_error, is_not_modified
+from bot.channels.telegram.intake import ALLOWED_UPDATES, InboxUpdateProcessor, Poller, UpdateInbox
+from bot.channels.telegram.messages import (
+    MessageSequence,
+    Send,
+    chat_id,
+    keyboard,
+    message_ref,
+    parse_message_ref,
+)
+from bot.config import ServerConfig, TelegramConfig
+from conversations.localization import SUPPORTED_LANGUAGES
+from conversations.texts import text as localized
+from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.app import PalauteApp
+
+log = logging.getLogger(__name__)
+
+TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
+
+COMMANDS = ("start", "help", "stop", "delete")
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_SECRET_SETTING = "telegram_webhook_secret"
+
+
+class TelegramChannel(Channel):
+    name = "telegram"
+    # Telegram allows about 30 messages a second overall, counted per second, so the budget is
+    # a steady rate without a burst on top. It counts when a request arrives and palaute when
+    # it sends, so both rates sit a little under the limit, leaving room for network jitter.
+    limits = Limits(
+        per_second=29, burst=1, per_chat_per_second=0.95, per_chat_burst=3, per_group_per_minute=20
+    )
+
+    def __init__(self, config: TelegramConfig, server: ServerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.server = server
+        self.bot_username: str | None = config.bot_username
+        """For t.me links: from the config, else what getMe says at start."""
+        self._application: TelegramApplication | None = None
+        self._store: Store | None = None
+        self._inbox: UpdateInbox | None = None
+        self._poller: Poller | None = None
+        self._sequences = MessageSequence()
+        self._webhook_secret = config.webhook_secret or None
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.server.base_url}{WEBHOOK_PATH}"
+
+    def attach(self, app: PalauteApp) -> None:
+        self._store = app.store
+        self._inbox = UpdateInbox(app.store, app.clock)
+        app.scheduler.add_job(
+            self._inbox.prune,
+            "interval",
+            hours=1,
+            id="telegram-inbox-prune",
+            max_instances=1,
+            coalesce=True,
+        )
+
+    def http_routes(self) -> list[web.RouteDef]:
+        if self.config.mode != "webhook":
+            return []
+        return [web.post(WEBHOOK_PATH, self._receive_webhook)]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        inbox = self._require_inbox()
+        application = self._build_application(inbox)
+        await application.initialize()
+        self._application = application
+        try:
+            bot = application.bot
+            self.bot_username = self.config.bot_username or bot.username
+            await self._publish_commands(bot)
+            await application.start()
+            await inbox.open(application)
+            if self.config.mode == "webhook":
+                await bot.set_webhook(
+                    self.webhook_url,
+                    secret_token=await self._secret(),
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                log.info("Telegram sends updates to %s", self.webhook_url)
+            else:
+                await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+                self._poller = Poller(bot, inbox)
+                self._poller.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        application = self._application
+        if application is None:
+            return
+        if self._inbox is not None:
+            self._inbox.close()
+        if self._poller is not None:
+            await self._poller.stop()
+            self._poller = None
+        if self.config.mode == "webhook":
+            try:
+                # While palaute is down Telegram keeps the updates (for a day) instead of giving
+                # up on a webhook that does not answer.
+                await application.bot.delete_webhook()
+            except TelegramError as error:
+                log.warning("could not remove the Telegram webhook: %s", error)
+        if application.running:
+            await application.stop()  # handles the updates already queued
+        self._application = None
+        await application.shutdown()
+
+    def _build_application(self, inbox: UpdateInbox) -> TelegramApplication:
+        builder = (
+            Application.builder()
+            .token(self.config.token)
+            .updater(None)
+            .job_queue(None)
+            .concurrent_updates(InboxUpdateProcessor(inbox.processed))
+        )
+        if self.config.base_url:
+            root = self.config.base_url.rstrip("/")
+            builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+        application = builder.build()
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        application.add_handlers(
+            [
+                CommandHandler(COMMANDS, self._on_command, filters=private),
+                MessageHandler(private & filters.COMMAND, self._on_command),  # answered with help
+                MessageHandler(private & filters.TEXT, self._on_text),
+                CallbackQueryHandler(self._on_button),
+            ]
+        )
+        application.add_error_handler(self._on_error)
+        return application
+
+    async def _publish_commands(self, bot: ExtBot[Any]) -> None:
+        scope = BotCommandScopeAllPrivateChats()
+        try:
+            for language in (None, *SUPPORTED_LANGUAGES):
+                commands = [BotCommand(c, localized(f"command_{c}", language)) for c in COMMANDS]
+                await bot.set_my_commands(commands, scope=scope, language_code=language)
+        except TelegramError as error:
+            log.warning("could not set the Telegram command menu: %s", error)
+
+    # ------------------------------------------------------------------ incoming
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.deliver(updates.command(update, context.args))
+
+    async def _on_text(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.deliver(updates.text(update))
+
+    async def _on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        try:
+            await query.answer()  # stops the spinner on the button at once
+        except TelegramError as error:
+            log.info("could not answer a Telegram button tap: %s", error)
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return  # buttons in team chats belong to team reporting
+        incoming = updates.button(update)
+        if incoming is not None:
+            await self.deliver(incoming)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("handling Telegram update %s failed", update_id, exc_info=context.error)
+
+    async def _receive_webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secrets.compare_digest(given.encode(), (await self._secret()).encode()):
+            log.warning("refused a Telegram webhook call without the right secret token")
+            return web.Response(status=403, text="wrong secret token")
+        raw = await request.text()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        update_id = body.get("update_id") if isinstance(body, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            return web.Response(status=400, text="not a Telegram update")
+        await self._require_inbox().accept([(update_id, raw)])
+        return web.Response(text="ok")
+
+    # ------------------------------------------------------------------ outgoing
+
+    async def send_prompt(self, address: str, prompt: OutgoingPrompt) -> str:
+        bot, chat = self._bot, chat_id(address)
+        parts: list[Send] = []
+        if prompt.intro:
+            parts.append(partial(bot.send_message, chat, prompt.intro))
+        parts.append(
+            partial(bot.send_message, chat, prompt.text, reply_markup=keyboard(prompt.rows))
+        )
+        return await self._send(address, (prompt.intro, prompt.text), parts)
+
+    async def send_text(
+        self, address: str, text: str, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> str:
+        send = partial(
+            self._bot.send_message, chat_id(address), text, reply_markup=keyboard(buttons)
+        )
+        return await self._send(address, text, [send])
+
+    async def edit(self, address: str, message_ref: str, text: str) -> None:
+        chat, message_id = parse_message_ref(message_ref)
+        # No reply_markup: the edit removes the buttons, so nobody taps the question twice.
+        await self._edit(
+            chat, partial(self._bot.edit_message_text, text, chat_id=chat, message_id=message_id)
+        )
+
+    async def send_team(self, address: str, message: TeamMessage) -> str:
+        bot, chat = self._bot, chat_id(address)
+        body, parse_mode = _team_body(message)
+        reply = _reply_parameters(message.thread_ref)
+        parts: list[Send] = []
+        attachment = message.attachment
+        if attachment is not None:
+            send_file = (
+                bot.send_photo if attachment.mime_type.startswith("image/") else bot.send_document
+            )
+            parts.append(
+                partial(
+                    send_file,
+                    chat,
+                    attachment.content,
+                    filename=attachment.filename,
+                    reply_parameters=reply,
+                )
+            )
+        parts.append(
+            partial(
+                bot.send_message,
+                chat,
+                body,
+                parse_mode=parse_mode,
+                reply_markup=keyboard(message.buttons),
+                reply_parameters=reply,
+            )
+        )
+        return await self._send(address, ("team", body, attachment is not None), parts)
+
+    async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
+        chat, message_id = parse_message_ref(message_ref)
+        body, parse_mode = _team_body(message)
+        await self._edit(
+            chat,
+            partial(
+                self._bot.edit_message_text,
+                body,
+                chat_id=chat,
+                message_id=message_id,
+                parse_mode=parse_mode,
+                reply_markup=keyboard(message.buttons),
+            ),
+        )
+
+    async def _send(self, address: str, key: Hashable, parts: Sequence[Send]) -> str:
+        try:
+            message = await self._sequences.send((address, key), parts)
+        except TelegramError as error:
+            raise delivery_error(error, chat_id(address)) from error
+        return message_ref(message)
+
+    async def _edit(self, chat: int | str, edit: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await edit()
+        except TelegramError as error:
+            if not is_not_modified(error):
+                raise delivery_error(error, chat) from error
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def _bot(self) -> ExtBot[Any]:
+        if self._application is None:
+            raise temporary_failure("the Telegram channel is not running")
+        bot: ExtBot[Any] = self._application.bot
+        return bot
+
+    def _require_inbox(self) -> UpdateInbox:
+        if self._inbox is None:
+            raise RuntimeError("TelegramChannel.attach(app) must be called before it is used")
+        return self._inbox
+
+    async def _secret(self) -> str:
+        """The webhook's secret token: configured, else generated once and kept in the database."""
+        if self._webhook_secret is None:
+            if self._store is None:
+                raise RuntimeError("TelegramChannel.attach(app) must be called before it is used")
+            self._webhook_secret = await self._store.settings.get_or_create_secret(_SECRET_SETTING)
+        return self._webhook_secret
+
+
+def _team_body(message: TeamMessage) -> tuple[str, str | None]:
+    """The HTML rendering when there is one (its author escaped user text), else plain text."""
+    if message.html:
+        return message.html, ParseMode.HTML
+    return message.text, None
+
+
+def _reply_parameters(thread_ref: str | None) -> ReplyParameters | None:
+    """Reply to the thread's first message, if it still exists."""
+    if not thread_ref:
+        return None
+    message_id = thread_ref.rpartition(":")[2]
+    if not message_id.isdigit():
+        return None
+    return ReplyParameters(int(message_id), allow_sending_without_reply=True)

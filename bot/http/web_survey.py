@@ -1,0 +1,215 @@
+"""The customer's survey page, `/s/<token>`: one question at a time, plain form posts, no JavaScript needed.
+
+With JavaScript the page posts with fetch and the server answers with just the chat fragment
+(`X-Palaute-Fragment: 1`), which the script swaps in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.http import api
+from bot.http.pages import STATIC_DIR, html_response, render
+from bot.web_guard import COOKIE, BrowserIds
+from bot.web_links import LinkBuilder
+from bot.web_responses import (
+    Closure,
+    Link,
+    LinkNotFound,
+    Outcome,
+    RateLimited,
+    Shown,
+    WebResponses,
+)
+from bot.web_view import accepted_languages, survey_view
+from conversations.localization import pick_language
+from conversations.texts import CATALOGS, text
+
+if TYPE_CHECKING:
+    from bot.app import PalauteApp
+
+log = logging.getLogger(__name__)
+
+FRAGMENT_HEADER = "X-Palaute-Fragment"
+
+
+class SurveyPages:
+    def __init__(
+        self, responses: WebResponses, browsers: BrowserIds, default_language: str
+    ) -> None:
+        self.responses = responses
+        self.browsers = browsers
+        self.default_language = default_language
+
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        browser_id = self.browsers.read_cookie(request.cookies.get(COOKIE))
+        try:
+            link = await self._link(request)
+        except LinkNotFound:
+            return self._not_found(request)
+        outcome = await self.responses.show(link, browser_id, _languages(request))
+        owner = browser_id or self.browsers.new_id()
+        response = self._outcome(request, outcome, owner)
+        if browser_id is None:
+            self._set_cookie(request, response, owner)
+        return response
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        browser_id = self.browsers.read_cookie(request.cookies.get(COOKIE))
+        try:
+            link = await self._link(request)
+        except LinkNotFound:
+            return self._not_found(request)
+        form = await request.post()
+        csrf = form.get("csrf")
+        if browser_id is None or not self.browsers.csrf_valid(
+            browser_id, csrf if isinstance(csrf, str) else None
+        ):
+            return self._notice(
+                request, 403, "web_form_expired_title", "web_form_expired", again=True
+            )
+        choice, typed, index = form.get("choice"), form.get("text"), form.get("q")
+        raw = choice if isinstance(choice, str) else typed if isinstance(typed, str) else ""
+        if not isinstance(index, str) or not index.isdigit():
+            return self._notice(
+                request, 400, "web_form_expired_title", "web_form_expired", again=True
+            )
+        try:
+            outcome = await self.responses.answer(
+                link, browser_id, _languages(request), request.remote or "?", int(index), raw
+            )
+        except RateLimited as limited:
+            return self._notice(
+                request,
+                429,
+                "web_rate_limited_title",
+                "web_rate_limited",
+                headers={"Retry-After": str(math.ceil(limited.retry_after))},
+            )
+        if isinstance(outcome, Shown) and outcome.error is None and not _wants_fragment(request):
+            # Post/redirect/get: a refresh shows the next question instead of posting again.
+            raise web.HTTPSeeOther(request.path_qs)
+        return self._outcome(request, outcome, browser_id)
+
+    async def _link(self, request: web.Request) -> Link:
+        return await self.responses.resolve(request.match_info["token"], request.query.get("p"))
+
+    def _outcome(self, request: web.Request, outcome: Outcome, browser_id: str) -> web.Response:
+        if outcome is Closure.EXPIRED:
+            return self._notice(request, 410, "web_closed_title", "survey_closed")
+        if outcome is Closure.UNAVAILABLE:
+            return self._notice(request, 410, "web_closed_title", "web_unavailable")
+        assert isinstance(outcome, Shown)
+        view = survey_view(outcome.conversation, outcome.error)
+        context = {
+            "view": view,
+            "title": view.title,
+            "action": request.path_qs,
+            "csrf": self.browsers.csrf_token(browser_id),
+        }
+        template = "survey_chat.html" if _wants_fragment(request) else "survey_page.html"
+        status = 422 if outcome.error else 200
+        return html_response(render(template, view.language, **context), status=status)
+
+    def _notice(
+        self,
+        request: web.Request,
+        status: int,
+        heading: str,
+        body: str,
+        *,
+        again: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        language = pick_language(_languages(request), tuple(CATALOGS), self.default_language)
+        template = "survey_notice.html" if _wants_fragment(request) else "survey_message.html"
+        page = render(
+            template,
+            language,
+            title=text(heading, language),
+            heading=text(heading, language),
+            body=text(body, language),
+            again_url=request.path_qs if again else None,
+            level=2,
+        )
+        return html_response(page, status=status, headers=headers)
+
+    def _not_found(self, request: web.Request) -> web.Response:
+        return self._notice(request, 404, "web_not_found_title", "web_not_found")
+
+    def _set_cookie(
+        self, request: web.Request, response: web.StreamResponse, browser_id: str
+    ) -> None:
+        # A session cookie: one response per browser session, as promised on open links.
+        response.set_cookie(
+            COOKIE,
+            self.browsers.cookie_value(browser_id),
+            path="/s/",
+            httponly=True,
+            samesite="Lax",
+            secure=request.secure or self.responses.config.server.base_url.startswith("https:"),
+        )
+
+
+def _languages(request: web.Request) -> list[str]:
+    return accepted_languages(request.headers.get("Accept-Language"))
+
+
+def _wants_fragment(request: web.Request) -> bool:
+    return request.headers.get(FRAGMENT_HEADER) == "1"
+
+
+def install(web_app: web.Application, palaute: PalauteApp) -> None:
+    """Serve web surveys and their static files, and give the API the survey links it returns."""
+    responses = WebResponses(
+        palaute.store,
+        palaute.config,
+        palaute.clock,
+        palaute.surveys,
+        palaute.triggers,
+        palaute.signer,
+    )
+    pages = SurveyPages(responses, BrowserIds(palaute.signer), palaute.config.defaults.language)
+    web_app[SURVEY_PAGES_KEY] = pages
+    web_app.add_routes(
+        [
+            web.get("/s/{token}", pages.get, allow_head=False),
+            web.post("/s/{token}", pages.post),
+            web.static("/static", STATIC_DIR),
+        ]
+    )
+    web_app[api.LINK_BUILDER_KEY] = lambda invitation: links(palaute).invitation_url(invitation)
+
+
+SURVEY_PAGES_KEY: web.AppKey[SurveyPages] = web.AppKey("survey_pages", SurveyPages)
+
+
+def links(palaute: PalauteApp) -> LinkBuilder:
+    """Links on the address the server really listens on (port 0 becomes the one it got)."""
+    server = palaute.config.server
+    base = server.base_url
+    if not server.public_url and server.port == 0 and getattr(palaute, "http", None):
+        base = base.rsplit(":", 1)[0] + f":{palaute.http.port}"
+    bot_username = palaute.config.telegram.bot_username if palaute.config.telegram else None
+    return LinkBuilder(base, palaute.signer, bot_username)
+
+
+def announce(palaute: PalauteApp) -> list[str]:
+    """The addresses to open after start, logged for whoever runs `palaute run`."""
+    builder = links(palaute)
+    lines = [f"Survey demo (open in a browser): {builder.open_survey_url('nps')}"]
+    dashboard = sorted(
+        r.canonical
+        for r in palaute.web_app.router.resources()
+        if r.canonical.startswith("/dashboard")
+    )
+    if dashboard:
+        lines.append(f"Dashboard: {builder.base_url}{dashboard[0]}")
+    lines.append(f"Answers are stored in {palaute.config.storage.path}")
+    for line in lines:
+        log.info("%s", line)
+    return lines

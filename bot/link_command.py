@@ -1,0 +1,148 @@
+"""`palaute link`: the open survey link of a touchpoint, or a chat check-in link, with a QR code.
+
+Only the link goes to standard output, so that `URL=$(palaute link nps)` works in scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.clock import SystemClock
+from bot.config import Config
+from bot.qr import QrError, write_qr
+from bot.tokens import TokenKind, TokenSigner
+from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
+from bot.web_links import LinkBuilder
+from storage.store import Store
+
+EXIT_USAGE = 2
+
+
+class LinkError(ValueError):
+    pass
+
+
+def add_link_parser(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    add_config: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    link = commands.add_parser(
+        "link",
+        help="print a survey link to share, and write its QR code",
+        description="Print the open survey link of a touchpoint (everyone who opens it answers "
+        "once), or with --join a chat link that checks people in to an audience.",
+    )
+    add_config(link)
+    link.add_argument(
+        "touchpoint", nargs="?", help="touchpoint or built-in survey (nps, csat, ces, event)"
+    )
+    link.add_argument(
+        "--audience", metavar="NAME", help="who answers at the link joins this audience"
+    )
+    link.add_argument(
+        "--property", "-p", metavar="KEY=VALUE", action="append", default=[],
+        help="a touchpoint property carried in the link, e.g. event_name=Kirppis (repeatable)",
+    )  # fmt: skip
+    link.add_argument(
+        "--join", metavar="AUDIENCE",
+        help="instead of a survey: a check-in link that adds whoever opens it to AUDIENCE",
+    )  # fmt: skip
+    link.add_argument(
+        "--channel", choices=["web", "telegram"],
+        help="where the link opens: web (survey default) or telegram (needed for --join)",
+    )  # fmt: skip
+    link.add_argument(
+        "--qr", metavar="FILE", type=Path, help="also write a QR code: FILE.png or FILE.svg"
+    )
+
+
+def _properties(pairs: list[str]) -> dict[str, str]:
+    properties: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise LinkError(f"--property {pair!r} must be KEY=VALUE")
+        properties[key.strip()] = value
+    return properties
+
+
+async def build_link(args: argparse.Namespace, config: Config) -> str:
+    store = await Store.open(config.storage.path)
+    try:
+        # Sign with the key the server uses: from the config, else the one kept in its database.
+        secret = config.server.secret_key or await store.settings.get_or_create_secret(
+            "link_secret"
+        )
+        triggers = TriggerService(store, config, SystemClock())
+        return _build(args, config, TokenSigner(secret), triggers)
+    finally:
+        await store.close()
+
+
+def _build(
+    args: argparse.Namespace, config: Config, signer: TokenSigner, triggers: TriggerService
+) -> str:
+    telegram_bot = config.telegram.bot_username if config.telegram else None
+    links = LinkBuilder(config.server.base_url, signer, telegram_bot)
+    channel = args.channel or ("telegram" if args.join else "web")
+    if args.join:
+        if args.touchpoint or args.property or args.audience:
+            raise LinkError(
+                "--join makes a check-in link: give no touchpoint, --property or --audience"
+            )
+        if channel != "telegram":
+            raise LinkError("a --join link opens a chat: use --channel telegram")
+        return _telegram(links, TokenKind.JOIN, args.join, "--join")
+    if not args.touchpoint:
+        raise LinkError("name a touchpoint (e.g. nps), or use --join AUDIENCE")
+    properties = _properties(args.property)
+    try:
+        triggers.validate(TriggerRequest(args.touchpoint, ContactSpec("web", "-"), properties))
+    except TriggerError as error:
+        hint = (
+            " (add it with --property KEY=VALUE)" if error.field.startswith("properties.") else ""
+        )
+        raise LinkError(f"{error.message}{hint}") from None
+    if channel == "telegram":
+        if properties or args.audience:
+            raise LinkError(
+                "a Telegram link cannot carry --property or --audience; use --channel web"
+            )
+        return _telegram(links, TokenKind.OPEN_SURVEY, args.touchpoint, "touchpoint")
+    _check_name(args.touchpoint, "touchpoint")
+    return links.open_survey_url(args.touchpoint, properties, args.audience)
+
+
+def _check_name(name: str, what: str) -> None:
+    if not (name.replace("_", "").isalnum() and name.isascii() and len(name) <= 40):
+        raise LinkError(f"{what} {name!r}: links take names of at most 40 letters, digits and _")
+
+
+def _telegram(links: LinkBuilder, kind: TokenKind, value: str, what: str) -> str:
+    if not links.telegram_bot:
+        raise LinkError("set [telegram] bot_username in the config to make Telegram links")
+    _check_name(value, what)
+    return links.telegram_link(kind, value)
+
+
+async def cmd_link(args: argparse.Namespace, config: Config) -> int:
+    try:
+        url = await build_link(args, config)
+        if args.qr:
+            write_qr(url, args.qr)
+    except (LinkError, QrError) as error:
+        print(f"palaute link: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(url)
+    if args.qr:
+        print(f"QR code written to {args.qr}", file=sys.stderr)
+    if url.startswith(config.server.base_url) and not config.server.public_url:
+        print(
+            f"note: [server] public_url is not set, so this link only works on this machine"
+            f" ({config.server.base_url})",
+            file=sys.stderr,
+        )
+    return 0

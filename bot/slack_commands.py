@@ -1,0 +1,430 @@
+"""`/palaute` for organizers in Slack: send a survey, see the scores, get help.
+
+Replies are ephemeral (through the command's response_url). Sending is confirmed first: the
+organizer sees how many people will be asked and how many are suppressed, and why, before
+anything is stored. Only `[slack] admins` (user ids, or user groups S…) may send or see scores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import shlex
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from bot.channels.slack import COMMAND, SLACK_UNAVAILABLE, SlackChannel
+from bot.durations import format_duration, parse_duration
+from bot.scores import ScoreRow, rolling_scores
+from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, describe_due
+from storage.records import InvitationState
+
+if TYPE_CHECKING:
+    from bot.app import PalauteApp
+
+log = logging.getLogger(__name__)
+
+SEND_ACTION = "palaute_send_confirm"
+CANCEL_ACTION = "palaute_send_cancel"
+LOOKUPS_AT_ONCE = 8
+
+_USER = re.compile(r"^(?:<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]{2,}))$")
+_CHANNEL = re.compile(r"^(?:<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,}))$")
+_USER_GROUP = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$")
+_EMAIL = re.compile(r"^(?:<mailto:([^|>]+)(?:\|[^>]*)?>|([^\s<>@]+@[^\s<>@]+\.[^\s<>@]+))$")
+_RECENTLY = re.compile(r"^surveyed \S+ before")
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+
+SEND_USAGE = "`/palaute send <touchpoint> <audience | @person | #channel | email> [key=value …]`"
+
+
+class CommandError(Exception):
+    """A problem to show the organizer, as is."""
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    touchpoint: str
+    target: str
+    properties: dict[str, str] = field(default_factory=dict)
+    nonce: str = field(default_factory=lambda: secrets.token_hex(6))
+
+    @classmethod
+    def parse(cls, words: list[str]) -> SendRequest:
+        if len(words) < 2:
+            raise CommandError(f"Usage: {SEND_USAGE}")
+        properties: dict[str, str] = {}
+        for word in words[2:]:
+            key, equals, value = word.partition("=")
+            if not equals or not key:
+                raise CommandError(f"`{word}` is not a property: write it as key=value")
+            properties[key] = value
+        return cls(words[0], words[1], properties)
+
+    def to_value(self) -> str:
+        return json.dumps(
+            {"t": self.touchpoint, "to": self.target, "p": self.properties, "n": self.nonce}
+        )
+
+    @classmethod
+    def from_value(cls, value: str) -> SendRequest:
+        data = json.loads(value)
+        return cls(str(data["t"]), str(data["to"]), dict(data.get("p") or {}), str(data["n"]))
+
+
+@dataclass
+class Recipients:
+    label: str
+    contacts: list[ContactSpec]
+    left_out: int = 0
+    """Bots and deactivated accounts in a channel or group."""
+
+
+@dataclass
+class Outcome:
+    """What a send did, or would do."""
+
+    asked: list[TriggerResult] = field(default_factory=list)
+    held_back: Counter[str] = field(default_factory=Counter)
+
+    def add(self, result: TriggerResult) -> None:
+        invitation = result.invitation
+        if invitation.state is InvitationState.SCHEDULED:
+            self.asked.append(result)
+        else:
+            reason = _RECENTLY.sub("surveyed recently", invitation.reason or invitation.state)
+            self.held_back[reason] += 1
+
+
+def slack_problem(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error"))
+    return type(error).__name__
+
+
+def describe_window(window: timedelta) -> str:
+    days, rest = divmod(int(window.total_seconds()), 86400)
+    if rest or not days:
+        return format_duration(window)
+    return "day" if days == 1 else f"{days} days"
+
+
+def words_of(text: str) -> list[str]:
+    try:
+        return shlex.split(text.translate(_QUOTES))
+    except ValueError as error:
+        raise CommandError(f"Could not read the command: {error}") from None
+
+
+def score_line(row: ScoreRow, min_n: int) -> str:
+    if row.nps is not None:
+        score = f"NPS {row.nps:+.0f}"
+    elif row.csat is not None:
+        score = f"CSAT {row.csat:.0f}%"
+    elif row.ces is not None:
+        score = f"CES {row.ces:.2f}"
+    elif row.questions and row.questions[0].value is not None:
+        score = f"mean {row.questions[0].value:.2f}"
+    else:
+        score = "no score"
+    parts = [f"*{row.survey}*: {score}"]
+    if row.margin_of_error is not None:
+        parts.append(f"±{row.margin_of_error:.1f}")
+    parts.append(f"n={row.n}")
+    if row.response_rate is not None:
+        parts.append(f"response rate {row.response_rate:.0%}")
+    line = "  ".join(parts)
+    return line + "  _(few answers)_" if row.n < min_n else line
+
+
+def _held_back_lines(outcome: Outcome) -> list[str]:
+    return [f"• {n} not asked: {reason}" for reason, n in outcome.held_back.most_common()]
+
+
+def _section(markdown: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown[:3000]}}
+
+
+class OrganizerCommands:
+    def __init__(self, app: PalauteApp, channel: SlackChannel) -> None:
+        self.app = app
+        self.channel = channel
+        self.directory = channel.directory
+        self.admins = channel.config.admins
+
+    def register(self, bolt: AsyncApp) -> None:
+        # Registered after the channel's own `/palaute stop|start|delete` listener: bolt runs
+        # the first listener that matches, so this one takes every other subcommand.
+        bolt.command(COMMAND)(self.on_command)
+        bolt.action(SEND_ACTION)(self.on_confirm)
+        bolt.action(CANCEL_ACTION)(self.on_cancel)
+
+    # ------------------------------------------------------------------ listeners
+
+    async def on_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user_id = str(command["user_id"])
+        try:
+            words = words_of(str(command.get("text") or ""))
+            name = words[0].lower() if words else "help"
+            if name == "help":
+                await respond(await self.help(user_id))
+            elif name in ("send", "scores"):
+                await self.require_admin(user_id)
+                if name == "send":
+                    await self.preview(SendRequest.parse(words[1:]), respond)
+                else:
+                    await respond(await self.scores(words[1:]))
+            else:
+                await respond(f"I don't know `{words[0]}`.\n\n{await self.help(user_id)}")
+        except CommandError as error:
+            await respond(str(error))
+        except SLACK_UNAVAILABLE as error:
+            await respond(f"Slack did not answer ({slack_problem(error)}); please try again.")
+
+    async def on_confirm(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        try:
+            await self.require_admin(str(body["user"]["id"]))
+            request = SendRequest.from_value(str(action["value"]))
+            recipients = await self.recipients(request.target)
+            outcome = await self.run(
+                request,
+                recipients,
+                lambda trigger: self.app.triggers.trigger(
+                    replace(
+                        trigger,
+                        idempotency_key=f"slack-send:{request.nonce}:{trigger.contact.label}",
+                    )
+                ),
+            )
+        except CommandError as error:
+            await respond(str(error), replace_original=True)
+            return
+        except SLACK_UNAVAILABLE as error:
+            await respond(f"Slack did not answer ({slack_problem(error)}); please try again.")
+            return
+        # Start what is due now at once: a tick already running when the first invitations
+        # were stored would otherwise leave the rest to the next one.
+        await self.app.invitations.tick()
+        lines = [
+            f"*Sent `{request.touchpoint}` to {recipients.label}*",
+            f"• {len(outcome.asked)} will be asked",
+            *_held_back_lines(outcome),
+        ]
+        await respond("\n".join(lines), replace_original=True)
+
+    async def on_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
+        await ack()
+        await respond("Cancelled: nothing was sent.", replace_original=True)
+
+    # ------------------------------------------------------------------ who may
+
+    async def is_admin(self, user_id: str) -> bool:
+        if user_id in self.admins:
+            return True
+        for group in (a for a in self.admins if a.startswith("S")):
+            try:
+                if user_id in await self.directory.usergroup_members(group):
+                    return True
+            except SLACK_UNAVAILABLE as error:
+                log.warning("could not list Slack user group %s: %s", group, slack_problem(error))
+        return False
+
+    async def require_admin(self, user_id: str) -> None:
+        if not await self.is_admin(user_id):
+            raise CommandError(
+                "Sorry, only palaute's organizers can send surveys and see scores. "
+                f"Ask one to add your Slack user id `{user_id}` to `[slack] admins` "
+                "in palaute's config."
+            )
+
+    # ------------------------------------------------------------------ send
+
+    async def preview(self, request: SendRequest, respond: AsyncRespond) -> None:
+        self.validate(request)
+        recipients = await self.recipients(request.target)
+        outcome = await self.run(request, recipients, self.app.triggers.preview)
+        lines = [
+            f"*Send `{request.touchpoint}` to {recipients.label}?*",
+            f"• {len(outcome.asked)} will be asked{self._when(outcome)}",
+            *_held_back_lines(outcome),
+        ]
+        if recipients.left_out:
+            lines.append(f"• {recipients.left_out} bot(s) or deactivated account(s) left out")
+        blocks: list[dict[str, Any]] = [_section("\n".join(lines))]
+        if outcome.asked:
+            value = request.to_value()
+            blocks.append(
+                {
+                    "type": "actions",
+                    "block_id": "palaute_send",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": SEND_ACTION,
+                            "style": "primary",
+                            "text": {"type": "plain_text", "text": f"Send to {len(outcome.asked)}"},
+                            "value": value,
+                        },
+                        {
+                            "type": "button",
+                            "action_id": CANCEL_ACTION,
+                            "text": {"type": "plain_text", "text": "Cancel"},
+                            "value": "cancel",
+                        },
+                    ],
+                }
+            )
+        await respond(text="\n".join(lines), blocks=blocks)
+
+    def validate(self, request: SendRequest) -> None:
+        try:
+            self.app.triggers.validate(
+                TriggerRequest(request.touchpoint, ContactSpec("slack", "U0"), request.properties)
+            )
+        except TriggerError as error:
+            hint = ""
+            if error.field.startswith("properties."):
+                hint = f" Add `{error.field.removeprefix('properties.')}=…` to the command."
+            raise CommandError(f"{error.message}.{hint}") from None
+
+    def _when(self, outcome: Outcome) -> str:
+        if not outcome.asked:
+            return ""
+        first = min(outcome.asked, key=lambda r: r.invitation.due_at).invitation
+        if first.due_at <= self.app.clock.now() + 60:
+            return " now"
+        return f", from {describe_due(first, self.app.config.team.timezone)}"
+
+    async def run(
+        self,
+        request: SendRequest,
+        recipients: Recipients,
+        trigger: Callable[[TriggerRequest], Awaitable[TriggerResult]],
+    ) -> Outcome:
+        outcome = Outcome()
+        for contact in recipients.contacts:
+            try:
+                outcome.add(
+                    await trigger(TriggerRequest(request.touchpoint, contact, request.properties))
+                )
+            except TriggerError as error:
+                outcome.held_back[error.message] += 1
+        return outcome
+
+    async def recipients(self, target: str) -> Recipients:
+        if match := _USER.match(target):
+            user_id = match.group(1) or match.group(2)
+            return Recipients(f"<@{user_id}>", [ContactSpec("slack", user_id)])
+        if match := _EMAIL.match(target):
+            email = match.group(1) or match.group(2)
+            return Recipients(email, [ContactSpec("slack", email)])
+        try:
+            if match := _CHANNEL.match(target):
+                channel_id = match.group(1) or match.group(2)
+                members = await self.directory.channel_members(channel_id)
+                return await self._people(f"everyone in <#{channel_id}>", members)
+            if match := _USER_GROUP.match(target):
+                group = match.group(1)
+                members = sorted(await self.directory.usergroup_members(group))
+                return await self._people(f"<!subteam^{group}>", members)
+        except SLACK_UNAVAILABLE as error:
+            raise CommandError(
+                f"Slack would not list {target} ({slack_problem(error)}); "
+                "palaute may have to be added to it first."
+            ) from None
+        if target.startswith(("@", "#")):
+            raise CommandError(
+                f"Slack passed `{target}` on as plain text. Pick the person or channel from "
+                "Slack's suggestions, or turn on “Escape channels, users, and links” for "
+                "/palaute in the app's settings."
+            )
+        return await self._audience(target)
+
+    async def _people(self, label: str, user_ids: Iterable[str]) -> Recipients:
+        limit = asyncio.Semaphore(LOOKUPS_AT_ONCE)
+
+        async def look_up(user_id: str) -> bool:
+            async with limit:
+                person = await self.directory.user(user_id)
+            return person is not None and person.can_be_surveyed
+
+        ids = list(user_ids)
+        surveyable = await asyncio.gather(*(look_up(u) for u in ids))
+        contacts = [ContactSpec("slack", u) for u, ok in zip(ids, surveyable, strict=True) if ok]
+        return Recipients(label, contacts, left_out=len(ids) - len(contacts))
+
+    async def _audience(self, name: str) -> Recipients:
+        members = await self.app.store.audiences.members(name)
+        if not members:
+            known = ", ".join(f"`{n}`" for n, _ in await self.app.store.audiences.names())
+            raise CommandError(
+                f"There is no audience `{name}` with members"
+                + (f" (audiences: {known})." if known else ".")
+                + f"\nUsage: {SEND_USAGE}"
+            )
+        contacts = [
+            ContactSpec(m.channel, m.address) if m.channel else ContactSpec(ref=m.ref)
+            for m in members
+        ]
+        return Recipients(f"the audience `{name}`", contacts)
+
+    # ------------------------------------------------------------------ scores and help
+
+    async def scores(self, args: list[str]) -> str:
+        config = self.app.config
+        survey_id: str | None = None
+        window = timedelta(days=max(config.team.windows))
+        for arg in args:
+            if arg in config.surveys:
+                survey_id = arg
+                continue
+            try:
+                window = parse_duration(arg)
+            except ValueError:
+                surveys = ", ".join(f"`{s}`" for s in sorted(config.surveys))
+                raise CommandError(
+                    f"`{arg}` is neither a survey ({surveys}) nor a window such as `7d` or `30d`."
+                ) from None
+        rows = await rolling_scores(
+            self.app.store,
+            config.surveys,
+            now=self.app.clock.now(),
+            window=window,
+            survey_id=survey_id,
+        )
+        title = f"*Scores over the last {describe_window(window)}*"
+        if not rows:
+            return f"{title}\nNo answers yet."
+        return "\n".join([title, *(score_line(row, config.team.min_n) for row in rows)])
+
+    async def help(self, user_id: str) -> str:
+        lines = [
+            "*palaute* asks short feedback surveys.",
+            "`/palaute stop`: no more surveys for you",
+            "`/palaute start`: surveys back on",
+            "`/palaute delete`: erase your answers",
+        ]
+        if await self.is_admin(user_id):
+            touchpoints = sorted({*self.app.config.touchpoints, *self.app.config.surveys})
+            lines += [
+                "",
+                f"{SEND_USAGE}: survey people; you confirm first",
+                "`/palaute scores [survey] [window]`: rolling scores, e.g. `/palaute scores nps 7d`",
+                "Touchpoints: " + ", ".join(f"`{t}`" for t in touchpoints),
+            ]
+        return "\n".join(lines)

@@ -1,0 +1,205 @@
+"""Follow-ups of detractor alerts: who took one, when it was resolved, where its alerts sit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import aiosqlite
+
+from storage.database import Database
+
+
+class FollowupState(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Followup:
+    """A follow-up with the context an alert shows: survey, touchpoint, score and comment."""
+
+    id: int
+    invitation_id: int
+    created_at: float
+    owner: str | None
+    claimed_at: float | None
+    resolved_by: str | None
+    resolved_at: float | None
+    survey_id: str
+    touchpoint: str
+    channel: str | None
+    contact_id: int | None
+    contact_name: str | None
+    contact_channel: str | None
+    contact_address: str | None
+    contact_ref: str | None
+    score: int | None
+    score_kind: str | None
+    comment: str | None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state(self) -> FollowupState:
+        if self.resolved_at is not None:
+            return FollowupState.RESOLVED
+        if self.claimed_at is not None:
+            return FollowupState.CLAIMED
+        return FollowupState.OPEN
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Followup:
+        return cls(
+            id=row["id"],
+            invitation_id=row["invitation_id"],
+            created_at=row["created_at"],
+            owner=row["owner"],
+            claimed_at=row["claimed_at"],
+            resolved_by=row["resolved_by"],
+            resolved_at=row["resolved_at"],
+            survey_id=row["survey_id"],
+            touchpoint=row["touchpoint"],
+            channel=row["channel"],
+            contact_id=row["contact_id"],
+            contact_name=row["display_name"],
+            contact_channel=row["contact_channel"],
+            contact_address=row["contact_address"],
+            contact_ref=row["ref"],
+            score=None if row["score"] is None else int(row["score"]),
+            score_kind=row["score_kind"],
+            comment=row["comment"],
+            properties=json.loads(row["properties"]),
+        )
+
+
+@dataclass(frozen=True)
+class FollowupMessage:
+    followup_id: int
+    channel: str
+    address: str
+    message_ref: str | None
+
+
+_SELECT = (
+    "SELECT f.*, i.survey_id, i.touchpoint, i.channel, i.contact_id, t.properties,"
+    " c.display_name, c.channel AS contact_channel, c.address AS contact_address, c.ref,"
+    " (SELECT s.value_num FROM answers s WHERE s.invitation_id = f.invitation_id"
+    "  AND s.kind IN ('nps', 'csat', 'ces') AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1)"
+    " AS score,"
+    " (SELECT s.kind FROM answers s WHERE s.invitation_id = f.invitation_id"
+    "  AND s.kind IN ('nps', 'csat', 'ces') AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1)"
+    " AS score_kind,"
+    " (SELECT group_concat(value_text, char(10)) FROM (SELECT s.value_text FROM answers s"
+    "  WHERE s.invitation_id = f.invitation_id AND s.kind = 'text' AND s.skipped = 0"
+    "  ORDER BY s.id)) AS comment"
+    " FROM followups f JOIN invitations i ON i.id = f.invitation_id"
+    " JOIN touchpoints t ON t.id = i.touchpoint_id LEFT JOIN contacts c ON c.id = i.contact_id"
+)
+
+
+class FollowupRepository:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def create(
+        self, connection: aiosqlite.Connection, invitation_id: int, *, now: float
+    ) -> int | None:
+        """The new follow-up's id; None when the invitation already has one (no second alert)."""
+        cursor = await connection.execute(
+            "INSERT OR IGNORE INTO followups (invitation_id, created_at) VALUES (?, ?)",
+            (invitation_id, now),
+        )
+        return cursor.lastrowid if cursor.rowcount else None
+
+    async def get(self, followup_id: int) -> Followup | None:
+        row = await self.database.fetchone(f"{_SELECT} WHERE f.id = ?", (followup_id,))
+        return Followup.from_row(row) if row else None
+
+    async def for_invitation(self, invitation_id: int) -> Followup | None:
+        row = await self.database.fetchone(f"{_SELECT} WHERE f.invitation_id = ?", (invitation_id,))
+        return Followup.from_row(row) if row else None
+
+    async def claim(
+        self, connection: aiosqlite.Connection, followup_id: int, owner: str, *, now: float
+    ) -> bool:
+        """True when this call took it; a follow-up already taken or resolved stays as it is."""
+        cursor = await connection.execute(
+            "UPDATE followups SET owner = ?, claimed_at = ? WHERE id = ? AND claimed_at IS NULL"
+            " AND resolved_at IS NULL",
+            (owner, now, followup_id),
+        )
+        return cursor.rowcount > 0
+
+    async def resolve(
+        self, connection: aiosqlite.Connection, followup_id: int, by: str, *, now: float
+    ) -> bool:
+        """True when this call closed it. Whoever resolves an untaken one becomes its owner."""
+        cursor = await connection.execute(
+            "UPDATE followups SET resolved_by = ?, resolved_at = ?, owner = COALESCE(owner, ?),"
+            " claimed_at = COALESCE(claimed_at, ?) WHERE id = ? AND resolved_at IS NULL",
+            (by, now, by, now, followup_id),
+        )
+        return cursor.rowcount > 0
+
+    async def add_message(
+        self, connection: aiosqlite.Connection, followup_id: int, channel: str, address: str
+    ) -> None:
+        """An alert queued for a team chat; its message ref is filled in once it is sent."""
+        await connection.execute(
+            "INSERT OR IGNORE INTO followup_messages (followup_id, channel, address)"
+            " VALUES (?, ?, ?)",
+            (followup_id, channel, address),
+        )
+
+    async def set_message_ref(
+        self, followup_id: int, channel: str, address: str, message_ref: str
+    ) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE followup_messages SET message_ref = ? WHERE followup_id = ?"
+                " AND channel = ? AND address = ?",
+                (message_ref, followup_id, channel, address),
+            )
+
+    async def messages(self, followup_id: int) -> list[FollowupMessage]:
+        rows = await self.database.fetchall(
+            "SELECT * FROM followup_messages WHERE followup_id = ? ORDER BY channel, address",
+            (followup_id,),
+        )
+        return [
+            FollowupMessage(r["followup_id"], r["channel"], r["address"], r["message_ref"])
+            for r in rows
+        ]
+
+    async def unresolved(
+        self, *, created_before: float | None = None, limit: int = 50
+    ) -> list[Followup]:
+        """Follow-ups not resolved yet, oldest first; `created_before` keeps the overdue ones."""
+        where = " AND f.created_at < ?" if created_before is not None else ""
+        params: list[Any] = [created_before] if created_before is not None else []
+        rows = await self.database.fetchall(
+            f"{_SELECT} WHERE f.resolved_at IS NULL{where} ORDER BY f.created_at, f.id LIMIT ?",
+            [*params, limit],
+        )
+        return [Followup.from_row(row) for row in rows]
+
+    async def count_unresolved(self) -> int:
+        row = await self.database.fetchone(
+            "SELECT COUNT(*) AS n FROM followups WHERE resolved_at IS NULL"
+        )
+        return int(row["n"]) if row else 0
+
+    async def counts_between(self, start: float, end: float) -> tuple[int, int]:
+        """(opened, resolved) in [start, end)."""
+        row = await self.database.fetchone(
+            "SELECT SUM(created_at >= ? AND created_at < ?) AS opened,"
+            " SUM(resolved_at >= ? AND resolved_at < ?) AS resolved FROM followups"
+            " WHERE created_at < ?",
+            (start, end, start, end, end),
+        )
+        if row is None:
+            return 0, 0
+        return int(row["opened"] or 0), int(row["resolved"] or 0)

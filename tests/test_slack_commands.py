@@ -1,0 +1,61 @@
+"""`/palaute` for organizers: what they are told when a command cannot do what they asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AppFactory
+from tests.fakes.slack_api import RESPONSE_URL, FakeSlack
+from tests.slack_harness import AINO, SlackHarness, start_slack_app
+
+EVENT_TOUCHPOINT = """
+[touchpoints.summer_party]
+survey = "event"
+"""
+
+
+@pytest.fixture
+async def slack(app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path) -> SlackHarness:
+    return await start_slack_app(app_factory, fake_slack, db_path, EVENT_TOUCHPOINT)
+
+
+async def reply(slack: SlackHarness, text: str) -> str:
+    return str((await slack.command(text)).params["text"])
+
+
+async def test_mistakes_in_a_send_are_explained(slack: SlackHarness) -> None:
+    assert "Usage: `/palaute send" in await reply(slack, "send")
+    assert 'unknown touchpoint "nope"' in await reply(slack, "send nope offsite-2026")
+    missing = await reply(slack, f"send summer_party <@{AINO}>")
+    assert "Add `event_name=…` to the command." in missing
+    assert "no audience `offsite-2026`" in await reply(slack, "send offsite offsite-2026")
+    assert "passed `@aino` on as plain text" in await reply(slack, "send offsite @aino")
+    assert "Could not read the command" in await reply(slack, 'send offsite "unclosed')
+    assert "I don't know `sned`" in await reply(slack, "sned offsite")
+
+
+async def test_properties_and_email_targets(slack: SlackHarness) -> None:
+    preview = await reply(slack, "send summer_party aino@example.com event_name=“Summer party”")
+    assert "*Send `summer_party` to aino@example.com?*" in preview
+    assert "1 will be asked now" in preview
+    unknown = await reply(slack, "send offsite <mailto:who@example.com|who@example.com>")
+    assert "1 not asked: no Slack user has the email who@example.com" in unknown
+    assert await slack.invitations(AINO) == []  # a preview stores nothing
+
+
+async def test_cancelling_a_send(slack: SlackHarness) -> None:
+    preview = await slack.command(f"send offsite <@{AINO}>")
+    await slack.click(
+        "U0ADMIN", preview.params, "Cancel", response_url=slack.fake.new_response_url()
+    )
+    [_, cancelled] = await slack.fake.wait_for_calls(RESPONSE_URL, 2)
+    assert cancelled.params["text"] == "Cancelled: nothing was sent."
+    assert await slack.invitations(AINO) == []
+
+
+async def test_scores_arguments(slack: SlackHarness) -> None:
+    assert "No answers yet." in await reply(slack, "scores")
+    assert "Scores over the last 30 days" in await reply(slack, "scores")
+    assert "`fortnight` is neither a survey" in await reply(slack, "scores fortnight")
