@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config
+from bot.demo_command import add_demo_parser, cmd_demo_data
 from bot.durations import format_duration, parse_duration
 from bot.link_command import add_link_parser, cmd_link
 from bot.logs import configure_logging
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(status)
     add_link_parser(commands, _add_config)
+    add_demo_parser(commands, _add_config)
     return parser
 
 
@@ -501,6 +503,7 @@ COMMANDS: dict[str, Command] = {
     "forget": cmd_forget,
     "status": cmd_status,
     "link": cmd_link,
+    "demo-data": cmd_demo_data,
 }
 
 

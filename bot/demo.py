@@ -189,6 +189,7 @@ async def fill_demo(
     plans.sort(key=lambda plan: plan[0])
 
     detractors: list[tuple[int, float]] = []
+    sent: list[tuple[int, float]] = []
     async with store.database.transaction() as connection:
         for sent_at, touchpoint, event_name in plans:
             if sent_at >= now:
@@ -214,6 +215,7 @@ async def fill_demo(
                 now=sent_at,
             )  # fmt: skip
             stats.invitations += 1
+            sent.append((invitation_id, sent_at))
             stats.by_survey[survey_id] = stats.by_survey.get(survey_id, 0) + 1
             answer_rate = {"telegram": 0.72, "slack": 0.63, "web": 0.45}[channel]
             answered_at = sent_at + rng.expovariate(1 / 1800)
@@ -276,27 +278,19 @@ async def fill_demo(
             age = now - answered_at
             roll = rng.random()
             owner = rng.choice(TEAM)
-            if roll < 0.25 or age < 3600:
+            # Older ones are mostly closed; the last couple of days are still being handled.
+            if roll < (0.05 if age > 2 * DAY else 0.4) or age < 3600:
                 continue
             claimed = answered_at + rng.uniform(600, min(age, DAY))
             await store.followups.claim(connection, followup_id, owner, now=claimed)
-            if roll < 0.8 and age > 2 * DAY:
+            if roll < 0.9 and age > 2 * DAY:
                 resolved = claimed + rng.uniform(3600, max(3600.0, min(now - claimed, 3 * DAY)))
                 await store.followups.resolve(
                     connection, followup_id, owner, now=min(resolved, now)
                 )
-    async for invitation in _sent(store):
-        await store.invitations.mark_delivered(invitation[0], now=invitation[1])
+    for invitation_id, sent_at in sent:
+        await store.invitations.mark_delivered(invitation_id, now=sent_at)
     return stats
-
-
-async def _sent(store: Store):  # type: ignore[no-untyped-def]
-    """(invitation id, when it was sent) of everything the demo just wrote."""
-    rows = await store.database.fetchall(
-        "SELECT id, due_at FROM invitations WHERE sent_at IS NULL AND state != 'scheduled'"
-    )
-    for row in rows:
-        yield row["id"], row["due_at"]
 
 
 def _comment(

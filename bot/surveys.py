@@ -99,7 +99,7 @@ class SurveyService:
         answers, skipped = await self.store.answers.for_invitation(invitation.id)
         return Conversation(
             survey=survey,
-            language=invitation.language or survey.default_language,
+            language=self.language_for(survey, invitation.language),
             properties=invitation.properties,
             answers=answers,
             skipped=frozenset(skipped),
@@ -133,7 +133,7 @@ class SurveyService:
         survey = self.survey(invitation)
         conversation = Conversation(
             survey,
-            invitation.language or survey.default_language,
+            self.language_for(survey, invitation.language),
             invitation.properties,
             answers,
             frozenset(skipped),

@@ -186,9 +186,10 @@ class FollowupRepository:
         )
         return [Followup.from_row(row) for row in rows]
 
-    async def count_unresolved(self) -> int:
+    async def count_unresolved(self, *, created_before: float | None = None) -> int:
         row = await self.database.fetchone(
-            "SELECT COUNT(*) AS n FROM followups WHERE resolved_at IS NULL"
+            "SELECT COUNT(*) AS n FROM followups WHERE resolved_at IS NULL AND created_at < ?",
+            (float("inf") if created_before is None else created_before,),
         )
         return int(row["n"]) if row else 0
 

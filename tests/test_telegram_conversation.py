@@ -38,7 +38,7 @@ title = "Quick"
 [[surveys.quick.questions]]
 id = "csat"
 type = "csat"
-text = "How satisfied were you with our service?"
+text = { en = "How satisfied were you with our service?", fi = "Kuinka tyytyväinen olit palveluumme?" }
 """
 
 
@@ -164,14 +164,33 @@ async def test_the_reminder_speaks_the_customers_language(
     fake.push_text(eero, "/start")
     await wait_for_text(fake, eero, "Hei!")
     await _trigger(app, eero, "visit")
-    first = await wait_for_text(fake, eero, "How satisfied")  # the survey speaks only English
+    first = await wait_for_text(fake, eero, "Kuinka tyytyväinen olit palveluumme?")
     clock.advance(timedelta(days=1, minutes=1).total_seconds())
     await app.invitations.tick()
-    await wait_for_text(fake, eero, "Pieni muistutus: kuulisimme mielellämme, miten meni.")
-    again = fake.last_message(eero.id)
-    assert again.text == first.text and again.message_id != first.message_id
+    reminder, again = (await wait_for_messages(fake, eero, 4))[2:]
+    assert reminder.text == "Pieni muistutus: kuulisimme mielellämme, miten meni."
+    assert again.text == first.text and again.buttons == first.buttons
     fake.push_callback(eero, again, again.callback_data_for("5"))
-    await wait_for_text(fake, eero, "Kiitos palautteestasi!")  # palaute's own thanks: Finnish
+    await wait_for_text(fake, eero, "Kiitos palautteestasi!")
+
+
+async def test_a_survey_without_the_customers_language_is_asked_in_its_own(
+    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+) -> None:
+    fake = fake_telegram
+    toml = '[surveys.english]\ntitle = "Only English"\n[[surveys.english.questions]]\n'
+    toml += 'id = "ok"\ntype = "yes_no"\ntext = "Was everything fine?"\n'
+    app = await app_factory(telegram_config(fake, db_path, toml))
+    ville = fake.user(509, language_code="fi")
+    fake.push_text(ville, "/start")
+    await wait_for_text(fake, ville, "Hei!")  # palaute's own texts: the customer's language
+    await _trigger(app, ville, "english")
+    # The survey speaks only English: the whole conversation is English, not a mix.
+    question = await wait_for_text(fake, ville, "Was everything fine?")
+    assert keyboard_rows(question) == [["Yes", "No"]]
+    fake.push_text(ville, "kyllä")
+    await wait_for_text(fake, ville, "Thank you for your feedback!")
+    assert question.text == "Was everything fine?\n\nYour answer: Yes"
 
 
 async def test_stop_suppresses_the_next_survey_and_start_opts_back_in(

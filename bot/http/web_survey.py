@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -209,7 +210,7 @@ def announce(palaute: PalauteApp) -> list[str]:
     )
     if dashboard:
         lines.append(f"Dashboard: {builder.base_url}{dashboard[0]}")
-    lines.append(f"Answers are stored in {palaute.config.storage.path}")
+    lines.append(f"Answers are stored in {os.path.abspath(palaute.config.storage.path)}")
     for line in lines:
         log.info("%s", line)
     return lines

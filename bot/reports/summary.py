@@ -23,6 +23,7 @@ from storage.store import Store
 DAILY = "daily"
 WEEKLY = "weekly"
 CHART_SURVEYS = 4
+OVERDUE_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class SummaryBuilder:
         return text(key, self.language, **params)
 
     async def build(
-        self, period: ReportPeriod, *, now: float, late: bool
-    ) -> tuple[TeamDocument, bytes]:
+        self, period: ReportPeriod, *, now: float, late: bool, chart: bool = True
+    ) -> tuple[TeamDocument, bytes | None]:
         weekly = period.kind == WEEKLY
         as_of = period.scheduled_at
         windows = [timedelta(days=7)] if weekly else [timedelta(days=d) for d in self.team.windows]
@@ -110,8 +111,9 @@ class SummaryBuilder:
         sections += await self._followups(now, counts_start, counts_end, weekly)
         sections += await self._comments(counts_start, counts_end, weekly)
         document = TeamDocument(title, tuple(s for s in sections if s.lines), note)
-        image = await self.chart(period.day - timedelta(days=1), trends)
-        return document, image
+        if not chart:
+            return document, None
+        return document, await self.chart(period.day - timedelta(days=1), trends)
 
     def in_config_order(self, rows: list[TrendRow]) -> list[TrendRow]:
         order = {survey_id: index for index, survey_id in enumerate(self.config.surveys)}
@@ -202,8 +204,10 @@ class SummaryBuilder:
                 )
                 sections.append(Section(None, (Line(line),)))
         overdue_after = self.team.followup_overdue_after.total_seconds()
-        overdue = await self.store.followups.unresolved(created_before=now - overdue_after)
+        cutoff = now - overdue_after
+        overdue = await self.store.followups.unresolved(created_before=cutoff, limit=OVERDUE_SHOWN)
         if overdue:
+            total = await self.store.followups.count_unresolved(created_before=cutoff)
             lines = []
             for followup in overdue:
                 parts = [f"#{followup.id}", score_text(followup), followup.touchpoint]
@@ -216,10 +220,12 @@ class SummaryBuilder:
                     )
                 )
                 lines.append(Line(" · ".join(parts)))
+            if total > len(overdue):
+                lines.append(Line(self.t("summary_more", count=total - len(overdue))))
             heading = self.t(
                 "summary_overdue",
                 age=format_age(overdue_after, self.language),
-                count=len(overdue),
+                count=total,
             )
             sections.append(Section(heading, tuple(lines)))
         return sections

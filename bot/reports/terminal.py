@@ -36,6 +36,12 @@ def window_name(window: timedelta) -> str:
     return format_duration(window)
 
 
+def group_label(row: TrendRow, by: str | None) -> str:
+    if row.group is not None:
+        return row.group
+    return "(none)" if by else "all"
+
+
 @dataclass(frozen=True)
 class WindowReport:
     window: timedelta
@@ -134,10 +140,9 @@ def write_text(
             headline = row.headline
             score = format_score(headline, LANGUAGE) if headline else "no scored answers"
             trend = format_trend(headline, LANGUAGE) if headline and headline.enough else ""
-            group = row.group if row.group is not None else ("(none)" if by else "all")
             table.add_row(
                 row.survey,
-                group,
+                group_label(row, by),
                 score,
                 trend,
                 format_rate(row.current.response_rate),
@@ -147,10 +152,9 @@ def write_text(
         console.print(table)
         if details:
             questions = Table(title=f"Per question, last {window}")
-            for column in ("survey", "group", "question", "n", "value", "previous", "change"):
+            for column in ("survey", "group", "question", "n", "value", "change"):
                 questions.add_column(column)
             for row, question in details:
-                previous = question.previous
                 value = (
                     f"{format_value(question.kind, question.current.value)} "
                     f"{format_margin(question.kind, question.current.margin_of_error)}"
@@ -159,11 +163,10 @@ def write_text(
                 )
                 questions.add_row(
                     row.survey,
-                    row.group or "all",
+                    group_label(row, by),
                     metric_label(question.kind, question.question_id),
                     str(question.current.n),
                     value.strip(),
-                    format_value(question.kind, previous.value if previous else None),
                     format_trend(question, LANGUAGE),
                 )
             console.print(questions)
