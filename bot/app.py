@@ -16,7 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.followups import FollowupService
-from bot.http import api, web_survey
+from bot.http import api, dashboard, web_survey
 from bot.http.server import HttpServer, health
 from bot.incoming import IncomingHandler
 from bot.reports.jobs import TeamReporter
@@ -117,6 +117,7 @@ class PalauteApp:
         app.router.add_get("/healthz", health)
         app.add_routes(api.routes())
         web_survey.install(app, self)
+        dashboard.install(app, self)
         for channel in self.channels.values():
             app.add_routes(http_routes_of(channel))
         return app

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import aiosqlite
+
 from conversations.questions import AnswerValue, QuestionKind
 from conversations.survey import Survey
 from storage.invitations import NewInvitation
@@ -170,37 +172,20 @@ async def fill_demo(
             people.append((contact_id, channel, language))
     stats.contacts = len(people)
 
-    plans: list[tuple[float, _Touchpoint | None, str | None]] = []
-    per_day = contacts * 1.4 / 30
-    for day in range(days):
-        moment = datetime.fromtimestamp(start + day * DAY, zone)
-        weekday = moment.weekday()
-        count = rng.gauss(per_day * (0.5 if weekday == 6 else 1.15 if weekday == 0 else 1.0), 2)
-        for _ in range(max(0, round(count))):
-            local = moment.replace(hour=rng.randint(9, 19), minute=rng.randrange(60))
-            touchpoint = rng.choices(TOUCHPOINTS, weights=[t.weight for t in TOUCHPOINTS])[0]
-            plans.append((local.timestamp(), touchpoint, None))
-    for event_name, ago in MARKET_DAYS:
-        if ago >= days:
-            continue
-        event_day = datetime.fromtimestamp(now - ago * DAY, zone).replace(hour=18, minute=0)
-        for _ in range(rng.randint(35, 60)):
-            plans.append((event_day.timestamp() + rng.uniform(0, 3600), None, event_name))
-    plans.sort(key=lambda plan: plan[0])
-
+    plans = _plan_sends(rng, zone, now=now, days=days, contacts=contacts)
     detractors: list[tuple[int, float]] = []
     sent: list[tuple[int, float]] = []
     async with store.database.transaction() as connection:
-        for sent_at, touchpoint, event_name in plans:
+        for sent_at, planned, event in plans:
             if sent_at >= now:
                 continue
             contact_id, channel, language = rng.choice(people)
-            if touchpoint is None:
+            if planned is None:
                 name, survey_id = "market_day", "event"
-                properties = {"event_name": str(event_name)}
+                properties = {"event_name": str(event)}
             else:
-                name, survey_id = touchpoint.name, touchpoint.survey
-                properties = touchpoint.properties(rng)
+                name, survey_id = planned.name, planned.survey
+                properties = planned.properties(rng)
             survey = surveys.get(survey_id)
             if survey is None:
                 continue
@@ -268,29 +253,65 @@ async def fill_demo(
                 and _sentiment(headline.kind, int(given.get(headline.id, 10))) == "bad"
             ):
                 detractors.append((invitation_id, answered_at))
-        for invitation_id, answered_at in detractors:
-            if now - answered_at > 21 * DAY:
-                continue
-            followup_id = await store.followups.create(connection, invitation_id, now=answered_at)
-            if followup_id is None:
-                continue
-            stats.followups += 1
-            age = now - answered_at
-            roll = rng.random()
-            owner = rng.choice(TEAM)
-            # Older ones are mostly closed; the last couple of days are still being handled.
-            if roll < (0.05 if age > 2 * DAY else 0.4) or age < 3600:
-                continue
-            claimed = answered_at + rng.uniform(600, min(age, DAY))
-            await store.followups.claim(connection, followup_id, owner, now=claimed)
-            if roll < 0.9 and age > 2 * DAY:
-                resolved = claimed + rng.uniform(3600, max(3600.0, min(now - claimed, 3 * DAY)))
-                await store.followups.resolve(
-                    connection, followup_id, owner, now=min(resolved, now)
-                )
+        stats.followups = await _follow_up(store, connection, rng, detractors, now=now)
     for invitation_id, sent_at in sent:
         await store.invitations.mark_delivered(invitation_id, now=sent_at)
     return stats
+
+
+def _plan_sends(
+    rng: random.Random, zone: ZoneInfo, *, now: float, days: int, contacts: int
+) -> list[tuple[float, _Touchpoint | None, str | None]]:
+    """(when, touchpoint or None for a market day, event name), oldest first."""
+    start = now - days * DAY
+    plans: list[tuple[float, _Touchpoint | None, str | None]] = []
+    per_day = contacts * 1.4 / 30
+    for day in range(days):
+        moment = datetime.fromtimestamp(start + day * DAY, zone)
+        weekday = moment.weekday()
+        count = rng.gauss(per_day * (0.5 if weekday == 6 else 1.15 if weekday == 0 else 1.0), 2)
+        for _ in range(max(0, round(count))):
+            local = moment.replace(hour=rng.randint(9, 19), minute=rng.randrange(60))
+            touchpoint = rng.choices(TOUCHPOINTS, weights=[t.weight for t in TOUCHPOINTS])[0]
+            plans.append((local.timestamp(), touchpoint, None))
+    for event_name, ago in MARKET_DAYS:
+        if ago >= days:
+            continue
+        event_day = datetime.fromtimestamp(now - ago * DAY, zone).replace(hour=18, minute=0)
+        for _ in range(rng.randint(35, 60)):
+            plans.append((event_day.timestamp() + rng.uniform(0, 3600), None, event_name))
+    plans.sort(key=lambda plan: plan[0])
+    return plans
+
+
+async def _follow_up(
+    store: Store,
+    connection: aiosqlite.Connection,
+    rng: random.Random,
+    detractors: list[tuple[int, float]],
+    *,
+    now: float,
+) -> int:
+    """Follow-ups of the last three weeks' detractors: older ones mostly resolved."""
+    opened = 0
+    for invitation_id, answered_at in detractors:
+        if now - answered_at > 21 * DAY:
+            continue
+        followup_id = await store.followups.create(connection, invitation_id, now=answered_at)
+        if followup_id is None:
+            continue
+        opened += 1
+        age = now - answered_at
+        roll = rng.random()
+        owner = rng.choice(TEAM)
+        if roll < (0.05 if age > 2 * DAY else 0.4) or age < 3600:
+            continue
+        claimed = answered_at + rng.uniform(600, min(age, DAY))
+        await store.followups.claim(connection, followup_id, owner, now=claimed)
+        if roll < 0.9 and age > 2 * DAY:
+            resolved = claimed + rng.uniform(3600, max(3600.0, min(now - claimed, 3 * DAY)))
+            await store.followups.resolve(connection, followup_id, owner, now=min(resolved, now))
+    return opened
 
 
 def _comment(

@@ -24,7 +24,7 @@ from bot.channels.base import (
 from bot.clock import Clock
 from bot.rate_limit import ChannelLimiter
 from storage.outbox import PRIORITY_CONVERSATION
-from storage.records import InvitationState, OutboxMessage
+from storage.records import OutboxMessage
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -224,12 +224,7 @@ class Dispatcher:
             if contact is not None:
                 await self.store.contacts.set_unreachable(contact.id, now=now, reason=error.reason)
             if message.invitation_id is not None:
-                async with self.store.database.transaction() as connection:
-                    await connection.execute(
-                        "UPDATE invitations SET state = ?, reason = ?, updated_at = ? WHERE id = ?"
-                        " AND state IN ('scheduled', 'sent')",
-                        (InvitationState.FAILED.value, error.reason, now, message.invitation_id),
-                    )
+                await self.store.invitations.fail_undelivered(message.invitation_id, reason=error.reason, now=now)
             if dropped:
                 log.info("dropped %d more message(s) for the unreachable chat", dropped)
             return

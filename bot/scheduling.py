@@ -9,10 +9,9 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.clock import Clock, to_datetime
+from bot.clock import Clock
 from bot.config import Config
 from bot.surveys import SurveyService
-from bot.timing import spread_over_period
 from bot.triggers import ContactSpec, TriggerRequest, TriggerService
 from storage.records import InvitationState
 from storage.store import Store
@@ -20,6 +19,8 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+RECURRING_HORIZON = timedelta(hours=6)
+"""How often recurring surveys are planned, and how far ahead."""
 
 
 class InvitationScheduler:
@@ -101,6 +102,8 @@ class InvitationScheduler:
                     await self.store.invitations.transition(
                         connection, invitation.id, InvitationState.SENT, now=now
                     )
+                    # The link is with the customer from now on: the response rate counts it.
+                    await self.store.invitations.stamp_sent(connection, invitation.id, now=now)
                     continue
                 if contact.channel not in self.surveys.pushing_channels:
                     await self.store.invitations.transition(
@@ -112,10 +115,7 @@ class InvitationScheduler:
                     )
                     continue
                 if invitation.channel != contact.channel:
-                    await connection.execute(
-                        "UPDATE invitations SET channel = ? WHERE id = ?",
-                        (contact.channel, invitation.id),
-                    )
+                    await self.store.invitations.set_channel(connection, invitation.id, contact.channel)
                     invitation = await self.store.invitations.get(invitation.id) or invitation
                 await self.store.invitations.transition(
                     connection, invitation.id, InvitationState.SENT, now=now
@@ -159,10 +159,16 @@ class InvitationScheduler:
                 if touchpoint.audience
                 else []
             )
-            period_start = now - (now % period.total_seconds())
-            key_period = int(period_start)
+            seconds = period.total_seconds()
             for index, contact in enumerate(members):
-                when = spread_over_period(index, len(members), to_datetime(period_start), period)
+                last = await self.store.invitations.last_due_for(contact.id, touchpoint.id)
+                if last is None:
+                    # First cycle: spread the audience evenly over one period from now.
+                    when = now + seconds * index / max(len(members), 1)
+                elif last + seconds > now + RECURRING_HORIZON.total_seconds():
+                    continue
+                else:
+                    when = max(last + seconds, now)
                 request = TriggerRequest(
                     touchpoint=touchpoint.id,
                     contact=ContactSpec(
@@ -170,8 +176,8 @@ class InvitationScheduler:
                         address=contact.address,
                         ref=contact.ref if not contact.channel else None,
                     ),
-                    occurred_at=max(when.timestamp(), now) - touchpoint.delay.total_seconds(),
-                    idempotency_key=f"every:{touchpoint.id}:{key_period}:{contact.id}",
+                    occurred_at=when - touchpoint.delay.total_seconds(),
+                    idempotency_key=f"every:{touchpoint.id}:{contact.id}:{int(when // seconds)}",
                 )
                 result = await self.triggers.trigger(request)
                 planned += result.created

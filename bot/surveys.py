@@ -234,11 +234,6 @@ class SurveyService:
                 InvitationState.COMPLETED if finished else InvitationState.ANSWERING,
                 now=now,
             )
-            if finished and invitation.state is InvitationState.SENT:
-                await connection.execute(
-                    "UPDATE invitations SET started_at = COALESCE(started_at, ?) WHERE id = ?",
-                    (now, invitation.id),
-                )
             if pushes and address is not None:
                 await self._enqueue_after_answer(connection, invitation, step, address, message_ref)
         if pushes:

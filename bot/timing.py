@@ -36,10 +36,3 @@ def local_day_bounds(moment: datetime, timezone: str) -> tuple[datetime, datetim
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)
-
-
-def spread_over_period(index: int, total: int, start: datetime, period: timedelta) -> datetime:
-    """Evenly spaced send times for a recurring survey, so they are not all on one morning."""
-    if total <= 0:
-        return start
-    return start + period * (index / total)

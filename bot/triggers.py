@@ -143,12 +143,8 @@ class TriggerService:
                 now=now,
                 language=request.language,
             )
-            async with connection.execute(
-                "SELECT * FROM contacts WHERE id = ?", (contact_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            assert row is not None
-            contact = Contact.from_row(row)
+            contact = await self.store.contacts.get_in(connection, contact_id)
+            assert contact is not None
             new = await self._plan(
                 connection, touchpoint, contact, properties, occurred, now, request
             )

@@ -7,7 +7,7 @@ and crawlers leave no empty responses behind and rate limiting only meets real a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.clock import Clock
@@ -67,7 +67,6 @@ class Shown:
 
     conversation: Conversation
     error: str | None = None
-    invitation: Invitation | None = field(default=None, compare=False)
 
 
 Outcome = Shown | Closure
@@ -145,7 +144,7 @@ class WebResponses:
             return Closure.EXPIRED
         step = outcome.step
         error = step.reprompt if step is not None and not step.accepted else None
-        return Shown(outcome.conversation, error, invitation)
+        return Shown(outcome.conversation, error)
 
     async def _invitation(self, link: Link, browser_id: str | None) -> Invitation | None:
         if isinstance(link, PersonalLink):
@@ -218,4 +217,4 @@ class WebResponses:
             if invitation.sent_at is None:
                 await self.store.invitations.mark_delivered(invitation.id, now=now)
             invitation = await self.store.invitations.get(invitation.id) or invitation
-        return Shown(await self.surveys.conversation(invitation), None, invitation)
+        return Shown(await self.surveys.conversation(invitation))

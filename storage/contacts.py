@@ -16,6 +16,12 @@ class ContactRepository:
         row = await self.database.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
         return Contact.from_row(row) if row else None
 
+    async def get_in(self, connection: aiosqlite.Connection, contact_id: int) -> Contact | None:
+        """Read a contact inside a running transaction."""
+        async with connection.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)) as cursor:
+            row = await cursor.fetchone()
+        return Contact.from_row(row) if row else None
+
     async def find(self, channel: str, address: str) -> Contact | None:
         row = await self.database.fetchone(
             "SELECT * FROM contacts WHERE channel = ? AND address = ?", (channel, address)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import aiosqlite
 
 from storage.database import Database
+from storage.reports import filter_sql
 
 
 class FollowupState(StrEnum):
@@ -175,11 +177,20 @@ class FollowupRepository:
         ]
 
     async def unresolved(
-        self, *, created_before: float | None = None, limit: int = 50
+        self,
+        *,
+        created_before: float | None = None,
+        limit: int = 50,
+        filters: Mapping[str, str] | None = None,
     ) -> list[Followup]:
-        """Follow-ups not resolved yet, oldest first; `created_before` keeps the overdue ones."""
-        where = " AND f.created_at < ?" if created_before is not None else ""
-        params: list[Any] = [created_before] if created_before is not None else []
+        """Follow-ups not resolved yet, oldest first; `created_before` keeps the overdue ones.
+
+        `filters` are report filters (touchpoint, channel, property:NAME → value).
+        """
+        where, params = filter_sql(filters, "i")
+        if created_before is not None:
+            where += " AND f.created_at < ?"
+            params.append(created_before)
         rows = await self.database.fetchall(
             f"{_SELECT} WHERE f.resolved_at IS NULL{where} ORDER BY f.created_at, f.id LIMIT ?",
             [*params, limit],

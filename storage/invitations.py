@@ -129,15 +129,13 @@ class InvitationRepository:
             return
         if to not in _ALLOWED.get(current, set()):
             raise InvalidTransition(f"invitation {invitation_id} cannot go from {current} to {to}")
-        stamp = {
-            InvitationState.ANSWERING: "started_at",
-            InvitationState.COMPLETED: "completed_at",
-        }.get(to)
-        extra = f", {stamp} = COALESCE({stamp}, ?)" if stamp else ""
-        params: list[Any] = [to.value, reason, now]
-        if stamp:
-            params.append(now)
-        params.append(invitation_id)
+        stamps = {
+            InvitationState.ANSWERING: ["started_at"],
+            # A one-question survey is started and completed by the same answer.
+            InvitationState.COMPLETED: ["started_at", "completed_at"],
+        }.get(to, [])
+        extra = "".join(f", {stamp} = COALESCE({stamp}, ?)" for stamp in stamps)
+        params: list[Any] = [to.value, reason, now, *([now] * len(stamps)), invitation_id]
         await connection.execute(
             f"UPDATE invitations SET state = ?, reason = COALESCE(?, reason), updated_at = ?{extra}"
             " WHERE id = ?",
@@ -147,9 +145,23 @@ class InvitationRepository:
     async def mark_delivered(self, invitation_id: int, *, now: float) -> None:
         """The first message of the survey reached the platform: the response rate counts it."""
         async with self.database.transaction() as connection:
+            await self.stamp_sent(connection, invitation_id, now=now)
+
+    async def stamp_sent(self, connection: aiosqlite.Connection, invitation_id: int, *, now: float) -> None:
+        await connection.execute(
+            "UPDATE invitations SET sent_at = COALESCE(sent_at, ?) WHERE id = ?", (now, invitation_id)
+        )
+
+    async def set_channel(self, connection: aiosqlite.Connection, invitation_id: int, channel: str) -> None:
+        await connection.execute("UPDATE invitations SET channel = ? WHERE id = ?", (channel, invitation_id))
+
+    async def fail_undelivered(self, invitation_id: int, *, reason: str, now: float) -> None:
+        """The survey could not be delivered; one already being answered keeps its state."""
+        async with self.database.transaction() as connection:
             await connection.execute(
-                "UPDATE invitations SET sent_at = COALESCE(sent_at, ?) WHERE id = ?",
-                (now, invitation_id),
+                "UPDATE invitations SET state = 'failed', reason = ?, updated_at = ? WHERE id = ?"
+                " AND state IN ('scheduled', 'sent')",
+                (reason, now, invitation_id),
             )
 
     async def due(self, now: float, limit: int = 500) -> list[Invitation]:
@@ -210,6 +222,14 @@ class InvitationRepository:
         ) as cursor:
             row = await cursor.fetchone()
         return row[0] if row and row[0] is not None else None
+
+    async def last_due_for(self, contact_id: int, touchpoint: str) -> float | None:
+        """When this contact's latest invitation for a touchpoint was (or is) due."""
+        row = await self.database.fetchone(
+            "SELECT MAX(due_at) AS due FROM invitations WHERE contact_id = ? AND touchpoint = ?",
+            (contact_id, touchpoint),
+        )
+        return row["due"] if row and row["due"] is not None else None
 
     async def count_due_between(
         self, connection: aiosqlite.Connection, touchpoint: str, start: float, end: float

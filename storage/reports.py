@@ -107,6 +107,11 @@ def _scope(by: str | None, survey_id: str | None, filters: Mapping[str, str] | N
     return scope
 
 
+def filter_sql(filters: Mapping[str, str] | None, alias: str) -> tuple[str, list[Any]]:
+    """ " AND …" conditions keeping `filters` (dimension → value) over `alias`, with `t` joined."""
+    return _scope(None, None, filters).where(alias)
+
+
 class ReportRepository:
     def __init__(self, database: Database) -> None:
         self.database = database

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import PalauteApp
 from bot.tokens import TokenKind, encode_id
 from bot.triggers import ContactSpec, TriggerRequest
 from bot.web_links import LinkBuilder
@@ -15,7 +16,6 @@ from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
 from tests.telegram_helpers import MovableClock, channel_of, telegram_config, wait_for_text
-
 
 QUICK = """
 [surveys.quick]
@@ -32,7 +32,7 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
-def _payload(app, kind: TokenKind, value: str) -> str:  # type: ignore[no-untyped-def]
+def _payload(app: PalauteApp, kind: TokenKind, value: str) -> str:
     links = LinkBuilder(app.config.server.base_url, app.signer, channel_of(app).bot_username)
     return links.telegram_link(kind, value).partition("?start=")[2]
 

@@ -390,3 +390,17 @@ async def test_start_announces_the_demo_link(app_factory: AppFactory) -> None:
     async with Browser(base_url(app)) as browser:
         page = await browser.open(lines[0].split(" ")[-1])
         assert page.question == NPS_EN
+
+
+async def test_malformed_posts_are_refused_politely(app_factory: AppFactory) -> None:
+    app = await app_factory()
+    async with Browser(base_url(app)) as browser:
+        page = await browser.open(open_link(app))
+        csrf = page.hidden["csrf"]
+        for fields in ({"csrf": csrf, "choice": "9"}, {"csrf": csrf, "q": "²", "choice": "9"}):
+            refused = await browser.post(fields, url=open_link(app))
+            assert refused.status == 400 and refused.heading == "Please try again"
+        page = await browser.open(open_link(app))
+        wrong_question = await browser.post({"csrf": csrf, "q": "99", "choice": "9"})
+        assert wrong_question.status == 200 and wrong_question.question == NPS_EN
+        assert (await browser.answer("9")).question == WHY_EN

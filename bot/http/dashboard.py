@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 CSS_FILE = "dashboard.css"
 WINDOW_CHOICES = (7, 30, 90)
+CHART_WIDTH = 6.4
+"""Inches at 100 dpi: the chart's text stays readable at the width of a survey card."""
+COMMENTS_SHOWN = 15
 MAX_FILTER_LENGTH = 200
 
 
@@ -239,7 +242,7 @@ class Dashboard:
         rows = self.builder.in_config_order(rows)
         start = now - window.total_seconds()
         comments = await store.reports.comments(
-            start, now + 1, filters=filters.as_mapping(), limit=30
+            start, now + 1, filters=filters.as_mapping(), limit=COMMENTS_SHOWN
         )
         choices = await store.reports.dimension_values(start - window.total_seconds(), now + 1)
         body = render(
@@ -255,7 +258,7 @@ class Dashboard:
                 for value in values
             ],
             surveys=[self._survey_view(row, filters) for row in rows if row.current.responses or row.previous.responses],
-            followups=await self._followups(now),
+            followups=await self._followups(now, filters),
             comments=[self._comment_view(c) for c in comments],
             updated=datetime.fromtimestamp(now, self.zone).strftime("%d.%m.%Y %H:%M"),
             timezone=self.config.team.timezone,
@@ -309,9 +312,10 @@ class Dashboard:
             ]
         return view
 
-    async def _followups(self, now: float) -> list[dict[str, str]]:
+    async def _followups(self, now: float, filters: Filters) -> list[dict[str, str]]:
         views = []
-        for followup in await self.palaute.store.followups.unresolved(limit=50):
+        unresolved = self.palaute.store.followups.unresolved
+        for followup in await unresolved(limit=50, filters=filters.as_mapping()):
             survey = self.config.surveys.get(followup.survey_id)
             where = followup.touchpoint
             if followup.properties:
@@ -365,7 +369,7 @@ class Dashboard:
             today, [survey_id], days=filters.window, smooth=smooth, filters=filters.as_mapping()
         )
         labels = self.builder.chart_labels(filters.window, smooth)
-        png = await chart_png(series, title=labels["title"], labels=labels)
+        png = await chart_png(series, title=labels["title"], labels=labels, width=CHART_WIDTH)
         return web.Response(
             body=png,
             content_type="image/png",

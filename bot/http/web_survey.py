@@ -75,7 +75,7 @@ class SurveyPages:
             )
         choice, typed, index = form.get("choice"), form.get("text"), form.get("q")
         raw = choice if isinstance(choice, str) else typed if isinstance(typed, str) else ""
-        if not isinstance(index, str) or not index.isdigit():
+        if not isinstance(index, str) or not (index.isascii() and index.isdigit()):
             return self._notice(
                 request, 400, "web_form_expired_title", "web_form_expired", again=True
             )

@@ -95,15 +95,20 @@ async def chart_series(
 
 
 def render_chart(
-    series: Sequence[ChartSeries], *, title: str, labels: Mapping[str, str], dpi: int = 100
+    series: Sequence[ChartSeries],
+    *,
+    title: str,
+    labels: Mapping[str, str],
+    width: float = 9.0,
+    dpi: int = 100,
 ) -> bytes:
-    """A PNG, 900 px wide, one panel per survey. `labels`: current, previous, answers."""
+    """A PNG `width` × 100 px wide, one panel per survey. `labels`: current, previous, answers."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import DateFormatter
     from matplotlib.figure import Figure
 
     panels = max(1, len(series))
-    figure = Figure(figsize=(9, 1.2 + 2.6 * panels), dpi=dpi)
+    figure = Figure(figsize=(width, 1.2 + 2.6 * panels), dpi=dpi)
     FigureCanvasAgg(figure)
     figure.suptitle(title, fontsize=13)
     axes_list = figure.subplots(panels, 1, squeeze=False)[:, 0]
@@ -154,6 +159,6 @@ def render_chart(
 
 
 async def chart_png(
-    series: Sequence[ChartSeries], *, title: str, labels: Mapping[str, str]
+    series: Sequence[ChartSeries], *, title: str, labels: Mapping[str, str], width: float = 9.0
 ) -> bytes:
-    return await asyncio.to_thread(render_chart, series, title=title, labels=labels)
+    return await asyncio.to_thread(render_chart, series, title=title, labels=labels, width=width)

@@ -315,7 +315,10 @@ class TelegramChannel(Channel):
         try:
             message = await self._sequences.send((address, key), parts)
         except TelegramError as error:
-            raise delivery_error(error, chat_id(address)) from error
+            failure = delivery_error(error, chat_id(address))
+            if failure.permanent:  # never retried, so nothing to resume
+                self._sequences.forget((address, key))
+            raise failure from error
         return message_ref(message)
 
     async def _edit(self, chat: int | str, edit: Callable[[], Awaitable[object]]) -> None:

@@ -72,3 +72,6 @@ class MessageSequence:
         self._sent.pop(key, None)
         assert last is not None, "a message sequence has at least one part"
         return last
+
+    def forget(self, key: Hashable) -> None:
+        self._sent.pop(key, None)

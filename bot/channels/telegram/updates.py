@@ -15,7 +15,15 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 
 
-def _incoming(update: Update, kind: IncomingKind, **fields: str | None) -> Incoming:
+def _incoming(
+    update: Update,
+    kind: IncomingKind,
+    *,
+    message_ref: str,
+    text: str = "",
+    payload: str | None = None,
+    command: str | None = None,
+) -> Incoming:
     chat = update.effective_chat
     user = update.effective_user
     assert chat is not None, "handlers only take updates from a chat"
@@ -23,10 +31,13 @@ def _incoming(update: Update, kind: IncomingKind, **fields: str | None) -> Incom
         channel=CHANNEL,
         address=str(chat.id),
         kind=kind,
+        text=text,
+        payload=payload,
+        command=command,
+        message_ref=message_ref,
         language=user.language_code if user else None,
         display_name=user.first_name if user else None,
         external_id=str(user.id) if user else None,
-        **fields,  # type: ignore[arg-type]
     )
 
 
