@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.channels.base import Button
+from bot.channels.base import Button, Incoming
 from bot.config import AlertRules
 from bot.reports.format import metric_label
 from bot.reports.render import Line, Section, TeamDocument
 from conversations.localization import resolve
 from conversations.survey import Survey
 from conversations.texts import text
-from storage.followups import Followup, FollowupState
+from storage.followups import Followup, FollowupMessage, FollowupState
 
 FOLLOWUP_PREFIX = "f"
 CLAIM = "claim"
@@ -53,6 +53,21 @@ def parse_followup_payload(payload: str | None) -> tuple[int, str] | None:
     if not parts[1].isdigit():
         return None
     return int(parts[1]), parts[2]
+
+
+def is_alert_message(message: FollowupMessage, incoming: Incoming) -> bool:
+    """Whether `incoming` (a press or a reply) happened on this copy of an alert.
+
+    Refs that are only unique per chat (Telegram message ids) must come from the alert's own
+    chat; refs that name their chat ("C0123:1700000000.1") identify it anywhere.
+    """
+    if message.channel != incoming.channel or not message.message_ref:
+        return False
+    if incoming.message_ref != message.message_ref:
+        return False
+    return incoming.address == message.address or message.message_ref.startswith(
+        f"{message.address}:"
+    )
 
 
 def score_text(followup: Followup) -> str:
@@ -124,6 +139,7 @@ def alert_document(
     *,
     language: str,
     zone: ZoneInfo,
+    can_reply: bool = False,
 ) -> TeamDocument:
     """The alert as posted and as edited: `comments` are (question, free text) pairs."""
     title_survey = (
@@ -138,7 +154,9 @@ def alert_document(
     comment_lines = tuple(Line(body, label=question, quote=True) for question, body in comments)
     if not comment_lines:
         comment_lines = (Line(text("alert_no_comment", language)),)
-    status = followup_status(followup, language, zone)
+    status = [Line(followup_status(followup, language, zone))]
+    if can_reply and followup.state is not FollowupState.RESOLVED:
+        status.append(Line(text("alert_reply_hint", language)))
     return TeamDocument(
         title=text(
             "alert_title", language, score=score_text(followup), survey=title_survey, id=followup.id
@@ -146,7 +164,7 @@ def alert_document(
         sections=(
             Section(None, tuple(facts)),
             Section(text("alert_comment", language), comment_lines),
-            Section(text("alert_status", language), (Line(status),)),
+            Section(text("alert_status", language), tuple(status)),
         ),
         buttons=alert_buttons(followup, language),
     )

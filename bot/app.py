@@ -19,6 +19,7 @@ from bot.followups import FollowupService
 from bot.http import api, dashboard, web_survey
 from bot.http.server import HttpServer, health
 from bot.incoming import IncomingHandler
+from bot.relay import ReplyRelay
 from bot.reports.jobs import TeamReporter
 from bot.scheduling import InvitationScheduler, build_scheduler
 from bot.surveys import SurveyService
@@ -30,6 +31,10 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 APP_KEY: web.AppKey[PalauteApp] = web.AppKey("palaute", object)  # type: ignore[arg-type]
+
+
+class StartupError(RuntimeError):
+    """palaute could not start; the message says what to fix."""
 
 
 def build_channels(config: Config) -> dict[str, Channel]:
@@ -61,6 +66,7 @@ class PalauteApp:
             self.channels["webhook"] = WebhookChannel(config.webhooks)
         self.http_enabled = http
         self.stopped = asyncio.Event()
+        self._started_channels: list[Channel] = []
 
     async def start(self) -> None:
         self.store = await Store.open(self.config.storage.path)
@@ -89,6 +95,9 @@ class PalauteApp:
         self.surveys.listeners += [self.followups.on_answer, self.webhooks.on_answer]
         self.dispatcher.sent_hooks.append(self.followups.on_sent)
         self.incoming.followups = self.followups
+        self.relay = ReplyRelay(self.store, self.config, self.clock, self.dispatcher.wake)
+        self.relay.reply_channels = self.followups.reply_channels = self.surveys.pushing_channels
+        self.incoming.relay = self.relay
         self.reporter = TeamReporter(self.store, self.config, self.clock, self.dispatcher.wake)
         self.reporter.start(self.scheduler)
         self.web_app = self._web_application()
@@ -100,11 +109,16 @@ class PalauteApp:
         if self.http_enabled:
             await self.http.start()
             web_survey.announce(self)
+        # Channels first, so that what the outbox kept from the last run goes out at once.
+        for name, channel in self.channels.items():
+            try:
+                await channel.start()
+            except Exception as error:
+                raise StartupError(f"the {name} channel could not start: {error}") from error
+            self._started_channels.append(channel)
+            log.info("%s channel started", name)
         await self.dispatcher.start()
         self.scheduler.start()
-        for name, channel in self.channels.items():
-            await channel.start()
-            log.info("%s channel started", name)
         await self.invitations.tick()
         await self.reporter.run_due()  # a summary missed while palaute was down, marked late
 
@@ -131,14 +145,17 @@ class PalauteApp:
             )
 
     async def stop(self) -> None:
-        for name, channel in self.channels.items():
+        """Stop what was started (also after a failed start), the dispatcher before the channels."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        # Messages in flight finish through channels that are still up.
+        await self.dispatcher.stop()
+        for channel in reversed(self._started_channels):
             try:
                 await channel.stop()
             except Exception:
-                log.exception("stopping the %s channel failed", name)
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        await self.dispatcher.stop()
+                log.exception("stopping the %s channel failed", channel.name)
+        self._started_channels.clear()
         if self.http_enabled:
             await self.http.stop()
         await self.store.close()
@@ -147,7 +164,14 @@ class PalauteApp:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.stopped.set)
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            if hasattr(self, "http"):
+                await self.stop()
+            elif hasattr(self, "store"):
+                await self.store.close()
+            raise
         try:
             await self.stopped.wait()
         finally:

@@ -20,6 +20,7 @@ from bot.demo_command import add_demo_parser, cmd_demo_data
 from bot.durations import format_duration, parse_duration
 from bot.link_command import add_link_parser, cmd_link
 from bot.logs import configure_logging
+from bot.property_args import parse_properties
 from storage.database import StorageError
 from storage.store import Store
 
@@ -130,11 +131,17 @@ async def _open_store(config: Config) -> Store:
 
 
 async def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from bot.app import PalauteApp
+    from bot.app import PalauteApp, StartupError
+    from bot.logs import scrub
 
     configure_logging(args.log_level, config.secrets())
     app = PalauteApp(config)
-    await app.run_until_signal()
+    try:
+        await app.run_until_signal()
+    except StartupError as error:
+        # Platform errors may quote what was sent, the token included.
+        print(f"palaute: {scrub(str(error), config.secrets())}", file=sys.stderr)
+        return EXIT_FAILURE
     return 0
 
 
@@ -202,20 +209,15 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     )
     print(f"Reports: {targets}; {summary}", file=out)
     for warning in config.missing_secrets:
-        print(f"Warning: {warning} (palaute run will refuse to start without it)", file=out)
-    for warning in config.missing_secrets:
         print(f"Warning: {warning} (palaute run refuses to start without it)", file=out)
     return 0
 
 
 def _properties(pairs: Sequence[str]) -> dict[str, str]:
-    properties: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise SystemExit(f"palaute trigger: error: --property {pair!r} must be KEY=VALUE")
-        properties[key.strip()] = value
-    return properties
+    try:
+        return parse_properties(pairs)
+    except ValueError as error:
+        raise SystemExit(f"palaute trigger: error: {error}") from None
 
 
 def _progress(total: int, description: str) -> Any:

@@ -14,7 +14,13 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from bot.alerts import CLAIM, alert_document, is_detractor, parse_followup_payload
+from bot.alerts import (
+    CLAIM,
+    alert_document,
+    is_alert_message,
+    is_detractor,
+    parse_followup_payload,
+)
 from bot.channels.base import Incoming
 from bot.clock import Clock
 from bot.config import Config
@@ -52,6 +58,8 @@ class FollowupService:
         self.language = config.defaults.language
         self.zone = ZoneInfo(config.team.timezone)
         self.on_resolved: list[ResolvedHook] = []
+        self.reply_channels: set[str] = set()
+        """Customers on these channels can be written to from the alert (see bot.relay)."""
         """Run in the transaction that resolves a follow-up (the `followup.resolved` webhook)."""
 
     # ------------------------------------------------------------------ answers
@@ -123,12 +131,15 @@ class FollowupService:
         return found
 
     async def _payload(self, followup: Followup) -> dict[str, object]:
+        survey = self.config.surveys.get(followup.survey_id)
         document = alert_document(
             followup,
-            self.config.surveys.get(followup.survey_id),
+            survey,
             await self._comments(followup),
             language=self.language,
             zone=self.zone,
+            can_reply=followup.contact_channel in self.reply_channels
+            and not (survey is not None and survey.anonymous),
         )
         return {**team_payload(document), "followup_id": followup.id}
 
@@ -222,10 +233,8 @@ class FollowupService:
     async def _from_its_alert(self, followup_id: int, incoming: Incoming) -> bool:
         """Only a press on one of the follow-up's own alerts (or in its chat) counts."""
         for message in await self.store.followups.messages(followup_id):
-            if message.channel != incoming.channel:
-                continue
-            if incoming.message_ref and incoming.message_ref == message.message_ref:
+            if is_alert_message(message, incoming):
                 return True
-            if incoming.address == message.address:
+            if message.channel == incoming.channel and incoming.address == message.address:
                 return True
         return False

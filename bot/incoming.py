@@ -17,6 +17,7 @@ from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.followups import FollowupService
+    from bot.relay import ReplyRelay
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class IncomingHandler:
         self.clock = clock
         self.followups: FollowupService | None = None
         """Takes the team's alert buttons (`f:<id>:claim`) before any customer handling."""
+        self.relay: ReplyRelay | None = None
+        """Takes team replies to alerts, and customers' answers to them."""
 
     async def __call__(self, incoming: Incoming) -> None:
         try:
@@ -56,6 +59,8 @@ class IncomingHandler:
             and self.followups.handles(incoming)
         ):
             await self.followups.handle(incoming)
+            return
+        if self.relay is not None and await self.relay.team_reply(incoming):
             return
         language = normalize_language(incoming.language)
         async with self.store.database.transaction() as connection:
@@ -82,6 +87,12 @@ class IncomingHandler:
             await self._button(incoming, contact_id, reply_language)
             return
         invitation = await self.store.invitations.open_for_contact(contact_id)
+        if (
+            invitation is None
+            and self.relay is not None
+            and await self.relay.customer_message(incoming, contact_id)
+        ):
+            return
         if invitation is None:
             await self.surveys.send_text(
                 incoming.channel,

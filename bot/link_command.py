@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.property_args import parse_properties
 from bot.qr import QrError, write_qr
 from bot.tokens import TokenKind, TokenSigner
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
@@ -59,16 +60,6 @@ def add_link_parser(
     )
 
 
-def _properties(pairs: list[str]) -> dict[str, str]:
-    properties: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise LinkError(f"--property {pair!r} must be KEY=VALUE")
-        properties[key.strip()] = value
-    return properties
-
-
 async def build_link(args: argparse.Namespace, config: Config) -> str:
     store = await Store.open(config.storage.path)
     try:
@@ -98,7 +89,10 @@ def _build(
         return _telegram(links, TokenKind.JOIN, args.join, "--join")
     if not args.touchpoint:
         raise LinkError("name a touchpoint (e.g. nps), or use --join AUDIENCE")
-    properties = _properties(args.property)
+    try:
+        properties = parse_properties(args.property)
+    except ValueError as error:
+        raise LinkError(str(error)) from None
     try:
         triggers.validate(TriggerRequest(args.touchpoint, ContactSpec("web", "-"), properties))
     except TriggerError as error:

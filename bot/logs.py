@@ -13,16 +13,20 @@ from collections.abc import Iterable
 REDACTED = "[secret]"
 
 
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret (6 characters or more) replaced."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 class SecretScrubber(logging.Formatter):
     def __init__(self, secrets: Iterable[str], fmt: str) -> None:
         super().__init__(fmt)
         self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return scrub(super().format(record), self.secrets)
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:

@@ -120,6 +120,27 @@ class SurveyService:
         )
         return OutgoingPrompt(text=prompt.text, rows=rows)
 
+    def prompt_payload(
+        self,
+        invitation: Invitation,
+        conversation: Conversation,
+        prompt: Prompt,
+        *,
+        intro: str | None = None,
+    ) -> dict[str, object]:
+        """The outbox payload of a question: its text, buttons and (first time) the greeting."""
+        outgoing = self.outgoing(invitation, conversation, prompt)
+        payload: dict[str, object] = {
+            "text": outgoing.text,
+            "rows": [
+                [{"label": b.label, "payload": b.payload} for b in row] for row in outgoing.rows
+            ],
+            "question_id": prompt.question_id,
+        }
+        if intro:
+            payload["intro"] = intro
+        return payload
+
     async def enqueue_start(
         self,
         connection: aiosqlite.Connection,
@@ -129,33 +150,17 @@ class SurveyService:
         reminder: bool = False,
     ) -> None:
         """Queue the greeting and the current question (the first, or where a reminder resumes)."""
-        answers, skipped = await self.store.answers.for_invitation(invitation.id)
-        survey = self.survey(invitation)
-        conversation = Conversation(
-            survey,
-            self.language_for(survey, invitation.language),
-            invitation.properties,
-            answers,
-            frozenset(skipped),
-        )
+        conversation = await self.conversation(invitation)
         prompt = conversation.prompt()
         if not isinstance(prompt, Prompt):
             return
-        outgoing = self.outgoing(invitation, conversation, prompt)
         intro = text("reminder", conversation.language) if reminder else conversation.intro
         await self.store.outbox.enqueue(
             connection,
             channel=invitation.channel or "",
             address=address,
             kind="prompt",
-            payload={
-                "text": outgoing.text,
-                "rows": [
-                    [{"label": b.label, "payload": b.payload} for b in row] for row in outgoing.rows
-                ],
-                "intro": intro,
-                "question_id": prompt.question_id,
-            },
+            payload=self.prompt_payload(invitation, conversation, prompt, intro=intro),
             invitation_id=invitation.id,
             priority=PRIORITY_INVITATION,
             now=self.clock.now(),
@@ -277,20 +282,12 @@ class SurveyService:
             )
         following = conversation.prompt()
         if isinstance(following, Prompt):
-            outgoing = self.outgoing(invitation, conversation, following)
             await self.store.outbox.enqueue(
                 connection,
                 channel=channel,
                 address=address,
                 kind="prompt",
-                payload={
-                    "text": outgoing.text,
-                    "rows": [
-                        [{"label": b.label, "payload": b.payload} for b in row]
-                        for row in outgoing.rows
-                    ],
-                    "question_id": following.question_id,
-                },
+                payload=self.prompt_payload(invitation, conversation, following),
                 invitation_id=invitation.id,
                 priority=PRIORITY_CONVERSATION,
                 now=now,

@@ -77,6 +77,19 @@ class Followup:
         )
 
 
+class ReplyDirection(StrEnum):
+    TO_CUSTOMER = "to_customer"
+    FROM_CUSTOMER = "from_customer"
+
+
+@dataclass(frozen=True)
+class Reply:
+    direction: ReplyDirection
+    author: str | None
+    text: str
+    created_at: float
+
+
 @dataclass(frozen=True)
 class FollowupMessage:
     followup_id: int
@@ -215,3 +228,50 @@ class FollowupRepository:
         if row is None:
             return 0, 0
         return int(row["opened"] or 0), int(row["resolved"] or 0)
+
+    async def by_message(self, channel: str, message_ref: str) -> FollowupMessage | None:
+        """The alert a team chat message refers to (a thread reply, a reply-to)."""
+        row = await self.database.fetchone(
+            "SELECT * FROM followup_messages WHERE channel = ? AND message_ref = ? LIMIT 1",
+            (channel, message_ref),
+        )
+        if row is None:
+            return None
+        return FollowupMessage(
+            row["followup_id"], row["channel"], row["address"], row["message_ref"]
+        )
+
+    async def add_reply(
+        self,
+        connection: aiosqlite.Connection,
+        followup_id: int,
+        direction: ReplyDirection,
+        text: str,
+        *,
+        author: str | None,
+        now: float,
+    ) -> None:
+        await connection.execute(
+            "INSERT INTO followup_replies (followup_id, direction, author, text, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (followup_id, direction.value, author, text, now),
+        )
+
+    async def replies(self, followup_id: int) -> list[Reply]:
+        rows = await self.database.fetchall(
+            "SELECT * FROM followup_replies WHERE followup_id = ? ORDER BY id", (followup_id,)
+        )
+        return [
+            Reply(ReplyDirection(r["direction"]), r["author"], r["text"], r["created_at"])
+            for r in rows
+        ]
+
+    async def relaying_to(self, contact_id: int) -> Followup | None:
+        """The unresolved follow-up whose team has written to this contact, the latest first."""
+        row = await self.database.fetchone(
+            f"{_SELECT} WHERE i.contact_id = ? AND f.resolved_at IS NULL AND EXISTS"
+            " (SELECT 1 FROM followup_replies r WHERE r.followup_id = f.id"
+            " AND r.direction = 'to_customer') ORDER BY f.created_at DESC, f.id DESC LIMIT 1",
+            (contact_id,),
+        )
+        return Followup.from_row(row) if row else None

@@ -141,4 +141,11 @@ TEXTS: dict[str, str] = {
     "dash_col_status": "Status",
     "dash_comments": "Recent comments",
     "dash_no_comments": "No comments in this window.",
+    "alert_reply_hint": "Reply to this message to write to the customer.",
+    "relay_to_customer": "A message from our team about your feedback on {survey}:\n\n{message}\n\n— {author}. You can answer here.",
+    "relay_team_copy": "{author} wrote to the customer: {message}",
+    "relay_from_customer": "{customer} answered: {message}",
+    "relay_closed": "This follow-up is resolved: replies are no longer passed to the customer.",
+    "relay_anonymous": "This survey is anonymous: palaute does not pass replies to the customer.",
+    "relay_unreachable": "This customer cannot be reached in a chat (a web answer, or they blocked us).",
 }

@@ -141,4 +141,11 @@ TEXTS: dict[str, str] = {
     "dash_col_status": "Tila",
     "dash_comments": "Uusimmat kommentit",
     "dash_no_comments": "Ei kommentteja tältä aikaväliltä.",
+    "alert_reply_hint": "Vastaa tähän viestiin kirjoittaaksesi asiakkaalle.",
+    "relay_to_customer": "Viesti tiimiltämme palautteestasi ({survey}):\n\n{message}\n\n– {author}. Voit vastata tähän.",
+    "relay_team_copy": "{author} kirjoitti asiakkaalle: {message}",
+    "relay_from_customer": "{customer} vastasi: {message}",
+    "relay_closed": "Tämä seuranta on ratkaistu: vastauksia ei enää välitetä asiakkaalle.",
+    "relay_anonymous": "Tämä kysely on nimetön: palaute ei välitä vastauksia asiakkaalle.",
+    "relay_unreachable": "Asiakasta ei tavoiteta keskustelussa (verkkovastaus, tai hän on estänyt botin).",
 }
