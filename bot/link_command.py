@@ -52,6 +52,11 @@ def add_link_parser(
         help="instead of a survey: a check-in link that adds whoever opens it to AUDIENCE",
     )  # fmt: skip
     link.add_argument(
+        "--ref", metavar="EXTERNAL_ID",
+        help="instead of a survey: a personal Telegram link (for an order confirmation) that ties"
+        " the customer with this external id to their chat",
+    )  # fmt: skip
+    link.add_argument(
         "--channel", choices=["web", "telegram"],
         help="where the link opens: web (survey default) or telegram (needed for --join)",
     )  # fmt: skip
@@ -67,6 +72,8 @@ async def build_link(args: argparse.Namespace, config: Config) -> str:
         secret = config.server.secret_key or await store.settings.get_or_create_secret(
             "link_secret"
         )
+        if args.ref:
+            return await _ref_link(args, config, store, TokenSigner(secret))
         triggers = TriggerService(store, config, SystemClock())
         return _build(args, config, TokenSigner(secret), triggers)
     finally:
@@ -108,6 +115,21 @@ def _build(
         return _telegram(links, TokenKind.OPEN_SURVEY, args.touchpoint, "touchpoint")
     _check_name(args.touchpoint, "touchpoint")
     return links.open_survey_url(args.touchpoint, properties, args.audience)
+
+
+async def _ref_link(
+    args: argparse.Namespace, config: Config, store: Store, signer: TokenSigner
+) -> str:
+    if args.touchpoint or args.join or args.property or args.audience or args.channel == "web":
+        raise LinkError(
+            "--ref makes a personal Telegram link: give no touchpoint, --join, --property or --audience"
+        )
+    telegram_bot = config.telegram.bot_username if config.telegram else None
+    if not telegram_bot:
+        raise LinkError("set [telegram] bot_username in the config to make Telegram links")
+    async with store.database.transaction() as connection:
+        contact_id = await store.contacts.ensure(connection, ref=args.ref, now=SystemClock().now())
+    return LinkBuilder(config.server.base_url, signer, telegram_bot).ref_link(contact_id)
 
 
 def _check_name(name: str, what: str) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from bot.link_params import PARAM, sign_link_params
-from bot.tokens import TokenKind, TokenSigner
+from bot.tokens import TokenKind, TokenSigner, encode_id
 from storage.records import Invitation
 
 
@@ -30,6 +30,20 @@ class LinkBuilder:
         url = f"{self.base_url}/s/{self.signer.sign(TokenKind.OPEN_SURVEY, touchpoint)}"
         params = sign_link_params(self.signer, touchpoint, properties, audience)
         return f"{url}?{urlencode({PARAM: params})}" if params else url
+
+    def ref_link(self, contact_id: int) -> str:
+        """A personal Telegram link (for an order confirmation) that ties a `ref:` contact to the
+        chat that opens it, so its surveys can reach the customer there."""
+        return self.telegram_link(TokenKind.LINK_REF, encode_id(contact_id))
+
+    def invitation_links(self, invitation: Invitation) -> dict[str, str]:
+        """What an upstream system can hand its customer for one invitation."""
+        found: dict[str, str] = {}
+        if invitation.token:
+            found["survey_url"] = self.invitation_url(invitation)
+        if invitation.channel is None and invitation.contact_id is not None and self.telegram_bot:
+            found["telegram_link"] = self.ref_link(invitation.contact_id)
+        return found
 
     def telegram_link(self, kind: TokenKind, value: str) -> str:
         if not self.telegram_bot:

@@ -90,6 +90,13 @@ class ContactRepository:
                 "UPDATE invitations SET channel = ? WHERE contact_id = ? AND channel IS NULL",
                 (channel, chat_id),
             )
+            # Surveys that fell due while the ref had no chat go out now, unless expired.
+            await connection.execute(
+                "UPDATE invitations SET state = 'scheduled', reason = NULL, due_at = ?, updated_at = ?"
+                " WHERE contact_id = ? AND state = 'unreachable' AND sent_at IS NULL"
+                " AND reason LIKE 'no chat identity%' AND (expires_at IS NULL OR expires_at > ?)",
+                (now, now, chat_id, now),
+            )
             return chat_id
 
     async def set_opted_out(

@@ -99,3 +99,35 @@ async def test_a_personal_link_ties_an_order_ref_to_the_chat_that_opens_it(
     await wait_for_text(fake, stranger, "this link is not valid")
     still = await app.store.contacts.find_by_ref("crm-42")
     assert still is not None and still.address == "603"
+
+
+async def test_the_trigger_api_hands_out_the_personal_link_for_a_ref(
+    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+) -> None:
+    import aiohttp
+
+    fake = fake_telegram
+    app = await app_factory(
+        telegram_config(fake, db_path, server='port = 0\napi_token = "t0ken-api"')
+    )
+    url = f"http://127.0.0.1:{app.http.port}/api/v1/touchpoints"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            url,
+            json={"touchpoint": "csat", "contact": {"ref": "crm-77"}},
+            headers={"Authorization": "Bearer t0ken-api"},
+        ) as response,
+    ):
+        assert response.status == 202
+        body = await response.json()
+    link = body["telegram_link"]
+    assert link.startswith(f"https://t.me/{fake.bot_username}?start=r-")
+    customer = fake.user(605, language_code="en")
+    fake.push_text(customer, f"/start {link.partition('?start=')[2]}")
+    await wait_for_text(fake, customer, "you are all set")
+    await app.invitations.tick()
+    # The survey the shop triggered before the chat was known now reaches it.
+    await wait_for_text(fake, customer, "How satisfied were you")
+    invitation = await app.store.invitations.get(body["invitation_id"])
+    assert invitation is not None and invitation.state is InvitationState.SENT

@@ -102,8 +102,8 @@ def _result_json(request: web.Request, result: TriggerResult) -> dict[str, Any]:
     if invitation.reason:
         body["reason"] = invitation.reason
     builder = request.app.get(LINK_BUILDER_KEY)
-    if builder is not None and invitation.token:
-        body["survey_url"] = builder(invitation)
+    if builder is not None:
+        body.update(builder(invitation))
     return body
 
 

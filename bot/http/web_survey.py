@@ -183,7 +183,7 @@ def install(web_app: web.Application, palaute: PalauteApp) -> None:
             web.static("/static", STATIC_DIR),
         ]
     )
-    web_app[api.LINK_BUILDER_KEY] = lambda invitation: links(palaute).invitation_url(invitation)
+    web_app[api.LINK_BUILDER_KEY] = lambda invitation: links(palaute).invitation_links(invitation)
 
 
 SURVEY_PAGES_KEY: web.AppKey[SurveyPages] = web.AppKey("survey_pages", SurveyPages)
@@ -195,7 +195,10 @@ def links(palaute: PalauteApp) -> LinkBuilder:
     base = server.base_url
     if not server.public_url and server.port == 0 and getattr(palaute, "http", None):
         base = base.rsplit(":", 1)[0] + f":{palaute.http.port}"
-    bot_username = palaute.config.telegram.bot_username if palaute.config.telegram else None
+    # The Telegram channel learns its username from getMe when the config does not name it.
+    bot_username = getattr(palaute.channels.get("telegram"), "bot_username", None) or (
+        palaute.config.telegram.bot_username if palaute.config.telegram else None
+    )
     return LinkBuilder(base, palaute.signer, bot_username)
 
 
