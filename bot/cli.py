@@ -8,7 +8,7 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,7 +27,7 @@ from storage.store import Store
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
 
-Command = Callable[[argparse.Namespace, Config], Awaitable[int]]
+Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -122,11 +123,11 @@ class Dispatcher:
             bulk_in_flight += bulk
             task = asyncio.create_task(self._send(message), name="bulk" if bulk else "conversation")
             self._in_flight[key] = task
-            task.add_done_callback(lambda _t, key=key: self._finished(key))
+            task.add_done_callback(functools.partial(self._finished, key))
             started += 1
         return started
 
-    def _finished(self, key: tuple[str, str]) -> None:
+    def _finished(self, key: tuple[str, str], _task: asyncio.Task[None] | None = None) -> None:
         self._in_flight.pop(key, None)
         self._wake.set()
 

@@ -151,10 +151,10 @@ class TriggerService:
             invitation_id = await self.store.invitations.insert(connection, new, now=now)
             if dry_run:
                 # Plan inside the transaction, then leave no trace.
-                invitation = _preview(invitation_id, new)
-                raise _DryRun(TriggerResult(invitation, contact.label, created=True))
-        invitation = await self.store.invitations.get(invitation_id)
-        assert invitation is not None
+                raise _DryRun(TriggerResult(_preview(invitation_id, new), contact.label, created=True))
+        stored = await self.store.invitations.get(invitation_id)
+        assert stored is not None
+        invitation = stored
         if invitation.state is InvitationState.SCHEDULED:
             self.on_created()
         return TriggerResult(invitation, contact.label, created=True)

@@ -134,7 +134,7 @@ def _question(reader: _Reader, raw: Any, path: str) -> Question | None:
         reader.problem(f"{path}.id", "must be a name of letters, digits and _ (e.g. nps, why)")
         return None
     try:
-        kind = QuestionKind(raw.get("type"))
+        kind = QuestionKind(str(raw.get("type")))
     except ValueError:
         kinds = ", ".join(k.value for k in QuestionKind)
         reader.problem(f"{path}.type", f"must be one of: {kinds}")

@@ -40,7 +40,7 @@ def pick_language(
     """The first candidate (e.g. contact setting, platform locale) that the survey speaks."""
     for candidate in candidates:
         normalized = normalize_language(candidate)
-        if normalized in available:
+        if normalized is not None and normalized in available:
             return normalized
     return default_language
 

@@ -44,6 +44,7 @@ class ContactRepository:
         language: str | None = None,
     ) -> int:
         """The id of the contact with this channel identity or ref, created if new (in a transaction)."""
+        key: tuple[str, ...]
         if channel and address:
             key_sql, key = "channel = ? AND address = ?", (channel, address)
         elif ref:

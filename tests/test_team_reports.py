@@ -183,3 +183,17 @@ def test_the_chart_travels_in_the_payload_as_base64() -> None:
     )
     assert message.attachment is not None
     assert (message.attachment.filename, message.attachment.content) == ("a.png", b"\x89PNG...")
+
+
+async def test_a_report_time_in_the_dst_gap_is_still_posted(
+    app_factory: AppFactory, db_path: Path
+) -> None:
+    toml = TEAM_TOML.replace('daily_summary = "09:00"', 'daily_summary = "03:30"')
+    clock = FakeClock(utc(2026, 3, 28, 12, 0))
+    channels, _slack, _telegram = team_channels()
+    app = await app_factory(make_config(toml, db_path), clock=clock, channels=channels, http=False)
+    assert {job.id for job in app.scheduler.get_jobs()} >= {"team_reports", "team_reports_check"}
+    clock.set(utc(2026, 3, 29, 1, 29))  # 03:29 EET; 03:30 does not exist that night
+    assert await app.reporter.run_due() == []
+    clock.set(utc(2026, 3, 29, 1, 45))  # 04:45 EEST, woken by the periodic check
+    assert [p.period for p in await app.reporter.run_due()] == ["2026-03-29"]

@@ -67,7 +67,9 @@ async def receiver() -> AsyncIterator[Receiver]:
         raw = await request.read()
         key = KEY if request.path == "/hook" else b"plain-secret"
         headers = {k.lower(): v for k, v in request.headers.items()}
-        found.deliveries.append(Delivery(request.path, headers, json.loads(raw), verify(key, headers, raw)))
+        found.deliveries.append(
+            Delivery(request.path, headers, json.loads(raw), verify(key, headers, raw))
+        )
         if found.fail_next:
             found.fail_next -= 1
             return web.Response(status=503)
@@ -86,7 +88,10 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 def _config(db_path: Path, receiver: Receiver, extra: str = "") -> Any:
-    toml = TEAM_TOML + extra + f"""
+    toml = (
+        TEAM_TOML
+        + extra
+        + f"""
 [[webhooks]]
 url = "{receiver.url}/hook"
 secret = "${{HOOK_SECRET}}"
@@ -96,11 +101,16 @@ url = "{receiver.url}/crm"
 events = ["response.completed"]
 secret = "plain-secret"
 """
+    )
     return make_config(toml, db_path, environ={"HOOK_SECRET": WHSEC})
 
 
-async def _answer_all(app: PalauteApp, survey: str, answers: list[str], address: str = "UCUST") -> int:
-    result = await app.triggers.trigger(TriggerRequest(survey, ContactSpec("slack", address), {"store": "Itis"}))
+async def _answer_all(
+    app: PalauteApp, survey: str, answers: list[str], address: str = "UCUST"
+) -> int:
+    result = await app.triggers.trigger(
+        TriggerRequest(survey, ContactSpec("slack", address), {"store": "Itis"})
+    )
     await app.invitations.tick()
     for index, answer in enumerate(answers):
         await app.surveys.answer(
@@ -119,15 +129,26 @@ async def test_events_are_signed_retried_in_order_and_filtered(
     invitation_id = await _answer_all(app, "nps", ["3", "Too slow", "Faster delivery"])
     await eventually(lambda: len(receiver.deliveries) >= 1)
     clock.advance(10)  # past the backoff
-    await eventually(lambda: receiver.events("/hook") == ["response.detractor", "response.detractor", "response.completed"])
+    await eventually(
+        lambda: (
+            receiver.events("/hook")
+            == ["response.detractor", "response.detractor", "response.completed"]
+        )
+    )
     await eventually(lambda: receiver.events("/crm") == ["response.completed"])
     assert all(d.valid for d in receiver.deliveries)
     first, retry, completed = (d for d in receiver.deliveries if d.path == "/hook")
-    assert first.headers["webhook-id"] == retry.headers["webhook-id"] != completed.headers["webhook-id"]
+    assert (
+        first.headers["webhook-id"]
+        == retry.headers["webhook-id"]
+        != completed.headers["webhook-id"]
+    )
     assert first.body == retry.body
     detractor = first.body["data"]
     assert detractor["score"] == {"kind": "nps", "value": 3} and detractor["threshold"] == 6
-    assert detractor["invitation_id"] == invitation_id and detractor["properties"] == {"store": "Itis"}
+    assert detractor["invitation_id"] == invitation_id and detractor["properties"] == {
+        "store": "Itis"
+    }
     assert detractor["contact"]["address"] == "UCUST"
     data = completed.body["data"]
     assert data["answers"] == {"nps": 3, "why": "Too slow", "fix": "Faster delivery"}
@@ -150,7 +171,10 @@ async def test_anonymous_answers_leave_the_contact_out(
 ) -> None:
     channels, _slack, _telegram = team_channels()
     app = await app_factory(
-        _config(db_path, receiver, PRIVATE_SURVEY), clock=FakeClock(1_790_000_000), channels=channels, http=False
+        _config(db_path, receiver, PRIVATE_SURVEY),
+        clock=FakeClock(1_790_000_000),
+        channels=channels,
+        http=False,
     )
     await _answer_all(app, "private", ["10", "Lovely"], address="USECRET")
     await eventually(lambda: "response.completed" in receiver.events("/crm"))

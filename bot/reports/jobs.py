@@ -85,6 +85,16 @@ class TeamReporter:
             max_instances=1,
             coalesce=True,
         )
+        # A safety net: a report time in a DST gap never fires as cron, a suspended machine
+        # misses it; posting is idempotent, so a check now and then costs one query.
+        scheduler.add_job(
+            self.run_due,
+            "interval",
+            minutes=15,
+            id="team_reports_check",
+            max_instances=1,
+            coalesce=True,
+        )
 
     def due_periods(self, now: float, since: float = 0.0) -> list[ReportPeriod]:
         """The latest daily (and weekly) period due at `now`, unless older than `since`."""
