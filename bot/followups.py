@@ -65,45 +65,54 @@ class FollowupService:
     # ------------------------------------------------------------------ answers
 
     async def on_answer(
-        self, invitation: Invitation, conversation: Conversation, step: Step
+        self,
+        connection: aiosqlite.Connection,
+        invitation: Invitation,
+        conversation: Conversation,
+        step: Step,
     ) -> None:
-        """SurveyService listener: open a follow-up for a detractor, update it with comments."""
+        """SurveyService listener, in the answer's transaction: open a follow-up for a detractor,
+        update its alerts with later comments."""
         question = step.question
         if question is None:
             return
         headline = conversation.survey.headline
         if headline is not None and question.id == headline.id:
             if is_detractor(self.config.team.alerts, question.kind.value, step.value):
-                await self.open(invitation.id)
+                await self.open_in(connection, invitation.id)
             return
         if question.kind is QuestionKind.TEXT and step.value:
             followup = await self.store.followups.for_invitation(invitation.id)
             if followup is not None:
-                await self.refresh(followup.id)
+                await self.refresh_in(connection, followup.id)
 
     async def open(self, invitation_id: int) -> int | None:
         """Open a follow-up and queue its alerts; None when the invitation already has one."""
-        now = self.clock.now()
         async with self.store.database.transaction() as connection:
-            followup_id = await self.store.followups.create(connection, invitation_id, now=now)
-            if followup_id is None:
-                return None
-            followup = await self.store.followups.get(followup_id)
-            assert followup is not None
-            payload = await self._payload(followup)
-            for channel, address in report_targets(self.config):
-                await self.store.followups.add_message(connection, followup_id, channel, address)
-                await self.store.outbox.enqueue(
-                    connection,
-                    channel=channel,
-                    address=address,
-                    kind="team",
-                    payload=payload,
-                    priority=PRIORITY_ALERT,
-                    now=now,
-                )
-        log.info("detractor alert #%s opened for invitation %s", followup_id, invitation_id)
+            followup_id = await self.open_in(connection, invitation_id)
         self.wake()
+        return followup_id
+
+    async def open_in(self, connection: aiosqlite.Connection, invitation_id: int) -> int | None:
+        now = self.clock.now()
+        followup_id = await self.store.followups.create(connection, invitation_id, now=now)
+        if followup_id is None:
+            return None
+        followup = await self.store.followups.get(followup_id)
+        assert followup is not None
+        payload = await self._payload(followup)
+        for channel, address in report_targets(self.config):
+            await self.store.followups.add_message(connection, followup_id, channel, address)
+            await self.store.outbox.enqueue(
+                connection,
+                channel=channel,
+                address=address,
+                kind="team",
+                payload=payload,
+                priority=PRIORITY_ALERT,
+                now=now,
+            )
+        log.info("detractor alert #%s opened for invitation %s", followup_id, invitation_id)
         return followup_id
 
     # ------------------------------------------------------------------ rendering
@@ -145,18 +154,21 @@ class FollowupService:
 
     async def refresh(self, followup_id: int) -> int:
         """Queue an edit of every alert already posted; returns how many."""
+        async with self.store.database.transaction() as connection:
+            count = await self.refresh_in(connection, followup_id)
+        if count:
+            self.wake()
+        return count
+
+    async def refresh_in(self, connection: aiosqlite.Connection, followup_id: int) -> int:
         followup = await self.store.followups.get(followup_id)
         if followup is None:
             return 0
         payload = await self._payload(followup)
         messages = [m for m in await self.store.followups.messages(followup_id) if m.message_ref]
-        if not messages:
-            return 0
-        async with self.store.database.transaction() as connection:
-            for message in messages:
-                await self._enqueue_edit(connection, message.channel, message.address,
-                                         str(message.message_ref), payload)  # fmt: skip
-        self.wake()
+        for message in messages:
+            await self._enqueue_edit(connection, message.channel, message.address,
+                                     str(message.message_ref), payload)  # fmt: skip
         return len(messages)
 
     async def _enqueue_edit(

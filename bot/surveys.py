@@ -22,6 +22,7 @@ from conversations.localization import pick_language
 from conversations.questions import AnswerValue
 from conversations.survey import Survey
 from conversations.texts import text
+from storage.database import savepoint
 from storage.outbox import PRIORITY_CONVERSATION, PRIORITY_INVITATION
 from storage.records import Invitation, InvitationState
 from storage.store import Store
@@ -72,7 +73,9 @@ class AnswerOutcome:
         return self.conversation.prompt() if self.conversation else None
 
 
-AnswerListener = Callable[[Invitation, Conversation, Step], Awaitable[None]]
+AnswerListener = Callable[[aiosqlite.Connection, Invitation, Conversation, Step], Awaitable[None]]
+"""Called inside the transaction that stores an answer, so that what it queues (an alert, a
+webhook) is committed with the answer or not at all. It must not open a transaction itself."""
 
 
 class SurveyService:
@@ -241,13 +244,14 @@ class SurveyService:
             )
             if pushes and address is not None:
                 await self._enqueue_after_answer(connection, invitation, step, address, message_ref)
-        if pushes:
-            self.wake()
-        for listener in self.listeners:
-            try:
-                await listener(invitation, step.conversation, step)
-            except Exception:
-                log.exception("an answer listener failed for invitation %s", invitation.id)
+            for listener in self.listeners:
+                # A failing listener loses its own work, never the customer's answer.
+                try:
+                    async with savepoint(connection, "answer_listener"):
+                        await listener(connection, invitation, step.conversation, step)
+                except Exception:
+                    log.exception("an answer listener failed for invitation %s", invitation.id)
+        self.wake()
         return AnswerOutcome(step.conversation, step)
 
     async def _enqueue_after_answer(

@@ -111,9 +111,14 @@ class WebhookPublisher:
         return len(hooks)
 
     async def on_answer(
-        self, invitation: Invitation, conversation: Conversation, step: Step
+        self,
+        connection: aiosqlite.Connection,
+        invitation: Invitation,
+        conversation: Conversation,
+        step: Step,
     ) -> None:
-        """SurveyService listener: `response.detractor` and `response.completed`."""
+        """SurveyService listener, in the answer's transaction: `response.detractor` and
+        `response.completed`."""
         question = step.question
         survey = conversation.survey
         events = []
@@ -131,15 +136,11 @@ class WebhookPublisher:
         if not events:
             return
         data = await self.response_data(invitation, step.conversation)
-        async with self.store.database.transaction() as connection:
-            for event in events:
-                extra: dict[str, Any] = {}
-                if event == DETRACTOR and headline is not None:
-                    extra["threshold"] = detractor_threshold(
-                        self.config.team.alerts, headline.kind.value
-                    )
-                await self.publish(connection, event, {**data, **extra})
-        self.wake()
+        for event in events:
+            extra: dict[str, Any] = {}
+            if event == DETRACTOR and headline is not None:
+                extra["threshold"] = detractor_threshold(self.config.team.alerts, headline.kind.value)
+            await self.publish(connection, event, {**data, **extra})
 
     async def response_data(
         self, invitation: Invitation, conversation: Conversation

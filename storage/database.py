@@ -47,6 +47,19 @@ def describe_sqlite_error(error: sqlite3.Error, path: str) -> str:
     return f"database error on {path}: {text}"
 
 
+@asynccontextmanager
+async def savepoint(connection: aiosqlite.Connection, name: str = "step") -> AsyncIterator[None]:
+    """A nested step of a running transaction: on error only this step is undone (and re-raised)."""
+    await connection.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        await connection.execute(f"ROLLBACK TO {name}")
+        await connection.execute(f"RELEASE {name}")
+        raise
+    await connection.execute(f"RELEASE {name}")
+
+
 class Database:
     def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
         self._connection = connection
