@@ -169,7 +169,9 @@ async def main() -> None:
             f"raw {raw['recipients']} recipients: {raw['messages_per_second']:.0f} msg/s,"
             f" {raw['lost']} lost, {raw['duplicated']} duplicated"
         )
-    print(f"blast: {'; '.join(parts)} -> {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    print(
+        f"blast: {'; '.join(parts)} -> {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}"
+    )
 
 
 if __name__ == "__main__":

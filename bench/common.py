@@ -49,7 +49,8 @@ class BenchTelegram(FakeTelegram):
         super().__init__(token=BOT_TOKEN, bot_username="palaute_bench_bot")
         self._by_ref: dict[tuple[int, int], FakeMessage] = {}
         self.on_message: Callable[[FakeMessage, float], None] | None = None
-        self.record_calls = True
+        self.client_ports: set[int] = set()
+        """The bot's TCP connections, by their local port."""
 
     def _new_message(self, chat: JSONDict, sender: JSONDict, **fields: Any) -> FakeMessage:
         message = super()._new_message(chat, sender, **fields)
@@ -69,6 +70,12 @@ class BenchTelegram(FakeTelegram):
             message = self._by_ref[(int(result["chat"]["id"]), int(result["message_id"]))]
             self.on_message(message, time.monotonic())
         return result
+
+    async def _handle_api(self, request: Any) -> Any:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer:
+            self.client_ports.add(peer[1])
+        return await super()._handle_api(request)
 
     def calls_by_method(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -153,6 +160,14 @@ class BotProcess:
             cwd=ROOT, env=env, stdout=log, stderr=log,
         )  # fmt: skip
         log.close()
+        profile_dir = os.environ.get("BENCH_PROFILE_DIR")
+        if profile_dir:  # py-spy (pip install py-spy) samples the bot until it exits
+            spy = Path(sys.executable).with_name("py-spy")
+            out = Path(profile_dir, f"{self.module}-{self.process.pid}.txt")
+            await asyncio.create_subprocess_exec(
+                str(spy), "record", "-p", str(self.process.pid), "-f", "raw", "-r", "250",
+                "-o", str(out), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
 
     @property
     def pid(self) -> int:

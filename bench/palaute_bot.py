@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from bot.app import PalauteApp, build_channels
 from bot.channels.base import Limits
@@ -37,4 +38,12 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    profile = os.environ.get("BENCH_CPROFILE")
+    if profile:  # a CPU profile of the event loop thread, written when the bot stops
+        import cProfile
+
+        with cProfile.Profile() as profiler:
+            asyncio.run(main())
+        profiler.dump_stats(f"{profile}.{os.getpid()}")
+    else:
+        asyncio.run(main())

@@ -43,6 +43,15 @@ def backoff(attempt: int) -> float:
     return float(min(300.0, 2 ** (attempt - 1)) * random.uniform(0.8, 1.2))
 
 
+def platform_messages(message: OutboxMessage) -> int:
+    """How many platform messages an outbox item becomes: each needs its own place in the pace."""
+    if message.kind == "prompt" and message.payload.get("intro"):
+        return 2  # the greeting, then the question
+    if message.kind == "team" and message.payload.get("image_png"):
+        return 2  # the chart, then the text
+    return 1
+
+
 def rows_from_payload(payload: object) -> tuple[tuple[Button, ...], ...]:
     if not isinstance(payload, list):
         return ()
@@ -100,8 +109,11 @@ class Dispatcher:
                 await self._sleep()
 
     async def _sleep(self) -> None:
-        next_at = await self.store.outbox.next_not_before()
-        timeout = 1.0 if next_at is None else min(1.0, max(0.0, next_at - self.clock.now()))
+        # Nothing could be claimed: what is due now waits for a chat or a slot in flight, whose
+        # end wakes us, so only a message due later needs a timer.
+        now = self.clock.now()
+        next_at = await self.store.outbox.next_not_before(after=now)
+        timeout = 1.0 if next_at is None else min(1.0, next_at - now)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
 
@@ -109,18 +121,17 @@ class Dispatcher:
         free = MAX_IN_FLIGHT - len(self._in_flight)
         if free <= 0:
             return 0
-        messages = await self.store.outbox.claim(self.clock.now(), free, set(self._in_flight))
-        started = 0
         bulk_in_flight = sum(1 for t in self._in_flight.values() if t.get_name() == "bulk")
+        messages = await self.store.outbox.claim(
+            self.clock.now(),
+            free,
+            set(self._in_flight),
+            bulk_limit=max(0, BULK_IN_FLIGHT - bulk_in_flight),
+        )
+        started = 0
         for message in messages:
             key = (message.channel, message.address)
             bulk = message.priority < PRIORITY_CONVERSATION
-            if bulk and bulk_in_flight >= BULK_IN_FLIGHT:
-                await self.store.outbox.retry_later(
-                    message.id, not_before=self.clock.now(), error=""
-                )
-                continue
-            bulk_in_flight += bulk
             task = asyncio.create_task(self._send(message), name="bulk" if bulk else "conversation")
             self._in_flight[key] = task
             task.add_done_callback(functools.partial(self._finished, key))
@@ -140,7 +151,7 @@ class Dispatcher:
             return
         limiter = self.limiters[message.channel]
         try:
-            await limiter.acquire(message.address, message.priority)
+            await limiter.acquire(message.address, message.priority, platform_messages(message))
             ref = await self._perform(channel, message)
         except DeliveryError as error:
             await self._failed(message, error, limiter)
@@ -154,12 +165,23 @@ class Dispatcher:
             )
             return
         now = self.clock.now()
-        await self.store.outbox.mark_sent(message.id, now=now, result=ref)
         if message.kind == "prompt" and message.invitation_id is not None:
-            await self.store.prompts.record(
-                message.invitation_id, str(message.payload["question_id"]), ref
-            )
-            await self.store.invitations.mark_delivered(message.invitation_id, now=now)
+            # One transaction: sent, where the question is shown, and that the survey arrived.
+            async with self.store.database.transaction() as connection:
+                await self.store.outbox.mark_sent(
+                    message.id, now=now, result=ref, connection=connection
+                )
+                await self.store.prompts.record(
+                    message.invitation_id,
+                    str(message.payload["question_id"]),
+                    ref,
+                    connection=connection,
+                )
+                await self.store.invitations.stamp_sent(
+                    connection, message.invitation_id, now=now
+                )
+        else:
+            await self.store.outbox.mark_sent(message.id, now=now, result=ref)
         for hook in self.sent_hooks:
             try:
                 await hook(message, ref)

@@ -62,6 +62,10 @@ class IncomingHandler:
             return
         if self.relay is not None and await self.relay.team_reply(incoming):
             return
+        if incoming.shared_chat:
+            # A team chat is nobody's survey: what is not about an alert there is left alone.
+            log.debug("ignored a %s %s in a shared chat", incoming.channel, incoming.kind)
+            return
         language = normalize_language(incoming.language)
         async with self.store.database.transaction() as connection:
             contact_id = await self.store.contacts.ensure(

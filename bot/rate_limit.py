@@ -57,15 +57,20 @@ class PriorityLimiter:
 
     def __init__(self, bucket: TokenBucket) -> None:
         self.bucket = bucket
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        # (-priority, arrival, future, [tokens still needed])
+        self._waiters: list[tuple[int, int, asyncio.Future[None], list[int]]] = []
         self._counter = itertools.count()
         self._pump: asyncio.Task[None] | None = None
 
-    async def acquire(self, priority: int) -> None:
-        if not self._waiters and self.bucket.try_take() == 0:
-            return
+    async def acquire(self, priority: int, count: int = 1) -> None:
+        """Take `count` tokens (one per platform message), served together in priority order."""
+        if not self._waiters:
+            while count > 0 and self.bucket.try_take() == 0:
+                count -= 1
+            if count <= 0:
+                return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (-priority, next(self._counter), future))
+        heapq.heappush(self._waiters, (-priority, next(self._counter), future, [count]))
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._serve())
         await future
@@ -76,11 +81,15 @@ class PriorityLimiter:
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
-            _, _, future = heapq.heappop(self._waiters)
-            if not future.done():
-                future.set_result(None)
-            else:
+            _, _, future, needed = self._waiters[0]
+            if future.done():  # the waiter was cancelled: its token goes to the next one
+                heapq.heappop(self._waiters)
                 self.bucket.tokens += 1
+                continue
+            needed[0] -= 1
+            if needed[0] <= 0:
+                heapq.heappop(self._waiters)
+                future.set_result(None)
 
 
 class ChannelLimiter:
@@ -114,11 +123,13 @@ class ChannelLimiter:
             if now - bucket.updated > 60:
                 del self._chats[address]
 
-    async def acquire(self, address: str, priority: int) -> None:
+    async def acquire(self, address: str, priority: int, count: int = 1) -> None:
+        """Wait until `count` messages may go to `address` (a greeting and its question are 2)."""
         bucket = self.chat_bucket(address)
-        while (wait := bucket.try_take()) > 0:
-            await asyncio.sleep(wait)
-        await self.global_limiter.acquire(priority)
+        for _ in range(count):
+            while (wait := bucket.try_take()) > 0:
+                await asyncio.sleep(wait)
+        await self.global_limiter.acquire(priority, count)
 
     def pause(self, address: str, seconds: float, *, whole_channel: bool = False) -> None:
         self.chat_bucket(address).pause(seconds)

@@ -26,11 +26,10 @@ class InboxRepository:
         return new
 
     async def mark_processed(self, channel: str, external_id: str, *, now: float) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
-                "UPDATE inbox SET processed_at = ? WHERE channel = ? AND external_id = ?",
-                (now, channel, external_id),
-            )
+        await self.database.execute(
+            "UPDATE inbox SET processed_at = ? WHERE channel = ? AND external_id = ?",
+            (now, channel, external_id),
+        )
 
     async def unprocessed(self, channel: str) -> list[tuple[str, str]]:
         rows = await self.database.fetchall(

@@ -58,78 +58,101 @@ class OutboxRepository:
         return cursor.lastrowid
 
     async def claim(
-        self, now: float, limit: int, exclude_addresses: set[tuple[str, str]]
+        self,
+        now: float,
+        limit: int,
+        exclude_addresses: set[tuple[str, str]],
+        *,
+        bulk_limit: int | None = None,
     ) -> list[OutboxMessage]:
         """Mark up to `limit` due messages `sending` and return them, highest priority first.
 
         Only the oldest pending message of each chat is claimed, so that a chat's messages keep
-        their order; chats in `exclude_addresses` already have a message in flight.
+        their order; chats in `exclude_addresses` already have a message in flight. At most
+        `bulk_limit` of them are below conversation priority; the rest stay pending untouched
+        (claiming counts an attempt).
         """
-        async with self.database.transaction() as connection:
-            async with connection.execute(
+        async with self.database.serialized() as connection:
+            rows = await connection.execute_fetchall(
                 "SELECT * FROM outbox o WHERE o.state = 'pending' AND o.not_before <= ?"
                 " AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.channel = o.channel"
                 " AND p.address = o.address AND p.state IN ('pending', 'sending'))"
                 " ORDER BY o.priority DESC, o.id LIMIT ?",
                 (now, limit + len(exclude_addresses)),
-            ) as cursor:
-                rows = await cursor.fetchall()
-            claimed = [
-                OutboxMessage.from_row(row)
-                for row in rows
-                if (row["channel"], row["address"]) not in exclude_addresses
-            ][:limit]
-            if claimed:
-                marks = ",".join("?" * len(claimed))
-                await connection.execute(
-                    f"UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id IN ({marks})",
-                    [m.id for m in claimed],
-                )
-            return claimed
-
-    async def mark_sent(self, message_id: int, *, now: float, result: str | None = None) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
-                "UPDATE outbox SET state = 'sent', sent_at = ?, result = ?, last_error = NULL"
-                " WHERE id = ?",
-                (now, result, message_id),
             )
+            claimed: list[OutboxMessage] = []
+            bulk = 0
+            for row in rows:
+                if len(claimed) >= limit:
+                    break
+                if (row["channel"], row["address"]) in exclude_addresses:
+                    continue
+                if bulk_limit is not None and row["priority"] < PRIORITY_CONVERSATION:
+                    if bulk >= bulk_limit:
+                        continue
+                    bulk += 1
+                claimed.append(OutboxMessage.from_row(row))
+            if not claimed:
+                return []
+            # One statement: no BEGIN/COMMIT round trips. A row another process changed since
+            # the read (state no longer pending) is not claimed.
+            marks = ",".join("?" * len(claimed))
+            updated = await connection.execute_fetchall(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
+                f" WHERE id IN ({marks}) AND state = 'pending' RETURNING id",
+                [m.id for m in claimed],
+            )
+        taken = {row[0] for row in updated}
+        return [m for m in claimed if m.id in taken]
+
+    async def mark_sent(
+        self,
+        message_id: int,
+        *,
+        now: float,
+        result: str | None = None,
+        connection: aiosqlite.Connection | None = None,
+    ) -> None:
+        """Sent; inside the caller's transaction when `connection` is given."""
+        sql = (
+            "UPDATE outbox SET state = 'sent', sent_at = ?, result = ?, last_error = NULL"
+            " WHERE id = ?"
+        )
+        if connection is None:
+            await self.database.execute(sql, (now, result, message_id))
+        else:
+            await connection.execute(sql, (now, result, message_id))
 
     async def retry_later(self, message_id: int, *, not_before: float, error: str) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
-                "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",
-                (not_before, error, message_id),
-            )
+        await self.database.execute(
+            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            (not_before, error, message_id),
+        )
 
     async def mark_failed(self, message_id: int, *, error: str) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
-                "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
-                (error, message_id),
-            )
+        await self.database.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", (error, message_id)
+        )
 
     async def fail_pending_for(self, channel: str, address: str, *, error: str) -> int:
         """A permanent failure (the user blocked the bot): drop what else waits for that chat."""
-        async with self.database.transaction() as connection:
-            cursor = await connection.execute(
-                "UPDATE outbox SET state = 'failed', last_error = ? WHERE channel = ? AND address = ?"
-                " AND state = 'pending'",
-                (error, channel, address),
-            )
-            return cursor.rowcount
+        return await self.database.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE channel = ? AND address = ?"
+            " AND state = 'pending'",
+            (error, channel, address),
+        )
 
     async def recover(self) -> int:
         """Messages left `sending` by a crash go back to `pending` (the documented duplicate)."""
-        async with self.database.transaction() as connection:
-            cursor = await connection.execute(
-                "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
-            )
-            return cursor.rowcount
+        return await self.database.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+        )
 
-    async def next_not_before(self) -> float | None:
+    async def next_not_before(self, after: float | None = None) -> float | None:
+        """When the next pending message is due (of those due later than `after`, if given)."""
         row = await self.database.fetchone(
-            "SELECT MIN(not_before) AS t FROM outbox WHERE state = 'pending'"
+            "SELECT MIN(not_before) AS t FROM outbox WHERE state = 'pending' AND not_before > ?",
+            (float("-inf") if after is None else after,),
         )
         return row["t"] if row and row["t"] is not None else None
 

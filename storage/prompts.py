@@ -11,13 +11,23 @@ class SentPromptRepository:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def record(self, invitation_id: int, question_id: str, message_ref: str) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
-                "INSERT OR REPLACE INTO sent_prompts (invitation_id, question_id, message_ref)"
-                " VALUES (?, ?, ?)",
-                (invitation_id, question_id, message_ref),
-            )
+    async def record(
+        self,
+        invitation_id: int,
+        question_id: str,
+        message_ref: str,
+        *,
+        connection: aiosqlite.Connection | None = None,
+    ) -> None:
+        """Inside the caller's transaction when `connection` is given."""
+        sql = (
+            "INSERT OR REPLACE INTO sent_prompts (invitation_id, question_id, message_ref)"
+            " VALUES (?, ?, ?)"
+        )
+        if connection is None:
+            await self.database.execute(sql, (invitation_id, question_id, message_ref))
+        else:
+            await connection.execute(sql, (invitation_id, question_id, message_ref))
 
     async def find(
         self, connection: aiosqlite.Connection, invitation_id: int, question_id: str

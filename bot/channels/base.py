@@ -39,17 +39,20 @@ class IncomingKind(StrEnum):
 class Incoming:
     channel: str
     address: str
-    """Where replies go: a Telegram chat id, a Slack user id."""
+    """Where replies go: a Telegram chat id (a group's, in a group), a Slack user id."""
     kind: IncomingKind
     text: str = ""
     payload: str | None = None
     """Button payload, or the argument of a command (`/start <payload>`)."""
     command: str | None = None
     message_ref: str | None = None
-    """The message a button sat on."""
+    """The message a button sat on, or the message a reply in a shared chat answers."""
     language: str | None = None
     display_name: str | None = None
     external_id: str | None = None
+    shared_chat: bool = False
+    """Sent in a chat many people share (a Telegram group or channel, a Slack channel), not in
+    someone's own conversation with palaute: never a customer's answer (see docs/reporting.md)."""
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,9 @@ REJECTED_ERRORS = frozenset(
 # The message to edit is gone or too old: nothing left to do.
 GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
+SHARED_CHANNEL_TYPES = frozenset({"channel", "group"})
+"""Message events from public and private channels (`message.channels`, `message.groups`)."""
+
 SLACK_UNAVAILABLE = (SlackClientError, aiohttp.ClientError, TimeoutError)
 """Slack did not answer, or not with a Web API response: worth trying again later."""
 
@@ -175,6 +178,24 @@ async def _from_a_person_in_dm(event: dict[str, Any]) -> bool:
     return event.get("channel_type") == "im" and bool(event.get("user")) and "bot_id" not in event
 
 
+def _is_thread_reply_in_a_channel(event: dict[str, Any]) -> bool:
+    """A person's reply in a thread of a public or private channel (also "send to channel")."""
+    thread_ts = event.get("thread_ts")
+    return (
+        event.get("channel_type") in SHARED_CHANNEL_TYPES
+        and event.get("subtype") in (None, "thread_broadcast")
+        and bool(thread_ts)
+        and thread_ts != event.get("ts")
+        and bool(event.get("user"))
+        and "bot_id" not in event
+    )
+
+
+def is_shared_conversation(conversation_id: str | None) -> bool:
+    """Channels (C…) and private channels or group DMs (G…): not someone's DM with palaute."""
+    return bool(conversation_id) and not str(conversation_id).startswith("D")
+
+
 async def _customer_command(command: dict[str, Any]) -> bool:
     return subcommand(command) in CUSTOMER_COMMANDS
 
@@ -209,6 +230,8 @@ class SlackChannel(Channel):
         self.inbox = SlackInbox(self.bolt, signing_secret=config.signing_secret)
         self.default_language = "en"
         self._app: PalauteApp | None = None
+        self._bot_user_id: str | None = None
+        """palaute's own user (from auth.test): threads under its messages are alerts' threads."""
         self._dms: dict[str, str] = {}
         self._socket: AsyncSocketModeHandler | None = None
         self._listen()
@@ -219,6 +242,8 @@ class SlackChannel(Channel):
         bolt.event({"type": "message", "subtype": None}, matchers=[_from_a_person_in_dm])(
             self._on_message
         )
+        # Bolt runs the first listener that matches: the catch-all comes last.
+        bolt.event("message", matchers=[self._replies_to_palaute])(self._on_thread_reply)
         bolt.event("message")(_ignore)
         bolt.command(COMMAND, matchers=[_customer_command])(self._on_command)
 
@@ -249,6 +274,7 @@ class SlackChannel(Channel):
             log.warning("Slack is not reachable yet (%s); carrying on", type(error).__name__)
         else:
             log.info("Slack: signed in as @%s in %s", auth.get("user"), auth.get("team"))
+            self._bot_user_id = auth.get("user_id")
         await self.inbox.replay()
         if self.config.mode == "socket" and self.config.app_token:
             self._socket = self.inbox.socket_mode_handler(self.config.app_token)
@@ -287,12 +313,37 @@ class SlackChannel(Channel):
         await ack()
         payload = action.get("value") or (action.get("selected_option") or {}).get("value")
         container = body.get("container") or {}
+        conversation = container.get("channel_id")
         ref = None
-        if container.get("channel_id") and container.get("message_ts"):
-            ref = f"{container['channel_id']}:{container['message_ts']}"
+        if conversation and container.get("message_ts"):
+            ref = f"{conversation}:{container['message_ts']}"
         await self.deliver(
             await self._incoming(
-                body["user"]["id"], IncomingKind.BUTTON, payload=payload, message_ref=ref
+                body["user"]["id"],
+                IncomingKind.BUTTON,
+                payload=payload,
+                message_ref=ref,
+                shared_chat=is_shared_conversation(conversation),
+            )
+        )
+
+    async def _replies_to_palaute(self, event: dict[str, Any]) -> bool:
+        """A thread reply in a channel under one of palaute's messages (an alert, say)."""
+        if not _is_thread_reply_in_a_channel(event):
+            return False
+        parent = event.get("parent_user_id")
+        return parent is None or self._bot_user_id is None or parent == self._bot_user_id
+
+    async def _on_thread_reply(self, event: dict[str, Any]) -> None:
+        # About the thread's first message: the alert's ref, as send_team returned it.
+        await self.deliver(
+            await self._incoming(
+                str(event["user"]),
+                IncomingKind.TEXT,
+                text=typed_text(str(event.get("text") or "")),
+                message_ref=f"{event['channel']}:{event['thread_ts']}",
+                external_id=event.get("client_msg_id"),
+                shared_chat=True,
             )
         )
 

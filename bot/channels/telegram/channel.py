@@ -21,8 +21,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, ReplyParameters, Update
-from telegram.constants import ChatType, ParseMode
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -53,6 +59,7 @@ from bot.channels.telegram.messages import (
     message_ref,
     parse_message_ref,
 )
+from bot.channels.telegram.request import AiohttpRequest
 from bot.config import ServerConfig, TelegramConfig
 from conversations.localization import SUPPORTED_LANGUAGES
 from conversations.texts import text as localized
@@ -69,6 +76,20 @@ COMMANDS = ("start", "help", "stop", "delete")
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_SETTING = "telegram_webhook_secret"
+
+
+class _ReplyToThisBot(filters.MessageFilter):
+    """A reply to a message this bot sent."""
+
+    __slots__ = ()
+
+    def filter(self, message: Message) -> bool:
+        replied = message.reply_to_message
+        author = replied.from_user if replied is not None else None
+        return author is not None and author.id == message.get_bot().id
+
+
+REPLY_TO_THIS_BOT = _ReplyToThisBot(name="REPLY_TO_THIS_BOT")
 
 
 class TelegramChannel(Channel):
@@ -170,18 +191,30 @@ class TelegramChannel(Channel):
             .updater(None)
             .job_queue(None)
             .concurrent_updates(InboxUpdateProcessor(inbox.processed))
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
         )
         if self.config.base_url:
             root = self.config.base_url.rstrip("/")
             builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
         application = builder.build()
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        # In a group only a reply to palaute's own message (an alert) counts; other talk there is
+        # none of palaute's business (with privacy mode on, Telegram does not even send it).
+        team_reply = (
+            filters.ChatType.GROUPS
+            & filters.UpdateType.MESSAGE
+            & filters.TEXT
+            & ~filters.COMMAND
+            & REPLY_TO_THIS_BOT
+        )
         application.add_handlers(
             [
                 CommandHandler(COMMANDS, self._on_command, filters=private),
                 MessageHandler(private & filters.COMMAND, self._on_command),  # answered with help
                 MessageHandler(private & filters.TEXT, self._on_text),
-                CallbackQueryHandler(self._on_button),
+                MessageHandler(team_reply, self._on_team_reply),
+                CallbackQueryHandler(self._on_button),  # in private chats, groups and channels
             ]
         )
         application.add_error_handler(self._on_error)
@@ -204,6 +237,9 @@ class TelegramChannel(Channel):
     async def _on_text(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.deliver(updates.text(update))
 
+    async def _on_team_reply(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.deliver(updates.reply(update))
+
     async def _on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None
@@ -211,10 +247,7 @@ class TelegramChannel(Channel):
             await query.answer()  # stops the spinner on the button at once
         except TelegramError as error:
             log.info("could not answer a Telegram button tap: %s", error)
-        chat = update.effective_chat
-        if chat is None or chat.type != ChatType.PRIVATE:
-            return  # buttons in team chats belong to team reporting
-        incoming = updates.button(update)
+        incoming = updates.button(update)  # a customer's answer, or a team's alert button
         if incoming is not None:
             await self.deliver(incoming)
 
@@ -266,6 +299,12 @@ class TelegramChannel(Channel):
         )
 
     async def send_team(self, address: str, message: TeamMessage) -> str:
+        """A report or alert in a team chat; returns the ref of its text message.
+
+        A chart goes first as a photo of its own, the text (up to 4096 characters, where a
+        caption has only 1024) with its buttons after it: that text message is what the ref
+        names, so an alert is edited with `edit_message_text` and replied to like any other.
+        """
         bot, chat = self._bot, chat_id(address)
         body, parse_mode = _team_body(message)
         reply = _reply_parameters(message.thread_ref)

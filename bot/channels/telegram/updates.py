@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import CallbackQuery, Message, Update
-from telegram.constants import InlineKeyboardButtonLimit
+from telegram.constants import ChatType, InlineKeyboardButtonLimit
 
 from bot.channels.base import Incoming, IncomingKind
 from bot.channels.telegram.messages import message_ref
@@ -27,6 +27,9 @@ def _incoming(
     chat = update.effective_chat
     user = update.effective_user
     assert chat is not None, "handlers only take updates from a chat"
+    shared = chat.type != ChatType.PRIVATE
+    # Among colleagues in a group the full name says who it was; a customer is their first name.
+    name = (user.full_name if shared else user.first_name) if user else None
     return Incoming(
         channel=CHANNEL,
         address=str(chat.id),
@@ -36,8 +39,9 @@ def _incoming(
         command=command,
         message_ref=message_ref,
         language=user.language_code if user else None,
-        display_name=user.first_name if user else None,
+        display_name=name,
         external_id=str(user.id) if user else None,
+        shared_chat=shared,
     )
 
 
@@ -64,6 +68,18 @@ def text(update: Update) -> Incoming:
     assert message is not None
     return _incoming(
         update, IncomingKind.TEXT, text=message.text or "", message_ref=message_ref(message)
+    )
+
+
+def reply(update: Update) -> Incoming:
+    """A reply in a group to one of palaute's messages (an alert): about the message replied to."""
+    message = update.effective_message
+    assert message is not None and message.reply_to_message is not None
+    return _incoming(
+        update,
+        IncomingKind.TEXT,
+        text=message.text or "",
+        message_ref=message_ref(message.reply_to_message),
     )
 
 
