@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from bot.channels.base import Limits
 
 
+GROUP_BURST = 3
+
+
 @dataclass
 class TokenBucket:
     rate: float
@@ -107,7 +110,10 @@ class ChannelLimiter:
         bucket = self._chats.get(address)
         if bucket is None:
             if self.limits.per_group_per_minute and address.startswith("-"):
-                bucket = TokenBucket(self.limits.per_group_per_minute / 60, 3, self.monotonic)
+                # A burst plus the refill of one minute must stay within the per-minute limit.
+                burst = GROUP_BURST
+                rate = (self.limits.per_group_per_minute - burst) / 60
+                bucket = TokenBucket(rate, burst, self.monotonic)
             else:
                 bucket = TokenBucket(
                     self.limits.per_chat_per_second, self.limits.per_chat_burst, self.monotonic
