@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from bot.channels.base import Limits
 
-
 GROUP_BURST = 3
 
 
