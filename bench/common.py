@@ -165,7 +165,7 @@ class BotProcess:
             spy = Path(sys.executable).with_name("py-spy")
             out = Path(profile_dir, f"{self.module}-{self.process.pid}.txt")
             await asyncio.create_subprocess_exec(
-                str(spy), "record", "-p", str(self.process.pid), "-f", "raw", "-r", "250",
+                str(spy), "record", "-p", str(self.process.pid), "-f", "raw", "-r", "250", "--threads",
                 "-o", str(out), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
 

@@ -50,7 +50,7 @@ def parse_followup_payload(payload: str | None) -> tuple[int, str] | None:
     parts = (payload or "").split(":")
     if len(parts) != 3 or parts[0] != FOLLOWUP_PREFIX or parts[2] not in ACTIONS:
         return None
-    if not parts[1].isdigit():
+    if not parts[1].isdecimal():  # isdigit() takes '²', which int() refuses
         return None
     return int(parts[1]), parts[2]
 

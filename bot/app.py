@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from datetime import datetime
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -67,6 +67,8 @@ class PalauteApp:
         self.http_enabled = http
         self.stopped = asyncio.Event()
         self._started_channels: list[Channel] = []
+        self._kick: asyncio.Task[None] | None = None
+        self._kick_again = False
 
     async def start(self) -> None:
         self.store = await Store.open(self.config.storage.path)
@@ -137,17 +139,34 @@ class PalauteApp:
         return app
 
     def kick(self) -> None:
-        """Run the invitation tick now instead of at the next interval."""
-        job = self.scheduler.get_job("invitations") if self.scheduler.running else None
-        if job is not None:
-            job.modify(
-                next_run_time=datetime.now(job.next_run_time.tzinfo if job.next_run_time else None)
-            )
+        """Run the invitation tick now instead of at the next interval.
+
+        A burst of triggers (an API batch, an event's audience) makes ticks back to back, not one
+        rescheduling of the interval job each: that woke APScheduler thousands of times and had
+        it log "maximum number of running instances reached" for nearly every trigger.
+        """
+        if not self.scheduler.running:
+            return
+        self._kick_again = True
+        if self._kick is None or self._kick.done():
+            self._kick = asyncio.get_running_loop().create_task(self._kicked(), name="palaute-kick")
+
+    async def _kicked(self) -> None:
+        while self._kick_again:
+            self._kick_again = False
+            try:
+                await self.invitations.tick()
+            except Exception:
+                log.exception("sending the invitations that are due failed; the next tick retries")
 
     async def stop(self) -> None:
         """Stop what was started (also after a failed start), the dispatcher before the channels."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._kick is not None:
+            self._kick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._kick
         # Messages in flight finish through channels that are still up.
         await self.dispatcher.stop()
         for channel in reversed(self._started_channels):

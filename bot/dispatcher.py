@@ -24,6 +24,7 @@ from bot.channels.base import (
 )
 from bot.clock import Clock
 from bot.rate_limit import ChannelLimiter
+from storage.database import StorageError
 from storage.outbox import PRIORITY_CONVERSATION
 from storage.records import OutboxMessage
 from storage.store import Store
@@ -110,10 +111,14 @@ class Dispatcher:
 
     async def _sleep(self) -> None:
         # Nothing could be claimed: what is due now waits for a chat or a slot in flight, whose
-        # end wakes us, so only a message due later needs a timer.
-        now = self.clock.now()
-        next_at = await self.store.outbox.next_not_before(after=now)
-        timeout = 1.0 if next_at is None else min(1.0, next_at - now)
+        # end wakes us (a retry due meanwhile waits at most a second), so only with nothing in
+        # flight does a message due later need a timer.
+        timeout = 1.0
+        if not self._in_flight:
+            now = self.clock.now()
+            next_at = await self.store.outbox.next_not_before(after=now)
+            if next_at is not None:
+                timeout = min(1.0, next_at - now)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
 
@@ -145,8 +150,9 @@ class Dispatcher:
     async def _send(self, message: OutboxMessage) -> None:
         channel = self.channels.get(message.channel)
         if channel is None:
-            await self.store.outbox.mark_failed(
-                message.id, error=f"channel {message.channel!r} is not configured"
+            reason = f"channel {message.channel!r} is not configured"
+            await self._persist(
+                message, functools.partial(self.store.outbox.mark_failed, message.id, error=reason)
             )
             return
         limiter = self.limiters[message.channel]
@@ -154,16 +160,21 @@ class Dispatcher:
             await limiter.acquire(message.address, message.priority, platform_messages(message))
             ref = await self._perform(channel, message)
         except DeliveryError as error:
-            await self._failed(message, error, limiter)
+            await self._persist(message, functools.partial(self._failed, message, error, limiter))
             return
         except Exception as error:  # an adapter bug must not stop the queue
             log.exception("sending outbox message %s failed unexpectedly", message.id)
-            await self._failed(
-                message,
-                DeliveryError(f"unexpected error: {type(error).__name__}", permanent=False),
-                limiter,
-            )
+            failure = DeliveryError(f"unexpected error: {type(error).__name__}", permanent=False)
+            await self._persist(message, functools.partial(self._failed, message, failure, limiter))
             return
+        await self._persist(message, functools.partial(self._record_sent, message, ref))
+        for hook in self.sent_hooks:
+            try:
+                await hook(message, ref)
+            except Exception:
+                log.exception("a sent hook failed for outbox message %s", message.id)
+
+    async def _record_sent(self, message: OutboxMessage, ref: str) -> None:
         now = self.clock.now()
         if message.kind == "prompt" and message.invitation_id is not None:
             # One transaction: sent, where the question is shown, and that the survey arrived.
@@ -177,16 +188,28 @@ class Dispatcher:
                     ref,
                     connection=connection,
                 )
-                await self.store.invitations.stamp_sent(
-                    connection, message.invitation_id, now=now
-                )
+                await self.store.invitations.stamp_sent(connection, message.invitation_id, now=now)
         else:
             await self.store.outbox.mark_sent(message.id, now=now, result=ref)
-        for hook in self.sent_hooks:
+
+    async def _persist(self, message: OutboxMessage, write: Callable[[], Awaitable[None]]) -> None:
+        """Record what became of a message; while the database cannot be written (locked, full,
+        read-only), keep trying. Its chat waits meanwhile, so its order holds; stopped first,
+        the message stays `sending` and is sent again at the next start (the crash bound)."""
+        delay = 0.5
+        while True:
             try:
-                await hook(message, ref)
-            except Exception:
-                log.exception("a sent hook failed for outbox message %s", message.id)
+                await write()
+                return
+            except StorageError as error:
+                log.error(
+                    "could not record what became of outbox message %s (%s); trying again in %.1f s",
+                    message.id,
+                    error,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     async def _perform(self, channel: Channel, message: OutboxMessage) -> str:
         payload = message.payload

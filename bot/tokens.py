@@ -59,7 +59,7 @@ class TokenSigner:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def check_mac(self, purpose: str, data: str, signature: str) -> bool:
-        return hmac.compare_digest(signature.encode(), self.mac(purpose, data).encode())
+        return same_secret(signature, self.mac(purpose, data))
 
     def verify(self, token: str, *, kind: TokenKind | None = None) -> Token:
         if len(token) > MAX_TOKEN_LENGTH or len(token) < SIGNATURE_LENGTH + 4:
@@ -74,11 +74,23 @@ class TokenSigner:
             raise InvalidToken("token kind is unknown") from None
         if not _VALUE.match(value):
             raise InvalidToken("token value is malformed")
-        if not hmac.compare_digest(signature, self._signature(found, value)):
+        if not same_secret(signature, self._signature(found, value)):
             raise InvalidToken("token signature does not match")
         if kind is not None and found is not kind:
             raise InvalidToken(f"expected a {kind.name.lower()} token")
         return Token(found, value)
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of a secret someone sent with the real one.
+
+    What comes from outside (headers, form fields, URLs, /start payloads) may hold any
+    character, even a lone surrogate from undecodable bytes, which `str.encode()` refuses and
+    `hmac.compare_digest` on str refuses too (non-ASCII): either made a wrong secret a 500.
+    """
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def encode_id(number: int) -> str:

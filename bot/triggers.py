@@ -7,6 +7,7 @@ went: opted out, surveyed too recently, not sampled, daily cap reached.
 from __future__ import annotations
 
 import random
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from storage.records import Contact, Invitation, InvitationState
 from storage.store import Store
 
 CHANNELS = ("telegram", "slack", "web")
+_CHAT_ID = re.compile(r"-?[0-9]{1,20}")
+"""A Telegram chat id: ASCII digits ("²", "١٢٣" and "--5" pass str.isdigit() but not int())."""
 
 
 class TriggerError(ValueError):
@@ -53,7 +56,7 @@ class ContactSpec:
             return cls(ref=value)
         if kind not in CHANNELS:
             raise TriggerError(field, f'unknown channel "{kind}" (use telegram, slack, web or ref)')
-        if kind == "telegram" and not value.lstrip("-").isdigit():
+        if kind == "telegram" and not _CHAT_ID.fullmatch(value):
             raise TriggerError(field, f'a Telegram chat id is a number, not "{value}"')
         return cls(channel=kind, address=value)
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from bot.rate_limit import TokenBucket
-from bot.tokens import TokenSigner
+from bot.tokens import TokenSigner, same_secret
 
 COOKIE = "palaute_browser"
 _COOKIE_PURPOSE = "browser"
@@ -47,7 +47,7 @@ class BrowserIds:
     def csrf_valid(self, browser_id: str | None, submitted: str | None) -> bool:
         if not browser_id or not submitted:
             return False
-        return secrets.compare_digest(submitted.encode(), self.csrf_token(browser_id).encode())
+        return same_secret(submitted, self.csrf_token(browser_id))
 
 
 class IpRateLimiter:

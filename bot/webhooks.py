@@ -273,5 +273,5 @@ class WebhookChannel(Channel):
             return message_id
         if status == 410:
             raise permanent_failure(f"{url} answered 410 Gone")
-        wait = float(retry_after) if retry_after and retry_after.isdigit() else None
+        wait = float(retry_after) if retry_after and retry_after.isdecimal() else None
         raise temporary_failure(f"{url} answered HTTP {status}", retry_after=wait)

@@ -85,7 +85,7 @@ def _parse_choice(
         labels = {choice.value.casefold(), *(label.casefold() for label in choice.label.values())}
         if wanted in labels:
             return Accepted(choice.value)
-    if wanted.isdigit() and 1 <= int(wanted) <= len(question.choices):
+    if wanted.isdecimal() and 1 <= int(wanted) <= len(question.choices):
         return Accepted(question.choices[int(wanted) - 1].value)
     options = ", ".join(resolve(c.label, language, default_language) for c in question.choices)
     return Rejected(text("reprompt_choice", language, options=options))

@@ -1,4 +1,4 @@
-"""The one owner of the SQLite connection: pragmas, migrations and transactions."""
+"""The one owner of the SQLite connections: pragmas, migrations and transactions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
+
+from storage.inline import InlineConnection
 
 log = logging.getLogger(__name__)
 
@@ -61,38 +63,55 @@ async def savepoint(connection: aiosqlite.Connection, name: str = "step") -> Asy
 
 
 class Database:
-    def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
+    """Two connections to one file. Transactions (and reads inside them) run on the event loop's
+    own thread (storage.inline: no thread round trips while the write lock is held); other
+    reads run in aiosqlite's thread, so that a long report never holds up the event loop or a
+    write (WAL lets them run side by side)."""
+
+    def __init__(
+        self, connection: aiosqlite.Connection | None, writer: InlineConnection, path: str
+    ) -> None:
         self._connection = connection
+        """aiosqlite, for reads outside transactions; None for ":memory:" (one connection)."""
+        self._writer = writer
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._transactions = 0
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
         path = str(path)
+        connection: aiosqlite.Connection | None = None
+        raw: sqlite3.Connection | None = None
         try:
-            connection = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as error:
-            raise StorageError(describe_sqlite_error(error, path)) from error
-        connection.row_factory = aiosqlite.Row
-        database = cls(connection, path)
-        try:
-            await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await connection.execute("PRAGMA foreign_keys = ON")
+            raw = sqlite3.connect(path, isolation_level=None)
+            raw.row_factory = sqlite3.Row
+            # No busy timeout here: InlineConnection waits for other processes asynchronously.
+            raw.execute("PRAGMA busy_timeout = 0")
+            raw.execute("PRAGMA foreign_keys = ON")
             if path != ":memory:":
-                await connection.execute("PRAGMA journal_mode = WAL")
-            await connection.execute("PRAGMA synchronous = NORMAL")
+                raw.execute("PRAGMA journal_mode = WAL")
+            raw.execute("PRAGMA synchronous = NORMAL")
+            writer = InlineConnection(raw, busy_timeout=BUSY_TIMEOUT_MS / 1000)
+            if path != ":memory:":
+                connection = await aiosqlite.connect(path, isolation_level=None)
+                connection.row_factory = aiosqlite.Row
+                await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                await connection.execute("PRAGMA foreign_keys = ON")
+            database = cls(connection, writer, path)
             if migrate:
                 await database.migrate()
         except sqlite3.Error as error:
-            await connection.close()
+            await _close(connection, raw)
             raise StorageError(describe_sqlite_error(error, path)) from error
         except BaseException:
-            await connection.close()
+            await _close(connection, raw)
             raise
         return database
 
     async def close(self) -> None:
-        await self._connection.close()
+        await _close(self._connection, None)
+        await self._writer.close()
 
     async def schema_version(self) -> int:
         row = await self.fetchone(
@@ -119,7 +138,7 @@ class Database:
             log.info("applying database migration %04d", version)
             async with self._write_lock:
                 # executescript commits on its own; the version row goes in the same script.
-                await self._connection.executescript(
+                await self._writer.executescript(
                     "BEGIN IMMEDIATE;\n"
                     + script
                     + "\nCREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
@@ -131,18 +150,42 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction at a time; committed when the block ends, rolled back on error."""
-        async with self._write_lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._connection
-            except BaseException:
-                await self._connection.execute("ROLLBACK")
-                raise
-            await self._connection.execute("COMMIT")
+        """One write transaction at a time; committed when the block ends, rolled back on error.
 
-    # Every call below is one trip to aiosqlite's thread (a cursor's execute, fetch and close
-    # are three): on a busy bot those trips, not SQLite, are what a query costs.
+        SQLite's errors come out as `StorageError`s that say what is wrong (locked by another
+        process, disk full, read-only), after the transaction was rolled back.
+        """
+        async with self._write_lock:
+            writer = self._writer
+            try:
+                await writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise self._failure(error) from error
+            self._transactions += 1
+            try:
+                yield cast(aiosqlite.Connection, writer)
+                await writer.execute("COMMIT")
+            except BaseException as error:
+                # Also after a failed COMMIT (disk full): the next BEGIN must not find it open.
+                await self._roll_back()
+                if isinstance(error, sqlite3.Error):
+                    raise self._failure(error) from error
+                raise
+            finally:
+                self._transactions -= 1
+
+    async def _roll_back(self) -> None:
+        if not self._writer.in_transaction:  # SQLite may have rolled back already (disk full)
+            return
+        try:
+            await self._writer.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("rolling back a failed transaction on %s failed", self.path)
+
+    def _failure(self, error: sqlite3.Error) -> StorageError:
+        failure = StorageError(describe_sqlite_error(error, self.path))
+        log.debug("SQLite: %s", error)
+        return failure
 
     @asynccontextmanager
     async def serialized(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -150,25 +193,42 @@ class Database:
         statement commits on its own. For a read that decides a write (a claim), cheaper than a
         transaction when the read finds nothing to do."""
         async with self._write_lock:
-            yield self._connection
+            self._transactions += 1
+            try:
+                yield cast(aiosqlite.Connection, self._writer)
+            except sqlite3.Error as error:
+                raise self._failure(error) from error
+            finally:
+                self._transactions -= 1
+
+    def _reader(self) -> aiosqlite.Connection | InlineConnection:
+        # Inside a transaction, reads see its writes; so does every read of a ":memory:" one.
+        if self._transactions or self._connection is None:
+            return self._writer
+        return self._connection
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self._connection.execute_fetchall(sql, params))
+        try:
+            return list(await self._reader().execute_fetchall(sql, params))
+        except sqlite3.Error as error:
+            raise self._failure(error) from error
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         """The first row of a query that has at most a few (by key, LIMIT 1, an aggregate)."""
-        rows = await self._connection.execute_fetchall(sql, params)
-        return next(iter(rows), None)
+        return next(iter(await self.fetchall(sql, params)), None)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write statement, committed on its own (SQLite's autocommit), never inside another
         coroutine's transaction; returns the number of rows changed."""
         async with self._write_lock:
-            cursor = await self._connection.execute(sql, params)
+            try:
+                cursor = await self._writer.execute(sql, params)
+            except sqlite3.Error as error:
+                raise self._failure(error) from error
             return cursor.rowcount
 
     async def iterate(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[aiosqlite.Row]:
-        async with self._connection.execute(sql, params) as cursor:
+        async with self._reader().execute(sql, params) as cursor:
             async for row in cursor:
                 yield row
 
@@ -179,3 +239,10 @@ class Database:
     async def query_plan(self, sql: str, params: Sequence[Any] = ()) -> list[str]:
         rows = await self.fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
         return [str(row["detail"]) for row in rows]
+
+
+async def _close(connection: aiosqlite.Connection | None, raw: sqlite3.Connection | None) -> None:
+    if connection is not None:
+        await connection.close()
+    if raw is not None:
+        raw.close()

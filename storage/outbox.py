@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import aiosqlite
@@ -65,7 +66,8 @@ class OutboxRepository:
         *,
         bulk_limit: int | None = None,
     ) -> list[OutboxMessage]:
-        """Mark up to `limit` due messages `sending` and return them, highest priority first.
+        """Mark up to `limit` due messages `sending` and return them: highest priority first,
+        then the earliest due.
 
         Only the oldest pending message of each chat is claimed, so that a chat's messages keep
         their order; chats in `exclude_addresses` already have a message in flight. At most
@@ -77,7 +79,9 @@ class OutboxRepository:
                 "SELECT * FROM outbox o WHERE o.state = 'pending' AND o.not_before <= ?"
                 " AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.channel = o.channel"
                 " AND p.address = o.address AND p.state IN ('pending', 'sending'))"
-                " ORDER BY o.priority DESC, o.id LIMIT ?",
+                # The index's own order (outbox_pending): no sort of every pending row, which
+                # took 20 ms a claim with 10,000 invitations waiting.
+                " ORDER BY o.priority DESC, o.not_before, o.id LIMIT ?",
                 (now, limit + len(exclude_addresses)),
             )
             claimed: list[OutboxMessage] = []
@@ -99,11 +103,12 @@ class OutboxRepository:
             marks = ",".join("?" * len(claimed))
             updated = await connection.execute_fetchall(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
-                f" WHERE id IN ({marks}) AND state = 'pending' RETURNING id",
+                f" WHERE id IN ({marks}) AND state = 'pending' RETURNING id, attempts",
                 [m.id for m in claimed],
             )
-        taken = {row[0] for row in updated}
-        return [m for m in claimed if m.id in taken]
+        # Each message comes with its attempts counting this one.
+        attempts = {row[0]: row[1] for row in updated}
+        return [replace(m, attempts=attempts[m.id]) for m in claimed if m.id in attempts]
 
     async def mark_sent(
         self,

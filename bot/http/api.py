@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-import secrets
+import logging
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.http.errors import json_error
+from bot.tokens import same_secret
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, TriggerService
+from storage.database import StorageError
+
+log = logging.getLogger(__name__)
 
 TRIGGERS_KEY: web.AppKey[TriggerService] = web.AppKey("triggers", TriggerService)
 API_TOKEN_KEY: web.AppKey[str | None] = web.AppKey("api_token", str)  # type: ignore[arg-type]
@@ -26,9 +30,7 @@ def _authorized(request: web.Request) -> bool:
         return False
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    return scheme.lower() == "bearer" and secrets.compare_digest(
-        token.strip().encode(), expected.encode()
-    )
+    return scheme.lower() == "bearer" and same_secret(token.strip(), expected)
 
 
 def parse_touchpoint(body: Any, prefix: str = "") -> TriggerRequest:
@@ -143,6 +145,11 @@ async def post_touchpoint(request: web.Request) -> web.Response:
     except TriggerError as error:
         status = 400 if error.field == "body" else 422
         return json_error(status, error.message, field=error.field)
+    except StorageError as error:
+        # Locked by another process, disk full, read-only: worth a retry (an Idempotency-Key
+        # keeps a batch's touchpoints that did get stored from being recorded twice).
+        log.error("a touchpoint could not be stored: %s", error)
+        return json_error(503, f"{error}: try again later")
     return web.json_response(_result_json(request, result), status=202 if result.created else 200)
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.tokens import TokenSigner
+from bot.tokens import TokenSigner, same_secret
 
 SESSION_COOKIE = "palaute_dashboard"
 LOGIN_COOKIE = "palaute_dashboard_login"
@@ -48,7 +48,7 @@ class DashboardAuth:
         return self.signer.mac("dashboard", f"{data}.{self._binding}")
 
     def password_matches(self, submitted: str) -> bool:
-        return secrets.compare_digest(submitted.encode(), self.password.encode())
+        return same_secret(submitted, self.password)
 
     def new_session(self) -> tuple[Session, str]:
         """A session and its cookie value."""
@@ -67,7 +67,7 @@ class DashboardAuth:
         return Session(nonce, int(expires))
 
     def signer_ok(self, data: str, signature: str) -> bool:
-        return secrets.compare_digest(signature.encode(), self._sign(data).encode())
+        return same_secret(signature, self._sign(data))
 
     def revoke(self, session: Session) -> None:
         now = self.clock()
@@ -81,7 +81,7 @@ class DashboardAuth:
     def login_token_ok(self, nonce: str | None, token: str | None) -> bool:
         if not nonce or not token:
             return False
-        return secrets.compare_digest(token.encode(), self.login_token(nonce).encode())
+        return same_secret(token, self.login_token(nonce))
 
     def blocked(self, address: str) -> bool:
         """True after MAX_FAILURES wrong passwords from one address within FAILURE_WINDOW."""

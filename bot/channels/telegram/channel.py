@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -61,6 +60,7 @@ from bot.channels.telegram.messages import (
 )
 from bot.channels.telegram.request import AiohttpRequest
 from bot.config import ServerConfig, TelegramConfig
+from bot.tokens import same_secret
 from conversations.localization import SUPPORTED_LANGUAGES
 from conversations.texts import text as localized
 from storage.store import Store
@@ -257,7 +257,7 @@ class TelegramChannel(Channel):
 
     async def _receive_webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not secrets.compare_digest(given.encode(), (await self._secret()).encode()):
+        if not same_secret(given, await self._secret()):
             log.warning("refused a Telegram webhook call without the right secret token")
             return web.Response(status=403, text="wrong secret token")
         raw = await request.text()

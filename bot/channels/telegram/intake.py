@@ -23,6 +23,7 @@ from telegram.ext import Application, SimpleUpdateProcessor
 
 from bot.channels.telegram.updates import CHANNEL
 from bot.clock import Clock
+from storage.database import StorageError
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -105,18 +106,45 @@ class UpdateInbox:
 
 
 class InboxUpdateProcessor(SimpleUpdateProcessor):
-    """One update at a time, in order (answers are a conversation), each marked processed in
-    the inbox once its handlers have finished."""
+    """A chat's updates one at a time, in order (answers are a conversation), different chats
+    side by side, so that one customer's round trips to Telegram and SQLite do not hold up
+    everyone else's. Each update is marked processed in the inbox once its handlers finished."""
 
-    __slots__ = ("_done",)
+    __slots__ = ("_done", "_lanes")
 
-    def __init__(self, done: Callable[[object], Awaitable[None]]) -> None:
-        super().__init__(max_concurrent_updates=1)
+    def __init__(
+        self, done: Callable[[object], Awaitable[None]], max_concurrent_updates: int = 64
+    ) -> None:
+        super().__init__(max_concurrent_updates=max_concurrent_updates)
         self._done = done
+        self._lanes: dict[object, tuple[asyncio.Lock, int]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
+        # PTB starts the updates' tasks in arrival order and the semaphore and the locks are
+        # first come, first served, so a chat's updates enter their lane in order.
+        key = _lane(update)
+        lock, waiting = self._lanes.get(key) or (asyncio.Lock(), 0)
+        self._lanes[key] = (lock, waiting + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, waiting = self._lanes[key]
+            if waiting <= 1:
+                del self._lanes[key]
+            else:
+                self._lanes[key] = (lock, waiting - 1)
         await self._done(update)
+
+
+def _lane(update: object) -> object:
+    """Updates of one chat (or, without a chat, of one user) are handled in order."""
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return ("chat", update.effective_chat.id)
+        if update.effective_user is not None:
+            return ("user", update.effective_user.id)
+    return ("update", id(update))
 
 
 class Poller:
@@ -172,6 +200,10 @@ class Poller:
                     log.warning("polling Telegram failed (%s); retrying in %.0f s", error, delay)
                 elif isinstance(error, TelegramError):  # e.g. a webhook is set, a second poller
                     log.error("polling Telegram failed (%s); retrying in %.0f s", error, delay)
+                elif isinstance(error, StorageError):  # Telegram keeps what was not confirmed
+                    log.error(
+                        "could not store Telegram updates (%s); retrying in %.0f s", error, delay
+                    )
                 else:
                     log.error("polling Telegram failed; retrying in %.0f s", delay, exc_info=error)
                 await asyncio.sleep(delay)
