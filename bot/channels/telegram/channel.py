@@ -60,6 +60,7 @@ from bot.channels.telegram.messages import (
 )
 from bot.channels.telegram.request import AiohttpRequest
 from bot.config import ServerConfig, TelegramConfig
+from bot.logs import add_secret
 from bot.tokens import same_secret
 from conversations.localization import SUPPORTED_LANGUAGES
 from conversations.texts import text as localized
@@ -260,10 +261,10 @@ class TelegramChannel(Channel):
         if not same_secret(given, await self._secret()):
             log.warning("refused a Telegram webhook call without the right secret token")
             return web.Response(status=403, text="wrong secret token")
-        raw = await request.text()
         try:
+            raw = (await request.read()).decode("utf-8")
             body = json.loads(raw)
-        except ValueError:
+        except ValueError:  # also bytes that are not UTF-8
             return web.Response(status=400, text="not JSON")
         update_id = body.get("update_id") if isinstance(body, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
@@ -387,6 +388,7 @@ class TelegramChannel(Channel):
             if self._store is None:
                 raise RuntimeError("TelegramChannel.attach(app) must be called before it is used")
             self._webhook_secret = await self._store.settings.get_or_create_secret(_SECRET_SETTING)
+            add_secret(self._webhook_secret)  # not in the config, so not scrubbed otherwise
         return self._webhook_secret
 
 

@@ -128,6 +128,10 @@ class InboxUpdateProcessor(SimpleUpdateProcessor):
         try:
             async with lock:
                 await coroutine
+        except Exception:
+            # Left unprocessed, the update would fail again at every start; handlers' own
+            # errors are caught by PTB, so this is an update PTB itself could not take.
+            log.exception("Telegram update %s could not be handled; it is skipped", _id(update))
         finally:
             lock, waiting = self._lanes[key]
             if waiting <= 1:
@@ -139,12 +143,21 @@ class InboxUpdateProcessor(SimpleUpdateProcessor):
 
 def _lane(update: object) -> object:
     """Updates of one chat (or, without a chat, of one user) are handled in order."""
+    key: tuple[str, object] = ("update", id(update))
     if isinstance(update, Update):
         if update.effective_chat is not None:
-            return ("chat", update.effective_chat.id)
-        if update.effective_user is not None:
-            return ("user", update.effective_user.id)
-    return ("update", id(update))
+            key = ("chat", update.effective_chat.id)
+        elif update.effective_user is not None:
+            key = ("user", update.effective_user.id)
+    try:
+        hash(key)
+    except TypeError:  # a forged update's "id" can be a list or an object
+        return ("update", id(update))
+    return key
+
+
+def _id(update: object) -> object:
+    return update.update_id if isinstance(update, Update) else None
 
 
 class Poller:

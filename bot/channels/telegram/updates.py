@@ -34,15 +34,26 @@ def _incoming(
         channel=CHANNEL,
         address=str(chat.id),
         kind=kind,
-        text=text,
-        payload=payload,
-        command=command,
+        text=_unicode(text) or "",
+        payload=_unicode(payload),
+        command=_unicode(command),
         message_ref=message_ref,
-        language=user.language_code if user else None,
-        display_name=name,
+        language=_unicode(user.language_code) if user else None,
+        display_name=_unicode(name),
         external_id=str(user.id) if user else None,
         shared_chat=shared,
     )
+
+
+def _unicode(text: object) -> str | None:
+    """Text SQLite can store: a lone surrogate (JSON allows "\\ud800"; only a forged update has
+    one) becomes U+FFFD instead of failing the customer's whole update; a forged update's list
+    or number where text belongs becomes None."""
+    if not isinstance(text, str):
+        return None
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def command_name(message: Message) -> str:
