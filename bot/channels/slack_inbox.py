@@ -174,7 +174,12 @@ class SlackInbox:
         headers: dict[str, str | Sequence[str]] = {
             name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers
         }
-        body = AsyncBoltRequest(body=raw, headers=headers).body
+        try:
+            body = AsyncBoltRequest(body=raw, headers=headers).body
+        except Exception:  # bolt cannot read it: a form `payload` that is not JSON, or a list
+            body = None
+        if not isinstance(body, dict):  # e.g. `payload=[]`: signed, but not a Slack request
+            return web.Response(status=400, text="not a Slack request")
         if body.get("type") == "url_verification":
             return web.json_response({"challenge": body.get("challenge")})
         if body.get("ssl_check"):
