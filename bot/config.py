@@ -7,6 +7,7 @@ starts. Secrets are written as "${ENV_VAR}" and read from the environment; they 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import tomllib
@@ -623,5 +624,15 @@ def _webhooks(reader: _ConfigReader, raw: Any) -> tuple[WebhookConfig, ...]:
                     f'unknown event "{event}" (known: {", ".join(WEBHOOK_EVENTS)})',
                 )
         secret = reader.secret(table.get("secret"), f"{path}.secret", required=True) or ""
+        if secret.startswith("whsec_"):
+            # Checked now, not at the first delivery: the key is the base64 after the prefix.
+            try:
+                base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            except ValueError:
+                reader.problem(
+                    f"{path}.secret",
+                    'a secret starting "whsec_" must be base64 after the prefix (a Standard'
+                    " Webhooks secret); any other secret is used as it is",
+                )
         hooks.append(WebhookConfig(url=url, events=tuple(str(e) for e in events), secret=secret))
     return tuple(hooks)

@@ -195,3 +195,17 @@ def test_a_config_file_of_any_bytes_is_explained(tmp_path_factory: Any, blob: by
         load_config(path, environ={})
     except ConfigError as error:
         assert error.lines
+
+
+def test_a_webhook_secret_that_cannot_sign_is_refused_at_load_without_echoing_it() -> None:
+    secret = "whsec_not*base64!"
+    text = '[[webhooks]]\nurl = "https://hooks.example/p"\nsecret = "${HOOK}"\n'
+    try:
+        parse_config(text, environ={"HOOK": secret})
+    except ConfigError as error:
+        assert any("webhooks[0].secret" in line and "base64" in line for line in error.lines)
+        assert not any(secret in line for line in error.lines)
+    else:
+        raise AssertionError("an unusable webhook secret was accepted")
+    parse_config(text, environ={"HOOK": "whsec_" + "c2VjcmV0LWtleQ=="})  # base64: fine
+    parse_config(text, environ={"HOOK": "any other secret"})  # used as it is
