@@ -19,6 +19,7 @@ from bot.followups import FollowupService
 from bot.http import api, dashboard, web_survey
 from bot.http.server import HttpServer, health
 from bot.incoming import IncomingHandler
+from bot.logs import add_secret
 from bot.relay import ReplyRelay
 from bot.reports.jobs import TeamReporter
 from bot.scheduling import InvitationScheduler, build_scheduler
@@ -75,6 +76,7 @@ class PalauteApp:
         secret = self.config.server.secret_key or await self.store.settings.get_or_create_secret(
             "link_secret"
         )
+        add_secret(secret)  # generated and kept in the database: not among the config's
         self.signer = TokenSigner(secret)
         self.dispatcher = Dispatcher(self.store, self.channels, self.clock)
         self.surveys = SurveyService(self.store, self.config, self.clock, self.dispatcher.wake)

@@ -20,13 +20,24 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+_generated: set[str] = set()
+"""Secrets palaute made or loaded itself, not in the config: scrubbed as well."""
+
+
+def add_secret(secret: str | None) -> None:
+    """Scrub `secret` from every log line from now on: e.g. the Telegram webhook secret made and
+    kept in the database (python-telegram-bot logs setWebhook's parameters at DEBUG)."""
+    if secret:
+        _generated.add(secret)
+
+
 class SecretScrubber(logging.Formatter):
     def __init__(self, secrets: Iterable[str], fmt: str) -> None:
         super().__init__(fmt)
         self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        return scrub(super().format(record), self.secrets)
+        return scrub(super().format(record), [*self.secrets, *_generated])
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:
