@@ -44,6 +44,10 @@ def backoff(attempt: int) -> float:
     return float(min(300.0, 2 ** (attempt - 1)) * random.uniform(0.8, 1.2))
 
 
+EDITS = frozenset({"edit", "team_edit"})
+"""Kinds that change a message already in the chat: no new message for the per-chat limit."""
+
+
 def platform_messages(message: OutboxMessage) -> int:
     """How many platform messages an outbox item becomes: each needs its own place in the pace."""
     if message.kind == "prompt" and message.payload.get("intro"):
@@ -67,6 +71,8 @@ class Dispatcher:
         self.limiters = {name: ChannelLimiter(channel.limits) for name, channel in channels.items()}
         self._wake = asyncio.Event()
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._sending: set[tuple[str, str]] = set()
+        """Chats whose message is with the platform right now (past the rate limits)."""
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.sent_hooks: list[SentHook] = []
@@ -83,11 +89,18 @@ class Dispatcher:
         self._task = asyncio.create_task(self._run(), name="palaute-dispatcher")
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Let messages in flight finish (up to `timeout`); the rest stay safely in the outbox."""
+        """Let messages being sent finish (up to `timeout`); the rest stay safely in the outbox.
+
+        A message still waiting for its turn under the rate limits has not gone anywhere: it
+        is put back at once rather than held up for, or sent during, the shutdown.
+        """
         self._stopping = True
         self._wake.set()
         if self._task:
             await self._task
+        for key, task in self._in_flight.items():
+            if key not in self._sending:
+                task.cancel()
         pending = list(self._in_flight.values())
         if pending:
             _done, not_done = await asyncio.wait(pending, timeout=timeout)
@@ -156,9 +169,20 @@ class Dispatcher:
             )
             return
         limiter = self.limiters[message.channel]
+        key = (message.channel, message.address)
         try:
-            await limiter.acquire(message.address, message.priority, platform_messages(message))
-            ref = await self._perform(channel, message)
+            count = platform_messages(message)
+            await limiter.acquire(
+                message.address,
+                message.priority,
+                count,
+                new_messages=0 if message.kind in EDITS else count,
+            )
+            self._sending.add(key)
+            try:
+                ref = await self._perform(channel, message)
+            finally:
+                self._sending.discard(key)
         except DeliveryError as error:
             await self._persist(message, functools.partial(self._failed, message, error, limiter))
             return

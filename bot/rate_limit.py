@@ -136,10 +136,14 @@ class ChannelLimiter:
             if now - bucket.updated > 60:
                 del self._chats[address]
 
-    async def acquire(self, address: str, priority: int, count: int = 1) -> None:
-        """Wait until `count` messages may go to `address` (a greeting and its question are 2)."""
+    async def acquire(
+        self, address: str, priority: int, count: int = 1, *, new_messages: int | None = None
+    ) -> None:
+        """Wait until `count` calls may go out, `new_messages` of them (all, by default) adding
+        a message to the chat at `address`: a greeting and its question are 2 and 2, an edit
+        of a message already there is 1 and 0 (the per-chat limit counts messages sent)."""
         bucket = self.chat_bucket(address)
-        for _ in range(count):
+        for _ in range(count if new_messages is None else new_messages):
             while (wait := bucket.try_take()) > 0:
                 await asyncio.sleep(wait)
         await self.global_limiter.acquire(priority, count)
