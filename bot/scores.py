@@ -81,7 +81,7 @@ def question_score(aggregate: QuestionAggregate) -> QuestionScore:
     histogram = aggregate.histogram
     n = sum(histogram.values())
     if aggregate.kind == QuestionKind.NPS:
-        nps = scoring.nps_from_values(v for v, c in histogram.items() for _ in range(c))
+        nps = scoring.nps_from_histogram(histogram)
         return QuestionScore(aggregate.question_id, aggregate.kind, n, nps.nps, nps.margin_of_error)
     if aggregate.kind == QuestionKind.CSAT:
         csat = scoring.csat_score(sum(c for v, c in histogram.items() if v >= 4), n)

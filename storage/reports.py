@@ -66,7 +66,7 @@ def _dimension_sql(dimension: str, alias: str) -> tuple[str, bool]:
 def _group_sql(by: str | None, alias: str = "a") -> tuple[str, str]:
     """(SQL expression for the group, extra JOIN) of a breakdown over answers `a`.
 
-    Over invitations (`alias="i"`) the touchpoints table `t` is always joined by the caller.
+    Over invitations (`alias="i"`) the caller joins the touchpoints table `t` when it is needed.
     """
     if by is None:
         return "NULL", ""
@@ -86,11 +86,12 @@ class _Scope:
         return _group_sql(self.by, alias)[0]
 
     def join(self, alias: str) -> str:
-        """The JOIN answers need for the breakdown or a property filter."""
-        if alias != "a":
-            return ""
+        """The JOIN answers (`a`) or invitations (`i`) need for the breakdown or a property
+        filter: none for touchpoint and channel, which both tables carry."""
         dimensions = [d for d, _ in self.filters] + ([self.by] if self.by else [])
-        return _INVITATION_JOIN if any(_dimension_sql(d, alias)[1] for d in dimensions) else ""
+        if not any(_dimension_sql(d, alias)[1] for d in dimensions):
+            return ""
+        return _INVITATION_JOIN if alias == "a" else _TOUCHPOINT_JOIN
 
     def where(self, alias: str) -> tuple[str, list[Any]]:
         sql = f" AND {alias}.survey_id = ?" if self.survey_id else ""
@@ -126,12 +127,14 @@ class ReportRepository:
         """Histograms of scored answers per (survey, group, question); params: start, end, filters."""
         scope = _scope(by, survey_id, filters)
         where, _params = scope.where("a")
+        # A question's kind follows from its survey and id: grouping by it too only slows the
+        # sort that GROUP BY is in SQLite.
         return (
-            f"SELECT a.survey_id, {scope.group('a')} AS grp, a.question_id, a.kind, a.value_num,"
-            f" COUNT(*) AS n FROM answers a{scope.join('a')}"
+            f"SELECT a.survey_id, {scope.group('a')} AS grp, a.question_id, MIN(a.kind) AS kind,"
+            f" a.value_num, COUNT(*) AS n FROM answers a{scope.join('a')}"
             " WHERE a.answered_at >= ? AND a.answered_at < ? AND a.skipped = 0"
             f" AND a.value_num IS NOT NULL{where}"
-            " GROUP BY a.survey_id, grp, a.question_id, a.kind, a.value_num"
+            " GROUP BY a.survey_id, grp, a.question_id, a.value_num"
         )
 
     async def aggregates(
@@ -171,7 +174,7 @@ class ReportRepository:
         rows = await self.database.fetchall(
             f"SELECT i.survey_id, {scope.group('i')} AS grp, COUNT(*) AS sent,"
             " SUM(i.started_at IS NOT NULL OR i.state = 'completed') AS answered"
-            f" FROM invitations i{_TOUCHPOINT_JOIN}"
+            f" FROM invitations i{scope.join('i')}"
             f" WHERE i.sent_at >= ? AND i.sent_at < ?{invitation_where} GROUP BY i.survey_id, grp",
             [start, end, *invitation_params],
         )
@@ -180,12 +183,16 @@ class ReportRepository:
             target.invitations_sent = row["sent"]
             target.invitations_answered = row["answered"] or 0
 
+        # One sort by invitation, then a small one by group: faster than two COUNT(DISTINCT)s,
+        # each of which sorts every answer of the window again. An invitation has one survey
+        # and one group, so MIN() just names them.
         rows = await self.database.fetchall(
-            f"SELECT a.survey_id, {scope.group('a')} AS grp,"
-            " COUNT(DISTINCT a.invitation_id) AS responses,"
-            " COUNT(DISTINCT CASE WHEN a.kind = 'text' THEN a.invitation_id END) AS comments"
+            "SELECT survey_id, grp, COUNT(*) AS responses, SUM(has_text) AS comments FROM ("
+            f" SELECT MIN(a.survey_id) AS survey_id, MIN({scope.group('a')}) AS grp,"
+            " MAX(a.kind = 'text') AS has_text"
             f" FROM answers a{scope.join('a')} WHERE a.answered_at >= ? AND a.answered_at < ?"
-            f" AND a.skipped = 0{answer_where} GROUP BY a.survey_id, grp",
+            f" AND a.skipped = 0{answer_where} GROUP BY a.invitation_id"
+            ") GROUP BY survey_id, grp",
             [start, end, *answer_params],
         )
         for row in rows:

@@ -6,6 +6,7 @@ do not share code (or mistakes) with the module under test.
 
 import math
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import given
@@ -21,6 +22,7 @@ from conversations.scoring import (
     is_clear_change,
     mean_from_summary,
     mean_score,
+    nps_from_histogram,
     nps_from_values,
     nps_score,
     t_quantile,
@@ -181,6 +183,16 @@ def test_nps_from_values_matches_counted_formula(values: list[int]) -> None:
     assert score.detractors == sum(1 for v in values if 0 <= v <= 6)
     assert score.nps == pytest.approx(reference_nps(values), abs=1e-9)
     assert score == nps_score(score.promoters, score.passives, score.detractors)
+
+
+@given(nps_answers)
+def test_nps_from_a_histogram_is_nps_from_the_values(values: list[int]) -> None:
+    assert nps_from_histogram(Counter(values)) == nps_from_values(values)
+
+
+def test_nps_histogram_keys_outside_the_scale_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"0\.\.10"):
+        nps_from_histogram({11: 3})
 
 
 @given(nps_answers.filter(bool))

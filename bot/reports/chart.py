@@ -108,13 +108,38 @@ def render_chart(
     from matplotlib.figure import Figure
 
     panels = max(1, len(series))
-    figure = Figure(figsize=(width, 1.2 + 2.6 * panels), dpi=dpi)
+    height = 1.2 + 2.6 * panels
+    figure = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(figure)
     figure.suptitle(title, fontsize=13)
-    axes_list = figure.subplots(panels, 1, squeeze=False)[:, 0]
+    # Fixed margins, in inches, that fit the tick labels and both axis labels: tight_layout
+    # measured every text on the figure first and took a third of the rendering time.
+    left, right, top, bottom, gap = 0.85, 0.75, 0.7, 0.45, 0.6
+    axes_list = figure.subplots(
+        panels,
+        1,
+        squeeze=False,
+        gridspec_kw={
+            "left": left / width,
+            "right": 1 - right / width,
+            "top": 1 - top / height,
+            "bottom": bottom / height,
+            "hspace": gap / ((height - top - bottom - gap * (panels - 1)) / panels),
+        },
+    )[:, 0]
     for axes, data in zip(axes_list, series, strict=False):
         counts_axes = axes.twinx()
-        counts_axes.bar(data.days, data.counts, color="#cbd5e1", width=0.8, label=labels["answers"])
+        # One line per day rather than bar()'s rectangle patches, each of which matplotlib
+        # lays out on its own; 0.8 of a day wide, like a bar.
+        day_points = (width - left - right) * 72 / max(1, len(data.days))
+        counts_axes.vlines(
+            data.days,
+            0,
+            data.counts,
+            colors="#cbd5e1",
+            linewidth=0.8 * day_points,
+            label=labels["answers"],
+        )
         counts_axes.set_ylabel(labels["answers"], color="#64748b", fontsize=8)
         counts_axes.tick_params(axis="y", labelsize=8, colors="#64748b")
         counts_axes.set_ylim(0, max([*data.counts, 1]) * 3)
@@ -152,7 +177,6 @@ def render_chart(
     if not series:
         axes_list[0].text(0.5, 0.5, labels.get("empty", ""), ha="center", va="center")
         axes_list[0].set_axis_off()
-    figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
