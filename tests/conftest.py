@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hypothesis import settings
 
 from bot.app import PalauteApp
 from bot.config import Config, parse_config
@@ -15,6 +17,12 @@ from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.fakes.telegram_api import fake_telegram  # noqa: F401  (fixture)
 
 AppFactory = Callable[..., Awaitable[PalauteApp]]
+
+# On a developer's machine hypothesis explores new inputs on every run (and remembers failures
+# in .hypothesis/); in CI the same inputs every run, so that a landing never fails by chance.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture

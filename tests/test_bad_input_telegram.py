@@ -300,9 +300,11 @@ FORGED = [
 @given(
     bodies=st.lists(webhook_bodies(), min_size=20, max_size=60),
     secrets=st.lists(
-        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=40).filter(
-            lambda s: s.strip() != SECRET and s.strip() == s and s != ""
-        ),
+        # What an HTTP client can put in a header: aiohttp refuses to send DEL (0x7f).
+        st.text(
+            alphabet=st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"),
+            max_size=40,
+        ).filter(lambda s: s.strip() != SECRET and s.strip() == s and s != ""),
         max_size=3,
     ),
 )
