@@ -39,11 +39,11 @@ from bench.common import (
     percentile,
     trigger,
     verdict,
-    wait_for_http,
     wait_until,
     write_results,
 )
 from tests.fakes.telegram_api import FakeMessage, FakeUser
+from tests.palaute_process import wait_for_http
 
 FIRST_CHAT = 300_000_000
 EXPECTED = (NPS_TEXT, WHY_TEXT, CSAT_TEXT, THANKS_TEXT)
@@ -121,9 +121,16 @@ class Storm:
 
 
 async def run_storm(
-    bot_kind: str, customers: int, *, think: float | None, workdir: Path, seed: int = 8
+    bot_kind: str,
+    customers: int,
+    *,
+    think: float | None,
+    workdir: Path,
+    seed: int = 8,
+    limited: bool = False,
 ) -> dict[str, Any]:
     fake = BenchTelegram()
+    fake.rate_limits_enabled = limited
     storm = Storm(fake, think, random.Random(seed))
     fake.on_message = storm.on_message
     await fake.start()
@@ -132,7 +139,8 @@ async def run_storm(
         storm.customers[chat] = Customer(fake.user(chat, first_name=f"C{chat - FIRST_CHAT}"))
     if bot_kind == "palaute":
         port = free_port()
-        bot = palaute_process(palaute_config(workdir, fake, port), workdir, limits="off")
+        limits = "telegram" if limited else "off"
+        bot = palaute_process(palaute_config(workdir, fake, port), workdir, limits=limits)
     else:
         workdir.mkdir(parents=True, exist_ok=True)
         bot = BotProcess(
@@ -185,6 +193,7 @@ async def run_storm(
     return {
         "bot": bot_kind,
         "mode": "saturation" if think is None else f"moderate (think {think:g} s)",
+        "telegram_limits": limited,
         "customers": customers,
         "answers": answers,
         "seconds": round(elapsed, 3),
@@ -201,6 +210,7 @@ async def run_storm(
             method: round(n / answers, 3) for method, n in sorted(per_method.items())
         },
         "http_errors": sum(1 for call in measured if call.status != 200),
+        "http_429": sum(1 for call in measured if call.status == 429),
         "tcp_connections": len(fake.client_ports),
         "unexpected_messages": storm.unexpected,
         "bot_cpu_ms_per_answer": round(1000 * (cpu_after - cpu_before) / answers, 3),
@@ -222,6 +232,12 @@ async def main() -> None:
     parser.add_argument("--customers", type=int, default=1000, help="at saturation")
     parser.add_argument("--moderate-customers", type=int, default=150)
     parser.add_argument("--think", type=float, default=3.0, help="mean think time, seconds")
+    parser.add_argument(
+        "--limited-customers",
+        type=int,
+        default=30,
+        help="palaute at moderate load under Telegram's limits (0: skip)",
+    )
     parser.add_argument("--only", choices=["palaute", "baseline"])
     parser.add_argument("--rounds", type=int, default=1, help="repeat and keep each one's best")
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs")
@@ -249,6 +265,16 @@ async def main() -> None:
                     )  # fmt: skip
                     if better:
                         results[key] = result
+        if args.limited_customers and "palaute" in kinds:
+            result = await run_storm(
+                "palaute",
+                args.limited_customers,
+                think=args.think,
+                workdir=tmp / "palaute_limited",
+                limited=True,
+            )
+            print(f"  palaute_moderate_limited: {_line(result)}", file=sys.stderr)
+            results["palaute_moderate_limited"] = result
     finally:
         if args.keep:
             print(f"kept {tmp}", file=sys.stderr)
@@ -279,6 +305,13 @@ async def main() -> None:
             f"moderate {moderate['offered_answers_per_second']:.0f} answers/s offered: palaute"
             f" p50 {moderate['latency_ms']['p50']:.1f} ms p99 {moderate['latency_ms']['p99']:.1f} ms"
             f" ({verdict(ok)})"
+        )
+    limited = results.get("palaute_moderate_limited")
+    if limited:
+        summary["moderate_limited_p99_ms"] = limited["latency_ms"]["p99"]
+        parts.append(
+            f"under Telegram's limits ({limited['customers']} customers):"
+            f" p99 {limited['latency_ms']['p99']:.1f} ms, {limited['http_429']} 429s"
         )
     path = write_results("answer_storm", {"summary": summary, **results})
     print(f"answer_storm: {'; '.join(parts)} -> {path}")

@@ -2,7 +2,7 @@
 Telegram's published limits (30 messages/s overall, 1/s per chat after a short burst), then the
 same with every limit off (palaute's raw sending speed, CPU-bound).
 
-    python -m bench.blast [--recipients 600] [--raw-recipients 10000] [--survey gala|visit]
+    python -m bench.blast [--recipients 10000] [--raw-recipients 10000] [--survey gala|visit]
                           [--only limited|raw]
 
 The recipients are triggered through the trigger API in batches of 1,000, as a shop or CRM
@@ -31,11 +31,11 @@ from bench.common import (
     palaute_process,
     trigger,
     verdict,
-    wait_for_http,
     wait_until,
     write_results,
 )
 from tests.fakes.telegram_api import FakeMessage
+from tests.palaute_process import wait_for_http
 
 TELEGRAM_LIMIT = 30.0
 FIRST_CHAT = 200_000_000
@@ -112,6 +112,9 @@ async def run_blast(
         "messages_per_second": round(rate, 2),
         "ratio_of_limit": round(rate / TELEGRAM_LIMIT, 4) if limited else None,
         "http_429": too_many,
+        "http_429_after_seconds": [
+            round(c.timestamp - started, 2) for c in sends if c.status == 429
+        ],
         "lost": lost,
         "duplicated": duplicated,
         "outbox": outbox,
@@ -126,7 +129,7 @@ async def run_blast(
 
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.blast", description=__doc__)
-    parser.add_argument("--recipients", type=int, default=600, help="for the limited run")
+    parser.add_argument("--recipients", type=int, default=10_000, help="for the limited run")
     parser.add_argument("--raw-recipients", type=int, default=10_000, help="for the raw run")
     parser.add_argument("--survey", choices=sorted(MESSAGES_PER_INVITATION), default="gala")
     parser.add_argument("--only", choices=["limited", "raw"])

@@ -274,22 +274,6 @@ async def wait_until(
         await asyncio.sleep(interval)
 
 
-async def wait_for_http(port: int, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if loop.time() > deadline:
-                raise TimeoutError(f"palaute did not answer on port {port}")
-            await asyncio.sleep(0.05)
-
-
 async def trigger(
     port: int, touchpoint: str, chat_ids: Sequence[int], *, batch: int = 1000
 ) -> float:

@@ -13,6 +13,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import aiohttp
+
 from tests.fakes.telegram_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,3 +129,20 @@ def query(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tupl
 
 def integrity(db_path: Path) -> str:
     return str(query(db_path, "PRAGMA integrity_check")[0][0])
+
+
+async def wait_for_http(port: int, timeout: float = 30.0) -> None:
+    """Until palaute's HTTP server on `port` answers its health check."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if loop.time() > deadline:
+                raise TimeoutError(f"palaute did not answer on port {port}")
+            await asyncio.sleep(0.05)

@@ -25,7 +25,7 @@ from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from bot.http.dashboard import LOGIN_COOKIE
 from tests.fakes.slack_api import FORM_CONTENT_TYPE, FakeSlack, SlackInbound, slash_command_body
 from tests.fakes.telegram_api import FakeTelegram
-from tests.palaute_process import ROOT, PalauteProcess, palaute_command, query
+from tests.palaute_process import ROOT, PalauteProcess, palaute_command, query, wait_for_http
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +126,7 @@ async def test_no_secret_in_any_log_line_or_answer(tmp_path: Path) -> None:
         assert telegram.webhook is not None, bot.log()
         webhook_secret = str(telegram.webhook["secret_token"])
         async with aiohttp.ClientSession() as http:
-            await _until_up(http, base)
+            await wait_for_http(port)
             customer = telegram.user(890_001, first_name="Maija")
 
             # A touchpoint, and the same with a wrong token (one character off).
@@ -214,18 +214,6 @@ async def test_no_secret_in_any_log_line_or_answer(tmp_path: Path) -> None:
     assert not leaked, f"secrets in the output: {sorted(leaked)}"
     bot_id = SECRETS["TG_TOKEN"].split(":")[1]
     assert bot_id not in output
-
-
-async def _until_up(http: aiohttp.ClientSession, base: str) -> None:
-    for _ in range(200):
-        try:
-            async with http.get(f"{base}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError("palaute did not start")
 
 
 async def _wait_text(fake: FakeTelegram, chat: int, fragment: str):  # type: ignore[no-untyped-def]
