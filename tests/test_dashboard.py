@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -230,7 +232,10 @@ async def test_the_page_shows_scores_followups_comments_and_filters(
 
 
 @pytest.mark.browser
-async def test_in_a_real_browser_with_a_screenshot(app_factory: AppFactory, db_path: Path) -> None:
+async def test_in_a_real_browser_with_a_screenshot(
+    app_factory: AppFactory, db_path: Path, tmp_path: Path
+) -> None:
+    """Set PALAUTE_UPDATE_SCREENSHOT=1 to also write docs/dashboard.png."""
     if not CHROMIUM.exists():
         pytest.skip(
             "no Chromium at /usr/bin/chromium (apt-get install chromium); not downloading one"
@@ -268,9 +273,11 @@ async def test_in_a_real_browser_with_a_screenshot(app_factory: AppFactory, db_p
             await page.wait_for_load_state("networkidle")
             assert await page.title() == "Feedback dashboard · palaute"
             assert problems == []  # no CSP violations, no broken resources
-            DOCS.mkdir(exist_ok=True)
-            await page.screenshot(path=str(DOCS / "dashboard.png"), full_page=True)
+            shot = tmp_path / "dashboard.png"
+            await page.screenshot(path=str(shot), full_page=True)
         finally:
             await browser.close()
-    with Image.open(DOCS / "dashboard.png") as image:
+    with Image.open(shot) as image:
         assert image.width == 1280 and image.height > 900
+    if os.environ.get("PALAUTE_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(shot, DOCS / "dashboard.png")
