@@ -290,7 +290,10 @@ def find_config(explicit: str | Path | None) -> Path | None:
 
 
 def load_config(
-    path: str | Path | None, environ: Mapping[str, str] | None = None, *, secrets_required: bool = True
+    path: str | Path | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    secrets_required: bool = True,
 ) -> Config:
     """Load and validate; raises ConfigError listing every problem (with file lines)."""
     environ = os.environ if environ is None else environ

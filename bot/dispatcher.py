@@ -294,7 +294,9 @@ class Dispatcher:
             if contact is not None:
                 await self.store.contacts.set_unreachable(contact.id, now=now, reason=error.reason)
             if message.invitation_id is not None:
-                await self.store.invitations.fail_undelivered(message.invitation_id, reason=error.reason, now=now)
+                await self.store.invitations.fail_undelivered(
+                    message.invitation_id, reason=error.reason, now=now
+                )
             if dropped:
                 log.info("dropped %d more message(s) for the unreachable chat", dropped)
             return

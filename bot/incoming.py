@@ -200,8 +200,10 @@ class IncomingHandler:
         elif token.kind is TokenKind.LINK_REF:
             ref_contact = await self.store.contacts.get(decode_id(token.value))
             chat = (incoming.channel, incoming.address)
-            if ref_contact is not None and ref_contact.channel and (
-                (ref_contact.channel, ref_contact.address) != chat
+            if (
+                ref_contact is not None
+                and ref_contact.channel
+                and ((ref_contact.channel, ref_contact.address) != chat)
             ):
                 # A forwarded personal link must not move someone else's data to this chat.
                 log.warning("a personal link already linked elsewhere was opened on %s", chat[0])

@@ -115,7 +115,9 @@ class InvitationScheduler:
                     )
                     continue
                 if invitation.channel != contact.channel:
-                    await self.store.invitations.set_channel(connection, invitation.id, contact.channel)
+                    await self.store.invitations.set_channel(
+                        connection, invitation.id, contact.channel
+                    )
                     invitation = await self.store.invitations.get(invitation.id) or invitation
                 await self.store.invitations.transition(
                     connection, invitation.id, InvitationState.SENT, now=now

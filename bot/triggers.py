@@ -154,7 +154,9 @@ class TriggerService:
             invitation_id = await self.store.invitations.insert(connection, new, now=now)
             if dry_run:
                 # Plan inside the transaction, then leave no trace.
-                raise _DryRun(TriggerResult(_preview(invitation_id, new), contact.label, created=True))
+                raise _DryRun(
+                    TriggerResult(_preview(invitation_id, new), contact.label, created=True)
+                )
         stored = await self.store.invitations.get(invitation_id)
         assert stored is not None
         invitation = stored

@@ -139,7 +139,9 @@ class WebhookPublisher:
         for event in events:
             extra: dict[str, Any] = {}
             if event == DETRACTOR and headline is not None:
-                extra["threshold"] = detractor_threshold(self.config.team.alerts, headline.kind.value)
+                extra["threshold"] = detractor_threshold(
+                    self.config.team.alerts, headline.kind.value
+                )
             await self.publish(connection, event, {**data, **extra})
 
     async def response_data(

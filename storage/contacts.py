@@ -18,7 +18,9 @@ class ContactRepository:
 
     async def get_in(self, connection: aiosqlite.Connection, contact_id: int) -> Contact | None:
         """Read a contact inside a running transaction."""
-        async with connection.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)) as cursor:
+        async with connection.execute(
+            "SELECT * FROM contacts WHERE id = ?", (contact_id,)
+        ) as cursor:
             row = await cursor.fetchone()
         return Contact.from_row(row) if row else None
 

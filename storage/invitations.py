@@ -147,13 +147,20 @@ class InvitationRepository:
         async with self.database.transaction() as connection:
             await self.stamp_sent(connection, invitation_id, now=now)
 
-    async def stamp_sent(self, connection: aiosqlite.Connection, invitation_id: int, *, now: float) -> None:
+    async def stamp_sent(
+        self, connection: aiosqlite.Connection, invitation_id: int, *, now: float
+    ) -> None:
         await connection.execute(
-            "UPDATE invitations SET sent_at = COALESCE(sent_at, ?) WHERE id = ?", (now, invitation_id)
+            "UPDATE invitations SET sent_at = COALESCE(sent_at, ?) WHERE id = ?",
+            (now, invitation_id),
         )
 
-    async def set_channel(self, connection: aiosqlite.Connection, invitation_id: int, channel: str) -> None:
-        await connection.execute("UPDATE invitations SET channel = ? WHERE id = ?", (channel, invitation_id))
+    async def set_channel(
+        self, connection: aiosqlite.Connection, invitation_id: int, channel: str
+    ) -> None:
+        await connection.execute(
+            "UPDATE invitations SET channel = ? WHERE id = ?", (channel, invitation_id)
+        )
 
     async def fail_undelivered(self, invitation_id: int, *, reason: str, now: float) -> None:
         """The survey could not be delivered; one already being answered keeps its state."""

@@ -195,10 +195,15 @@ async def test_trigger_prints_personal_links_for_the_shops_own_mailer(
 
 
 async def test_ref_link_ties_an_order_to_a_chat(
-    config_file: Path, db_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    config_file: Path,
+    db_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _telegram_config(config_file, monkeypatch)
-    code, out, _ = await palaute_async(capsys, "link", "--ref", "crm-42", "--config", str(config_file))
+    code, out, _ = await palaute_async(
+        capsys, "link", "--ref", "crm-42", "--config", str(config_file)
+    )
     assert code == 0 and out.startswith("https://t.me/kirppis_bot?start=r-")
     store = await Store.open(db_path)
     try:
@@ -207,6 +212,12 @@ async def test_ref_link_ties_an_order_to_a_chat(
     finally:
         await store.close()
     token = signer.verify(parse_qs(urlsplit(out.strip()).query)["start"][0])
-    assert contact is not None and token.kind is TokenKind.LINK_REF and int(token.value, 36) == contact.id
-    code, _, err = await palaute_async(capsys, "link", "nps", "--ref", "crm-42", "--config", str(config_file))
+    assert (
+        contact is not None
+        and token.kind is TokenKind.LINK_REF
+        and int(token.value, 36) == contact.id
+    )
+    code, _, err = await palaute_async(
+        capsys, "link", "nps", "--ref", "crm-42", "--config", str(config_file)
+    )
     assert code == 2 and "--ref makes a personal Telegram link" in err
