@@ -13,36 +13,45 @@ from collections.abc import Iterable
 REDACTED = "[secret]"
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret (6 characters or more) replaced."""
-    for secret in sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True):
+_secrets: list[str] = []
+"""Every secret to scrub, longest first, so that one inside a longer one cannot spoil it."""
+
+
+def add_secret(secret: str | None) -> None:
+    """Scrub `secret` (if 6 characters or more) from every log line from now on: the config's,
+    and those palaute makes and keeps in the database itself, such as the Telegram webhook
+    secret (python-telegram-bot logs setWebhook's parameters at DEBUG)."""
+    global _secrets
+    if secret and len(secret) >= 6 and secret not in _secrets:
+        # A new list, not an in-place sort: a line being formatted in another thread reads
+        # the old one whole.
+        _secrets = sorted([*_secrets, secret], key=len, reverse=True)
+
+
+def _replace(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
         text = text.replace(secret, REDACTED)
     return text
 
 
-_generated: set[str] = set()
-"""Secrets palaute made or loaded itself, not in the config: scrubbed as well."""
-
-
-def add_secret(secret: str | None) -> None:
-    """Scrub `secret` from every log line from now on: e.g. the Telegram webhook secret made and
-    kept in the database (python-telegram-bot logs setWebhook's parameters at DEBUG)."""
-    if secret:
-        _generated.add(secret)
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret (6 characters or more) replaced: these and those added."""
+    given = {s for s in secrets if s and len(s) >= 6}
+    return _replace(text, sorted(given.union(_secrets), key=len, reverse=True))
 
 
 class SecretScrubber(logging.Formatter):
-    def __init__(self, secrets: Iterable[str], fmt: str) -> None:
-        super().__init__(fmt)
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+    """Formats a record, then scrubs every added secret out of the whole line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return scrub(super().format(record), [*self.secrets, *_generated])
+        return _replace(super().format(record), _secrets)
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:
+    for secret in secrets:
+        add_secret(secret)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(SecretScrubber(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(SecretScrubber("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
