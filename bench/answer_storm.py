@@ -32,7 +32,6 @@ from bench.baseline_ptb import CSAT_TEXT, NPS_TEXT, THANKS_TEXT, WHY_TEXT
 from bench.common import (
     BenchTelegram,
     BotProcess,
-    free_port,
     own_cpu_seconds,
     palaute_config,
     palaute_process,
@@ -43,6 +42,7 @@ from bench.common import (
     write_results,
 )
 from tests.fakes.telegram_api import FakeMessage, FakeUser
+from tests.loopback import free_port
 from tests.palaute_process import wait_for_http
 
 FIRST_CHAT = 300_000_000

@@ -25,7 +25,6 @@ from typing import Any
 
 from bench.common import (
     BenchTelegram,
-    free_port,
     own_cpu_seconds,
     palaute_config,
     palaute_process,
@@ -35,6 +34,7 @@ from bench.common import (
     write_results,
 )
 from tests.fakes.telegram_api import FakeMessage
+from tests.loopback import free_port
 from tests.palaute_process import wait_for_http
 
 TELEGRAM_LIMIT = 30.0

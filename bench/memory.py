@@ -23,7 +23,6 @@ from typing import Any
 from bench.answer_storm import EXPECTED
 from bench.common import (
     BenchTelegram,
-    free_port,
     palaute_config,
     palaute_process,
     trigger,
@@ -32,6 +31,7 @@ from bench.common import (
     write_results,
 )
 from tests.fakes.telegram_api import FakeMessage
+from tests.loopback import free_port
 from tests.palaute_process import wait_for_http
 
 FIRST_CHAT = 400_000_000

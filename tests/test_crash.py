@@ -15,6 +15,7 @@ from bot.clock import SystemClock
 from bot.config import Config
 from bot.triggers import ContactSpec, TriggerRequest, TriggerService
 from storage.store import Store
+from tests.loopback import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPIENTS = 300
@@ -29,12 +30,8 @@ async def _recorder() -> tuple[web.AppRunner, str, list[dict[str, str]]]:
 
     app = web.Application()
     app.router.add_post("/send", receive)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/send", received
+    runner, url = await serve(app)
+    return runner, f"{url}/send", received
 
 
 async def _spawn(db_path: Path, url: str) -> asyncio.subprocess.Process:

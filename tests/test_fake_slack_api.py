@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond, AsyncSay
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
@@ -30,6 +29,7 @@ from tests.fakes.slack_api import (
     sign,
     slash_command_body,
 )
+from tests.loopback import serve
 
 # The fixture; tests/conftest.py may provide it too.
 fake_slack = slack_api.fake_slack
@@ -322,15 +322,11 @@ async def bolt(fake_slack: FakeSlack) -> AsyncIterator[tuple[AsyncApp, SlackInbo
         seen.append(body["actions"][0]["value"])
         await ack()
 
-    runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
+    runner, url = await serve(app.web_app(path="/slack/events"), access_log=None)
     try:
         yield (
             app,
-            SlackInbound(f"http://{host}:{port}/slack/events", fake_slack.signing_secret),
+            SlackInbound(f"{url}/slack/events", fake_slack.signing_secret),
             seen,
         )
     finally:

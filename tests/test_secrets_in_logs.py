@@ -14,7 +14,6 @@ import base64
 import json
 import os
 import re
-import socket
 from pathlib import Path
 
 import aiohttp
@@ -25,7 +24,14 @@ from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from bot.http.dashboard import LOGIN_COOKIE
 from tests.fakes.slack_api import FORM_CONTENT_TYPE, FakeSlack, SlackInbound, slash_command_body
 from tests.fakes.telegram_api import FakeTelegram
-from tests.palaute_process import ROOT, PalauteProcess, palaute_command, query, wait_for_http
+from tests.loopback import free_port, serve
+from tests.palaute_process import (
+    ROOT,
+    PalauteProcess,
+    palaute_command,
+    query,
+    wait_for_http,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,12 +46,6 @@ SECRETS = {
 }
 HOOK_KEY = "s3cretOutgoingWebhookKey1357"
 """What the whsec_ secret decodes to: the signing key, no less secret."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(folder: Path, port: int, telegram: FakeTelegram, slack: FakeSlack, hook: str) -> Path:
@@ -96,11 +96,8 @@ async def _webhook_receiver() -> tuple[web.AppRunner, str, list[dict[str, object
 
     app = web.Application()
     app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/hook", received
+    runner, url = await serve(app)
+    return runner, f"{url}/hook", received
 
 
 async def test_no_secret_in_any_log_line_or_answer(tmp_path: Path) -> None:
@@ -111,7 +108,7 @@ async def test_no_secret_in_any_log_line_or_answer(tmp_path: Path) -> None:
     await telegram.start()
     await slack.start()
     runner, hook_url, hooks = await _webhook_receiver()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     config = _config(tmp_path, port, telegram, slack, hook_url)
     said: list[str] = []  # every answer palaute gave over HTTP

@@ -21,6 +21,7 @@ from bot.triggers import ContactSpec, TriggerRequest
 from bot.webhooks import sign
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
+from tests.loopback import serve
 from tests.team_channel import TEAM_TOML, eventually, team_channels
 from tests.test_followups import PRIVATE_SURVEY
 
@@ -77,12 +78,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     app = web.Application()
     app.router.add_post("/{name}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    found.url = f"http://127.0.0.1:{port}"
+    runner, found.url = await serve(app)
     yield found
     await runner.cleanup()
 

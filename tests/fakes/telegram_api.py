@@ -50,6 +50,8 @@ from typing import Any
 import pytest_asyncio
 from aiohttp import web
 
+from tests.loopback import serve
+
 __all__ = [
     "FakeMessage",
     "FakeTelegram",
@@ -691,13 +693,7 @@ class FakeTelegram:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        self._runner = runner
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve(app, access_log=None, shutdown_timeout=2.0)
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
