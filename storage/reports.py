@@ -63,17 +63,6 @@ def _dimension_sql(dimension: str, alias: str) -> tuple[str, bool]:
     raise ValueError(f"unknown breakdown {dimension!r}: use touchpoint, channel or property:NAME")
 
 
-def _group_sql(by: str | None, alias: str = "a") -> tuple[str, str]:
-    """(SQL expression for the group, extra JOIN) of a breakdown over answers `a`.
-
-    Over invitations (`alias="i"`) the caller joins the touchpoints table `t` when it is needed.
-    """
-    if by is None:
-        return "NULL", ""
-    expression, needs_touchpoint = _dimension_sql(by, alias)
-    return expression, _INVITATION_JOIN if needs_touchpoint and alias == "a" else ""
-
-
 @dataclass(frozen=True)
 class _Scope:
     """The SQL of one report's slice: its breakdown, survey and dimension filters."""
@@ -83,7 +72,8 @@ class _Scope:
     filters: tuple[tuple[str, str], ...] = ()
 
     def group(self, alias: str) -> str:
-        return _group_sql(self.by, alias)[0]
+        """The breakdown's group over `alias` (`a` or `i`); NULL without a breakdown."""
+        return _dimension_sql(self.by, alias)[0] if self.by else "NULL"
 
     def join(self, alias: str) -> str:
         """The JOIN answers (`a`) or invitations (`i`) need for the breakdown or a property
