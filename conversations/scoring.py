@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -275,7 +276,8 @@ def nps_score(promoters: int, passives: int, detractors: int, confidence: float 
 
 
 def nps_from_histogram(histogram: Mapping[int, int]) -> NpsScore:
-    """NPS from answer value → count, as reports aggregate them."""
+    """NPS from answer value → count, as reports aggregate them: 9-10 promoters, 7-8 passives,
+    0-6 detractors."""
     promoters = passives = detractors = 0
     for value, count in histogram.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
@@ -291,20 +293,16 @@ def nps_from_histogram(histogram: Mapping[int, int]) -> NpsScore:
 
 
 def nps_from_values(values: Iterable[int]) -> NpsScore:
-    """NPS from raw 0..10 answers: 9-10 promoters, 7-8 passives, 0-6 detractors."""
-    promoters = passives = detractors = 0
+    """NPS from raw 0..10 answers (see `nps_from_histogram`)."""
+    # Each value is checked as it comes: counted first, True and 9.0 would pass as 1 and 9.
+    histogram: Counter[int] = Counter()
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"NPS answers must be integers 0..10, got {value!r}")
         if not 0 <= value <= 10:
             raise ValueError(f"NPS answers must be between 0 and 10, got {value}")
-        if value >= 9:
-            promoters += 1
-        elif value >= 7:
-            passives += 1
-        else:
-            detractors += 1
-    return nps_score(promoters, passives, detractors)
+        histogram[value] += 1
+    return nps_from_histogram(histogram)
 
 
 # --- CSAT ------------------------------------------------------------------------
