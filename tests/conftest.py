@@ -25,6 +25,13 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PTB 22 warns when it builds a RetryAfter unless opted in, and this suite makes warnings
+    # errors (palaute's Telegram adapter reads either form; test_telegram_delivery checks both).
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "palaute.db"

@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.app import PalauteApp
 from bot.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory, make_config
@@ -79,12 +77,6 @@ min_n = 5
 """
 CLAIM, RESOLVE = "I'll follow up", "Resolved"
 _ts = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PTB 22 warns when it builds a RetryAfter unless opted in; these tests make warnings errors.
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 def _add_team(fake: FakeSlack) -> None:

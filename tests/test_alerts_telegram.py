@@ -19,8 +19,6 @@ from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.app import PalauteApp
 from bot.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory
@@ -62,12 +60,6 @@ optional = true
 text = "What is the main reason for your score?"
 """
 CLAIM, RESOLVE = "I'll follow up", "Resolved"
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PTB 22 warns when it builds a RetryAfter unless opted in; these tests make warnings errors.
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 def _in_group(fake: FakeTelegram) -> list[FakeMessage]:

@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bot.app import PalauteApp
 from bot.triggers import ContactSpec, TriggerRequest
@@ -62,11 +61,6 @@ survey = "order"
 
 SURVEY_ONLY = SURVEY.split("[surveys.order]", 1)[1]
 """The survey and its touchpoint without the team's Telegram group."""
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 async def _trigger(

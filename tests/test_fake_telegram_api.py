@@ -45,12 +45,6 @@ def make_bot(fake: FakeTelegram, token: str | None = None) -> telegram.Bot:
     )
 
 
-@pytest.fixture(autouse=True)
-def _timedelta_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Without this, reading RetryAfter.retry_after emits a PTBDeprecationWarning (an error here).
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @pytest_asyncio.fixture
 async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[telegram.Bot]:
     async with make_bot(fake_telegram) as ptb_bot:

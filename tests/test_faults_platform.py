@@ -32,12 +32,6 @@ from tests.palaute_process import ROOT, palaute_command, write_config
 from tests.telegram_helpers import MovableClock, telegram_config
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PTB 22 warns when it builds a RetryAfter unless opted in; these tests make warnings errors.
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @pytest.mark.slow
 async def test_ten_percent_of_calls_failing_delays_but_loses_and_reorders_nothing(
     app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path

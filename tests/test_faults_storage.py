@@ -28,11 +28,6 @@ from tests.telegram_helpers import telegram_config, wait_for_text
 API_TOKEN = "test-api-token"  # tests.conftest.make_config's
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @contextlib.asynccontextmanager
 async def locked_by_another_process(db_path: Path, seconds: float) -> AsyncIterator[None]:
     """Another program holds the database's write lock for `seconds` (from entering)."""

@@ -43,12 +43,6 @@ text = { en = "How satisfied were you with our service?", fi = "Kuinka tyytyväi
 """
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PTB 22 warns when it builds a RetryAfter unless opted in; these tests make warnings errors.
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 async def _survey(
     app_factory: AppFactory, fake: FakeTelegram, db_path: Path
 ) -> tuple[PalauteApp, MovableClock]:

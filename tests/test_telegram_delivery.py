@@ -42,12 +42,6 @@ PNG_1x1 = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PTB 22 warns when it builds a RetryAfter unless opted in; these tests make warnings errors.
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():

@@ -29,11 +29,6 @@ text = "It was easy to get what I needed."
 WEBHOOK_SERVER = 'port = 0\napi_token = "test-api-token"\npublic_url = "https://palaute.example"'
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 async def test_an_update_stored_before_a_crash_is_handled_once_at_restart(
     app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
 ) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from bot.app import PalauteApp
 from bot.tokens import TokenKind, encode_id
 from bot.triggers import ContactSpec, TriggerRequest
@@ -25,11 +23,6 @@ id = "ces"
 type = "ces"
 text = "It was easy to get what I needed."
 """
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 def _payload(app: PalauteApp, kind: TokenKind, value: str) -> str:
