@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 
 from aiohttp import web
@@ -83,7 +84,9 @@ class PalauteApp:
         self.surveys.pushing_channels = {
             name for name, c in self.channels.items() if c.pushes_prompts
         }
-        self.triggers = TriggerService(self.store, self.config, self.clock)
+        self.triggers = TriggerService(
+            self.store, self.config, self.clock, channels=list(self.channels)
+        )
         self.triggers.on_created = self.kick
         self.incoming = IncomingHandler(
             self.store, self.surveys, self.triggers, self.signer, self.clock
@@ -111,7 +114,14 @@ class PalauteApp:
             if hasattr(channel, "attach"):
                 channel.attach(self)
         if self.http_enabled:
-            await self.http.start()
+            try:
+                await self.http.start()
+            except OSError as error:
+                raise StartupError(
+                    f"cannot listen on {self.config.server.host}:{self.config.server.port}:"
+                    f" {os.strerror(error.errno) if error.errno else error} (is palaute already running? set [server] port"
+                    " to another port)"
+                ) from error
             web_survey.announce(self)
         # Channels first, so that what the outbox kept from the last run goes out at once.
         for name, channel in self.channels.items():

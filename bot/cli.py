@@ -5,21 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config
 from bot.demo_command import add_demo_parser, cmd_demo_data
 from bot.durations import format_duration, parse_duration
+from bot.export_command import add_export_parser, cmd_export
 from bot.link_command import add_link_parser, cmd_link
 from bot.logs import configure_logging
+from bot.progress import progress_bar
 from bot.property_args import parse_properties
 from storage.database import StorageError
 from storage.store import Store
@@ -64,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     who = trigger.add_mutually_exclusive_group(required=True)
     who.add_argument(
-        "--contact", metavar="CHANNEL:ID", help="telegram:123456789, slack:U0123ABC or ref:crm-42"
+        "--contact",
+        metavar="CHANNEL:ID",
+        help="telegram:123456789, slack:U0123ABC, web:anna@example.com or ref:crm-42",
     )
     who.add_argument(
         "--audience", metavar="NAME", help="everyone in an audience (e.g. an event's attendees)"
@@ -104,17 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--comments", type=int, default=5, metavar="N", help="newest comments to show (default 5)"
     )
 
-    export = commands.add_parser("export", help="write every answer as CSV or JSON lines")
-    _add_config(export)
-    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
-    export.add_argument(
-        "--output", "-o", type=Path, help="file to write (default: standard output)"
-    )
+    add_export_parser(commands, _add_config)
 
     forget = commands.add_parser("forget", help="delete a contact and everything they answered")
     _add_config(forget)
     forget.add_argument(
-        "contact", metavar="CONTACT", help="telegram:123456789, slack:U0123ABC or ref:crm-42"
+        "contact",
+        metavar="CONTACT",
+        help="telegram:123456789, slack:U0123ABC, web:anna@example.com or ref:crm-42",
     )
 
     status = commands.add_parser(
@@ -220,18 +221,6 @@ def _properties(pairs: Sequence[str]) -> dict[str, str]:
         raise SystemExit(f"palaute trigger: error: {error}") from None
 
 
-def _progress(total: int, description: str) -> Any:
-    """A rich progress bar on a terminal; nothing when output is piped."""
-    if not sys.stderr.isatty() or total < 20:
-        return None
-    from rich.progress import Progress
-
-    progress = Progress(transient=True)
-    progress.start()
-    progress.add_task(description, total=total)
-    return progress
-
-
 async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
     from bot.tokens import TokenSigner
     from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
@@ -276,9 +265,8 @@ async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
             print(f"palaute trigger: error: {error}", file=sys.stderr)
             return EXIT_CONFIG
         zone = ZoneInfo(config.defaults.timezone)
-        progress = _progress(len(requests), "Scheduling surveys")
         counts: dict[str, int] = {}
-        try:
+        with progress_bar(len(requests), "Scheduling surveys") as bar:
             for request in requests:
                 result = await (
                     service.preview(request) if args.dry_run else service.trigger(request)
@@ -290,13 +278,9 @@ async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
                 line += f" ({invitation.reason})" if invitation.reason else f", due {due}"
                 if args.print_links and invitation.token and not args.dry_run:
                     line += f" {links.invitation_url(invitation)}"
-                if progress is None:
+                if not bar.drawn:
                     print(line)
-                else:
-                    progress.advance(progress.task_ids[0])
-        finally:
-            if progress is not None:
-                progress.stop()
+                bar.advance(1)
         verb = "would be" if args.dry_run else "were"
         summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
         print(f"{len(requests)} touchpoint(s) {verb} recorded: {summary}")
@@ -345,6 +329,13 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
         return EXIT_CONFIG
     if any(w.total_seconds() <= 0 for w in windows):
         print("palaute report: error: --window: must be longer than 0", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.survey and args.survey not in config.surveys:
+        known = ", ".join(sorted(config.surveys))
+        print(
+            f'palaute report: error: --survey: unknown survey "{args.survey}" (known: {known})',
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     zone = ZoneInfo(config.team.timezone)
     now = SystemClock().now()
@@ -396,61 +387,6 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
     terminal.write_text(reports, comments, by=args.by, timezone=zone, out=sys.stdout)
     if failures:
         print(f"\n{len(failures)} recent delivery failure(s); see `palaute status`.")
-    return 0
-
-
-async def cmd_export(args: argparse.Namespace, config: Config) -> int:
-    store = await _open_store(config)
-    handle: TextIO = (
-        args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
-    )
-    total = await store.reports.count_answers()
-    progress = _progress(total, "Exporting answers")
-    columns = ["answer_id", "answered_at", "survey", "touchpoint", "channel", "invitation_id", "contact_id",
-               "question", "kind", "value", "skipped", "properties"]  # fmt: skip
-    try:
-        writer = csv.writer(handle) if args.format == "csv" else None
-        if writer:
-            writer.writerow(columns)
-        async for row in store.reports.export_rows():
-            value = row["value_text"] if row["value_text"] is not None else row["value_num"]
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            record = {
-                "answer_id": row["id"],
-                "answered_at": datetime.fromtimestamp(row["answered_at"])
-                .astimezone()
-                .isoformat(timespec="seconds"),
-                "survey": row["survey_id"],
-                "touchpoint": row["touchpoint"],
-                "channel": row["channel"],
-                "invitation_id": row["invitation_id"],
-                "contact_id": row["contact_id"],
-                "question": row["question_id"],
-                "kind": row["kind"],
-                "value": value,
-                "skipped": bool(row["skipped"]),
-                "properties": json.loads(row["properties"]),
-            }
-            if writer:
-                writer.writerow(
-                    [
-                        json.dumps(record[c], ensure_ascii=False)
-                        if c == "properties"
-                        else record[c]
-                        for c in columns
-                    ]
-                )
-            else:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            if progress is not None:
-                progress.advance(progress.task_ids[0])
-    finally:
-        if progress is not None:
-            progress.stop()
-        if args.output:
-            handle.close()
-        await store.close()
     return 0
 
 
@@ -533,6 +469,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`palaute export | head`): stop quietly, as the Python docs
+        # advise, pointing stdout at devnull so that the interpreter's final flush cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -397,10 +397,21 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
             reader.problem("telegram.mode", 'must be "polling" or "webhook"')
         if mode == "webhook" and not public_url:
             reader.problem("telegram.mode", "webhook mode needs server.public_url")
+        telegram_base_url = reader.typed(table.get("base_url"), str, "telegram.base_url", None)
+        if telegram_base_url is not None and not re.fullmatch(
+            r"https?://[^/\s]+(/\S*)?", telegram_base_url
+        ):
+            reader.problem("telegram.base_url", "must be an http:// or https:// URL")
+        elif telegram_base_url is not None and telegram_base_url.rstrip("/").endswith("/bot"):
+            reader.problem(
+                "telegram.base_url",
+                f'give the Bot API server\'s root, without /bot (palaute adds "/bot<token>/"):'
+                f' "{telegram_base_url.rstrip("/").removesuffix("/bot")}"',
+            )
         telegram = TelegramConfig(
             token=reader.secret(table.get("token"), "telegram.token", required=True) or "",
             mode=mode,
-            base_url=reader.typed(table.get("base_url"), str, "telegram.base_url", None),
+            base_url=telegram_base_url,
             webhook_secret=reader.secret(table.get("webhook_secret"), "telegram.webhook_secret"),
             bot_username=reader.typed(
                 table.get("bot_username"), str, "telegram.bot_username", None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,7 +50,9 @@ class ContactSpec:
         value = value.strip()
         if not value:
             raise TriggerError(
-                field, f'"{text}" must be telegram:CHAT_ID, slack:USER_ID or ref:EXTERNAL_ID'
+                field,
+                f'"{text}" must be telegram:CHAT_ID, slack:USER_ID, web:EMAIL_OR_PHONE'
+                " or ref:EXTERNAL_ID",
             )
         if kind == "ref":
             return cls(ref=value)
@@ -88,11 +90,19 @@ class TriggerResult:
 
 class TriggerService:
     def __init__(
-        self, store: Store, config: Config, clock: Clock, *, rng: random.Random | None = None
+        self,
+        store: Store,
+        config: Config,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        channels: Collection[str] | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
+        self.channels = frozenset(config.channels if channels is None else channels)
+        """Channels a contact may be surveyed on: the configured ones, or those the app runs."""
         self.rng = rng or random.Random()
         self.on_created: Callable[[], None] = lambda: None
         """Called after a new invitation is stored, so that one due now is sent at once."""
@@ -120,6 +130,13 @@ class TriggerService:
             raise TriggerError(
                 f"properties.{missing[0]}",
                 f'survey "{survey.id}" uses {{{missing[0]}}} in its texts, so the touchpoint needs this property',
+            )
+        channel = request.contact.channel
+        if channel is not None and channel not in self.channels:
+            raise TriggerError(
+                "contact",
+                f"the {channel} channel is not configured: add a [{channel}] section to the"
+                " config, or survey this contact on a channel that is",
             )
         return touchpoint, properties
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -227,7 +227,9 @@ class Database:
                 raise self._failure(error) from error
             return cursor.rowcount
 
-    async def iterate(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[aiosqlite.Row]:
+    async def iterate(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> AsyncGenerator[aiosqlite.Row, None]:
         async with self._reader().execute(sql, params) as cursor:
             async for row in cursor:
                 yield row

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,16 +283,38 @@ class ReportRepository:
             for r in rows
         ]  # fmt: skip
 
-    async def export_rows(self) -> AsyncIterator[dict[str, Any]]:
-        """Every answer with its context, oldest first, streamed."""
-        async for row in self.database.iterate(
+    async def export_rows(
+        self, *, survey_id: str | None = None, by_response: bool = False
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Every answer with its context and its contact's address, streamed: oldest first, or
+        grouped by response (invitation) for a one-row-per-response export."""
+        where, params = ("WHERE a.survey_id = ?", (survey_id,)) if survey_id else ("", ())
+        order = "a.invitation_id, a.id" if by_response else "a.id"
+        rows = self.database.iterate(
             "SELECT a.id, a.answered_at, a.survey_id, a.touchpoint, a.channel, a.invitation_id,"
             " i.contact_id, a.question_id, a.kind, a.value_num, a.value_text, a.skipped,"
-            " t.properties FROM answers a JOIN invitations i ON i.id = a.invitation_id"
-            " JOIN touchpoints t ON t.id = i.touchpoint_id ORDER BY a.id"
-        ):
-            yield dict(row)
+            " t.properties, c.channel AS contact_channel, c.address AS contact_address,"
+            " c.ref AS contact_ref FROM answers a JOIN invitations i ON i.id = a.invitation_id"
+            " JOIN touchpoints t ON t.id = i.touchpoint_id"
+            f" LEFT JOIN contacts c ON c.id = i.contact_id {where} ORDER BY {order}",
+            params,
+        )
+        # Closed with this generator, not by the garbage collector after the database is.
+        async with contextlib.aclosing(rows):
+            async for row in rows:
+                yield dict(row)
 
-    async def count_answers(self) -> int:
-        row = await self.database.fetchone("SELECT COUNT(*) AS n FROM answers")
+    async def exported_questions(self, survey_id: str | None = None) -> list[tuple[str, str]]:
+        """(survey, question) pairs that have answers, for the columns of a response export."""
+        where, params = ("WHERE survey_id = ?", (survey_id,)) if survey_id else ("", ())
+        rows = await self.database.fetchall(
+            f"SELECT survey_id, question_id, MIN(id) AS first FROM answers {where}"
+            " GROUP BY survey_id, question_id ORDER BY survey_id, first",
+            params,
+        )
+        return [(str(row["survey_id"]), str(row["question_id"])) for row in rows]
+
+    async def count_answers(self, survey_id: str | None = None) -> int:
+        where, params = ("WHERE survey_id = ?", (survey_id,)) if survey_id else ("", ())
+        row = await self.database.fetchone(f"SELECT COUNT(*) AS n FROM answers {where}", params)
         return int(row["n"]) if row else 0

@@ -44,7 +44,7 @@ async def _spawn(db_path: Path, url: str) -> asyncio.subprocess.Process:
 
 async def test_sigkill_mid_batch_loses_nothing(db_path: Path) -> None:
     store = await Store.open(db_path)
-    triggers = TriggerService(store, Config(), SystemClock())
+    triggers = TriggerService(store, Config(), SystemClock(), channels=["telegram"])
     for n in range(RECIPIENTS):
         await triggers.trigger(TriggerRequest("csat", ContactSpec("telegram", str(10_000 + n))))
     await store.close()

@@ -260,7 +260,7 @@ async def test_trigger_api(app_factory: AppFactory, db_path: Path) -> None:
             async with http.post(url, json=broken, headers=auth) as response:
                 error = await response.json()
                 assert (response.status, error["field"]) == (422, field), error
-        batch = [{"touchpoint": "csat", "contact": {"slack": f"U{n}"}} for n in range(3)]
+        batch = [{"touchpoint": "csat", "contact": {"telegram": 500 + n}} for n in range(3)]
         async with http.post(url, json=batch, headers=auth) as response:
             assert response.status == 202 and len((await response.json())["results"]) == 3
 

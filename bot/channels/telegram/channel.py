@@ -28,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -141,7 +141,20 @@ class TelegramChannel(Channel):
     async def start(self) -> None:
         inbox = self._require_inbox()
         application = self._build_application(inbox)
-        await application.initialize()
+        try:
+            await application.initialize()
+        except BaseException as error:
+            # A rejected token fails inside initialize(): shutdown() would skip an application
+            # that never finished it, so close the bot's HTTP sessions here.
+            await application.bot.shutdown()
+            if isinstance(error, InvalidToken):
+                reason = "Telegram rejected the bot token ([telegram] token, from @BotFather)"
+                if self.config.base_url:
+                    reason += (
+                        f", or [telegram] base_url {self.config.base_url} is no Bot API server"
+                    )
+                raise InvalidToken(reason) from None
+            raise
         self._application = application
         try:
             bot = application.bot

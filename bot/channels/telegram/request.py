@@ -9,10 +9,12 @@ come back as PTB's exceptions, as before.
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram._utils.types import JSONDict, ODVInput
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 
@@ -44,6 +46,18 @@ class AiohttpRequest(BaseRequest):
     @property
     def read_timeout(self) -> float | None:
         return self._read_timeout
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        """PTB's parser, without its ERROR log and traceback for an answer that is not JSON
+        (a base_url that points at some other web server): the caller gets a TelegramError
+        and palaute says in one line what is wrong."""
+        try:
+            return json.loads(payload.decode("utf-8", "replace"))  # type: ignore[no-any-return]
+        except ValueError:
+            raise TelegramError(
+                f"the Bot API server did not answer with JSON: {payload[:80]!r}"
+            ) from None
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
