@@ -14,6 +14,7 @@ from bot.config import AlertRules
 from bot.reports.format import metric_label
 from bot.reports.render import Line, Section, TeamDocument
 from conversations.localization import resolve
+from conversations.questions import Question, QuestionKind
 from conversations.survey import Survey
 from conversations.texts import text
 from storage.followups import Followup, FollowupMessage, FollowupState
@@ -28,6 +29,27 @@ def detractor_threshold(rules: AlertRules, kind: str) -> int | None:
     """The highest answer that alerts, for NPS, CSAT and CES; None for other questions."""
     return {"nps": rules.nps_at_most, "csat": rules.csat_at_most, "ces": rules.ces_at_most}.get(
         kind
+    )
+
+
+def alert_threshold(rules: AlertRules, question: Question) -> int | None:
+    """The highest answer to `question` that alerts: its own, else the team's for its kind."""
+    if question.alert_at_most is not None:
+        return question.alert_at_most
+    return detractor_threshold(rules, question.kind.value)
+
+
+def raises_alert(rules: AlertRules, question: Question, value: object) -> bool:
+    """Whether this answer tells the team at once: a scale at or below its threshold, or the
+    yes/no answer its question alerts on."""
+    if question.kind is QuestionKind.YES_NO:
+        return question.alert_on is not None and value is question.alert_on
+    limit = alert_threshold(rules, question)
+    return (
+        limit is not None
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and value <= limit
     )
 
 
@@ -70,11 +92,14 @@ def is_alert_message(message: FollowupMessage, incoming: Incoming) -> bool:
     )
 
 
-def score_text(followup: Followup) -> str:
-    """'NPS 3', 'CSAT 2', 'CES 1'."""
+def score_text(followup: Followup, language: str = "en") -> str:
+    """'NPS 3', 'CSAT 2', 'CES 1', or the question's id and answer: 'during 1', 'parking no'."""
     if followup.score is None or followup.score_kind is None:
         return "–"
-    return f"{metric_label(followup.score_kind)} {followup.score}"
+    label = metric_label(followup.score_kind, followup.question_id or "")
+    if followup.score_kind == QuestionKind.YES_NO.value:
+        return f"{label} {text('yes' if followup.score else 'no', language)}"
+    return f"{label} {followup.score}"
 
 
 def _local(moment: float, zone: ZoneInfo) -> str:
@@ -159,7 +184,11 @@ def alert_document(
         status.append(Line(text("alert_reply_hint", language)))
     return TeamDocument(
         title=text(
-            "alert_title", language, score=score_text(followup), survey=title_survey, id=followup.id
+            "alert_title",
+            language,
+            score=score_text(followup, language),
+            survey=title_survey,
+            id=followup.id,
         ),
         sections=(
             Section(None, tuple(facts)),

@@ -18,8 +18,8 @@ from bot.alerts import (
     CLAIM,
     alert_document,
     is_alert_message,
-    is_detractor,
     parse_followup_payload,
+    raises_alert,
 )
 from bot.channels.base import Incoming
 from bot.clock import Clock
@@ -76,26 +76,30 @@ class FollowupService:
         question = step.question
         if question is None:
             return
-        headline = conversation.survey.headline
-        if headline is not None and question.id == headline.id:
-            if is_detractor(self.config.team.alerts, question.kind.value, step.value):
-                await self.open_in(connection, invitation.id)
+        if raises_alert(self.config.team.alerts, question, step.value):
+            # The first alerting answer opens the follow-up; the invitation has one at most.
+            await self.open_in(connection, invitation.id, question.id)
             return
         if question.kind is QuestionKind.TEXT and step.value:
             followup = await self.store.followups.for_invitation(invitation.id)
             if followup is not None:
                 await self.refresh_in(connection, followup.id)
 
-    async def open(self, invitation_id: int) -> int | None:
+    async def open(self, invitation_id: int, question_id: str | None = None) -> int | None:
         """Open a follow-up and queue its alerts; None when the invitation already has one."""
         async with self.store.database.transaction() as connection:
-            followup_id = await self.open_in(connection, invitation_id)
+            followup_id = await self.open_in(connection, invitation_id, question_id)
         self.wake()
         return followup_id
 
-    async def open_in(self, connection: aiosqlite.Connection, invitation_id: int) -> int | None:
+    async def open_in(
+        self, connection: aiosqlite.Connection, invitation_id: int, question_id: str | None = None
+    ) -> int | None:
+        """`question_id`: the answer that raised the alert, whose score the alert shows."""
         now = self.clock.now()
-        followup_id = await self.store.followups.create(connection, invitation_id, now=now)
+        followup_id = await self.store.followups.create(
+            connection, invitation_id, now=now, question_id=question_id
+        )
         if followup_id is None:
             return None
         followup = await self.store.followups.get(followup_id)

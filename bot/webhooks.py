@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import aiosqlite
 
-from bot.alerts import detractor_threshold, is_detractor
+from bot.alerts import alert_threshold, raises_alert
 from bot.channels.base import (
     Button,
     Channel,
@@ -120,15 +120,11 @@ class WebhookPublisher:
         """SurveyService listener, in the answer's transaction: `response.detractor` and
         `response.completed`."""
         question = step.question
-        survey = conversation.survey
         events = []
-        headline = survey.headline
-        if (
-            question is not None
-            and headline is not None
-            and question.id == headline.id
-            and is_detractor(self.config.team.alerts, question.kind.value, step.value)
-        ):
+        alerting = question is not None and raises_alert(
+            self.config.team.alerts, question, step.value
+        )
+        if alerting:
             events.append(DETRACTOR)
         if step.conversation.finished:
             events.append(COMPLETED)
@@ -138,10 +134,9 @@ class WebhookPublisher:
         data = await self.response_data(invitation, step.conversation)
         for event in events:
             extra: dict[str, Any] = {}
-            if event == DETRACTOR and headline is not None:
-                extra["threshold"] = detractor_threshold(
-                    self.config.team.alerts, headline.kind.value
-                )
+            if event == DETRACTOR and question is not None:
+                extra["question"] = question.id
+                extra["threshold"] = alert_threshold(self.config.team.alerts, question)
             await self.publish(connection, event, {**data, **extra})
 
     async def response_data(

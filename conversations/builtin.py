@@ -78,6 +78,7 @@ BUILTIN_DATA: Mapping[str, Mapping[str, Any]] = {
     },
     "event": {
         "title": {"en": "Event feedback", "fi": "Tapahtumapalaute"},
+        "alert_at_most": 2,  # a 1 or a 2 out of 5 on any part of the day tells the team
         "intro": {
             "en": "Thank you for being part of {event_name}! Three quick questions.",
             "fi": "Kiitos, että olit mukana: {event_name}! Kolme nopeaa kysymystä.",

@@ -7,14 +7,16 @@ from typing import Any
 
 from conversations.conditions import Condition, ConditionError, parse_condition
 from conversations.localization import LocalizedText, template_fields
-from conversations.questions import Choice, Question, QuestionKind
+from conversations.questions import FIXED_SCALES, Choice, Question, QuestionKind
 from conversations.schema import Problem, TableReader
 from conversations.survey import Survey, ThankYou
 
-SURVEY_KEYS = {"title", "default_language", "intro", "questions", "thanks", "anonymous"}
+SURVEY_KEYS = {
+    "title", "default_language", "intro", "questions", "thanks", "anonymous", "alert_at_most",
+}  # fmt: skip
 QUESTION_KEYS = {
     "id", "type", "text", "optional", "when", "points", "low_label", "high_label",
-    "choices", "max_length", "tags",
+    "choices", "max_length", "tags", "alert_at_most", "alert_on",
 }  # fmt: skip
 THANKS_KEYS = {"text", "when"}
 
@@ -82,6 +84,7 @@ def survey_from_mapping(survey_id: str, data: Mapping[str, Any]) -> Survey:
     title = reader.localized(data.get("title", survey_id), "title") or {default_language: survey_id}
     intro = reader.localized(data.get("intro"), "intro", required=False)
     anonymous = reader.typed(data.get("anonymous"), bool, "anonymous", False)
+    rating_alert = reader.typed(data.get("alert_at_most"), int, "alert_at_most", None)
 
     raw_questions = data.get("questions")
     questions: list[Question] = []
@@ -89,7 +92,7 @@ def survey_from_mapping(survey_id: str, data: Mapping[str, Any]) -> Survey:
         reader.problem("questions", "a survey needs at least one [[questions]] entry")
         raw_questions = []
     for index, raw in enumerate(raw_questions):
-        question = _question(reader, raw, f"questions[{index}]")
+        question = _question(reader, raw, f"questions[{index}]", rating_alert)
         if question is not None:
             questions.append(question)
 
@@ -124,7 +127,9 @@ def survey_from_mapping(survey_id: str, data: Mapping[str, Any]) -> Survey:
     return survey
 
 
-def _question(reader: _Reader, raw: Any, path: str) -> Question | None:
+def _question(
+    reader: _Reader, raw: Any, path: str, rating_alert: int | None = None
+) -> Question | None:
     if not isinstance(raw, Mapping):
         reader.problem(path, "must be a table with at least `id`, `type` and `text`")
         return None
@@ -148,6 +153,7 @@ def _question(reader: _Reader, raw: Any, path: str) -> Question | None:
         reader.problem(f"{path}.max_length", "must be between 1 and 4000")
     choices = _choices(reader, raw.get("choices"), f"{path}.choices", kind)
     tags = reader.typed(raw.get("tags"), list, f"{path}.tags", [])
+    alert_at_most, alert_on = _alert(reader, raw, path, kind, points, rating_alert)
     if text is None:
         return None
     return Question(
@@ -162,7 +168,52 @@ def _question(reader: _Reader, raw: Any, path: str) -> Question | None:
         choices=choices,
         max_length=max_length,
         tags=frozenset(str(tag) for tag in tags),
+        alert_at_most=alert_at_most,
+        alert_on=alert_on,
     )
+
+
+def _alert(
+    reader: _Reader,
+    raw: Mapping[str, Any],
+    path: str,
+    kind: QuestionKind,
+    points: int,
+    rating_alert: int | None,
+) -> tuple[int | None, bool | None]:
+    """A question's alert rule: `alert_at_most` on a scale (a survey's own applies to its
+    ratings), `alert_on = "yes" | "no"` on a yes/no question."""
+    at_most = reader.typed(raw.get("alert_at_most"), int, f"{path}.alert_at_most", None)
+    bounds = FIXED_SCALES.get(kind, (1, points) if kind is QuestionKind.RATING else None)
+    if at_most is not None:
+        if bounds is None:
+            reader.problem(
+                f"{path}.alert_at_most",
+                "only a scale question (nps, csat, ces, rating) alerts at a score;"
+                ' a yes_no question takes alert_on = "yes" or "no"',
+            )
+            at_most = None
+        elif not bounds[0] <= at_most < bounds[1]:
+            reader.problem(
+                f"{path}.alert_at_most",
+                f"must be from {bounds[0]} to {bounds[1] - 1} on this scale",
+            )
+            at_most = None
+    elif kind is QuestionKind.RATING and rating_alert is not None:
+        if 1 <= rating_alert < points:
+            at_most = rating_alert
+        else:
+            reader.problem("alert_at_most", f"must be from 1 to {points - 1} for {path}")
+    raw_on = raw.get("alert_on")
+    alert_on = None
+    if raw_on is not None:
+        if kind is not QuestionKind.YES_NO or raw_on not in ("yes", "no"):
+            reader.problem(
+                f"{path}.alert_on", 'only a yes_no question takes alert_on = "yes" or "no"'
+            )
+        else:
+            alert_on = raw_on == "yes"
+    return at_most, alert_on
 
 
 def _choices(reader: _Reader, raw: Any, path: str, kind: QuestionKind) -> tuple[Choice, ...]:

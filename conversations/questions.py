@@ -53,6 +53,11 @@ class Question:
     max_length: int = 1000
     tags: frozenset[str] = field(default_factory=frozenset)
     """Free labels for reports, e.g. the event survey's 'before', 'during', 'after' parts."""
+    alert_at_most: int | None = None
+    """A scale answer at or below this tells the team at once (None: the team's default for
+    NPS, CSAT and CES; no alert for a rating)."""
+    alert_on: bool | None = None
+    """The yes/no answer that tells the team at once (None: neither)."""
 
     @property
     def is_scale(self) -> bool:

@@ -42,6 +42,8 @@ class Followup:
     score: int | None
     score_kind: str | None
     comment: str | None
+    question_id: str | None = None
+    """The question whose answer raised the alert."""
     properties: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -73,6 +75,7 @@ class Followup:
             score=None if row["score"] is None else int(row["score"]),
             score_kind=row["score_kind"],
             comment=row["comment"],
+            question_id=row["question_id"],
             properties=json.loads(row["properties"]),
         )
 
@@ -98,15 +101,18 @@ class FollowupMessage:
     message_ref: str | None
 
 
+_SCORED = (
+    "(s.question_id = f.question_id OR f.question_id IS NULL AND s.kind IN ('nps', 'csat', 'ces'))"
+)
+"""The answer whose score an alert shows: the one that raised it (older follow-ups: the first
+NPS, CSAT or CES)."""
 _SELECT = (
     "SELECT f.*, i.survey_id, i.touchpoint, i.channel, i.contact_id, t.properties,"
     " c.display_name, c.channel AS contact_channel, c.address AS contact_address, c.ref,"
     " (SELECT s.value_num FROM answers s WHERE s.invitation_id = f.invitation_id"
-    "  AND s.kind IN ('nps', 'csat', 'ces') AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1)"
-    " AS score,"
+    f"  AND {_SCORED} AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1) AS score,"
     " (SELECT s.kind FROM answers s WHERE s.invitation_id = f.invitation_id"
-    "  AND s.kind IN ('nps', 'csat', 'ces') AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1)"
-    " AS score_kind,"
+    f"  AND {_SCORED} AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1) AS score_kind,"
     " (SELECT group_concat(value_text, char(10)) FROM (SELECT s.value_text FROM answers s"
     "  WHERE s.invitation_id = f.invitation_id AND s.kind = 'text' AND s.skipped = 0"
     "  ORDER BY s.id)) AS comment"
@@ -120,12 +126,19 @@ class FollowupRepository:
         self.database = database
 
     async def create(
-        self, connection: aiosqlite.Connection, invitation_id: int, *, now: float
+        self,
+        connection: aiosqlite.Connection,
+        invitation_id: int,
+        *,
+        now: float,
+        question_id: str | None = None,
     ) -> int | None:
-        """The new follow-up's id; None when the invitation already has one (no second alert)."""
+        """The new follow-up's id; None when the invitation already has one (no second alert).
+        `question_id` names the answer that raised it (its score is the one shown)."""
         cursor = await connection.execute(
-            "INSERT OR IGNORE INTO followups (invitation_id, created_at) VALUES (?, ?)",
-            (invitation_id, now),
+            "INSERT OR IGNORE INTO followups (invitation_id, question_id, created_at)"
+            " VALUES (?, ?, ?)",
+            (invitation_id, question_id, now),
         )
         return cursor.lastrowid if cursor.rowcount else None
 
