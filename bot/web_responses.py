@@ -22,6 +22,7 @@ from storage.records import Invitation, InvitationState
 from storage.store import Store
 
 CHANNEL = "web"
+BROWSER_ONLY = "known only by a browser that answered an open link: no address to write to"
 _MAX_TOKEN_LENGTH = 64
 
 
@@ -173,11 +174,19 @@ class WebResponses:
                 occurred_at=now - touchpoint.delay.total_seconds(),
                 idempotency_key=link.key(browser_id),
                 language=self._language(link, languages),
+                opened_by_customer=True,
             )
         )
         invitation = result.invitation
-        if link.params.audience and invitation.contact_id is not None:
-            async with self.store.database.transaction() as connection:
+        if invitation.contact_id is None or not result.created:
+            return invitation
+        async with self.store.database.transaction() as connection:
+            # A browser is somebody palaute cannot write to: a later survey of the audience
+            # counts it as unreachable, not as sent and unanswered.
+            await self.store.contacts.set_unreachable(
+                invitation.contact_id, now=now, reason=BROWSER_ONLY, connection=connection
+            )
+            if link.params.audience:
                 await self.store.audiences.add_member(
                     connection,
                     link.params.audience,

@@ -111,12 +111,20 @@ class ContactRepository:
                 (now if opted_out else None, reason if opted_out else None, contact_id),
             )
 
-    async def set_unreachable(self, contact_id: int, *, now: float, reason: str) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
-                "UPDATE contacts SET unreachable_at = ?, unreachable_reason = ? WHERE id = ?",
-                (now, reason, contact_id),
-            )
+    async def set_unreachable(
+        self,
+        contact_id: int,
+        *,
+        now: float,
+        reason: str,
+        connection: aiosqlite.Connection | None = None,
+    ) -> None:
+        """Nobody can be written to there; inside the caller's transaction when given."""
+        sql = "UPDATE contacts SET unreachable_at = ?, unreachable_reason = ? WHERE id = ?"
+        if connection is not None:
+            await connection.execute(sql, (now, reason, contact_id))
+            return
+        await self.database.execute(sql, (now, reason, contact_id))
 
     async def set_reachable(self, contact_id: int) -> None:
         """They wrote to us (e.g. unblocked the bot and sent /start): they can be written to again."""

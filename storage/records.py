@@ -36,6 +36,7 @@ class Contact:
     opted_out_at: float | None
     unreachable_at: float | None
     last_surveyed_at: float | None
+    unreachable_reason: str | None = None
 
     @property
     def label(self) -> str:
@@ -56,6 +57,7 @@ class Contact:
             opted_out_at=row["opted_out_at"],
             unreachable_at=row["unreachable_at"],
             last_surveyed_at=row["last_surveyed_at"],
+            unreachable_reason=row["unreachable_reason"],
         )
 
 
