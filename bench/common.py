@@ -196,6 +196,8 @@ class BotProcess:
 SURVEYS_TOML = """
 [defaults]
 language = "en"
+quiet_hours = "off"                  # a benchmark runs at any hour
+min_days_between_surveys = 0
 
 [surveys.storm]
 title = "Answer storm"

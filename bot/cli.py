@@ -23,9 +23,11 @@ from bot.link_command import add_link_parser, cmd_link
 from bot.logs import configure_logging
 from bot.progress import progress_bar
 from bot.property_args import parse_properties
+from conversations.questions import Question, QuestionKind
 from storage.database import StorageError
 from storage.store import Store
 
+ALREADY_ASKED = "already asked"
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
 
@@ -89,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trigger.add_argument(
         "--dry-run", action="store_true", help="show who would get what and when; store nothing"
+    )
+    trigger.add_argument(
+        "--again",
+        action="store_true",
+        help="also ask contacts who already answered (or are answering) this touchpoint with "
+        "the same properties; without it they are skipped",
     )
     trigger.add_argument(
         "--print-links", action="store_true", help="print each invitation's personal web link"
@@ -166,11 +174,13 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
         print(f"  {survey.id} ({', '.join(survey.languages)}):", file=out)
         for question in survey.questions:
             extra = f" when {question.when.source}" if question.when else ""
+            extra += _describe_alert(config, question)
             optional = " (optional)" if question.optional else ""
             title = question.text.get(survey.default_language) or next(iter(question.text.values()))
             print(
                 f"    - {question.id} [{question.kind.value}]{optional}{extra}: {title}", file=out
             )
+    print(f"Timing: {_describe_timing(config)}", file=out)
     print("Touchpoints:", file=out)
     if not config.touchpoints:
         print(
@@ -214,6 +224,38 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _describe_alert(config: Config, question: Question) -> str:
+    from bot.alerts import alert_threshold
+
+    if question.kind is QuestionKind.YES_NO:
+        return (
+            ""
+            if question.alert_on is None
+            else f", alerts on {'yes' if question.alert_on else 'no'}"
+        )
+    if not question.is_scale:
+        return ""
+    limit = alert_threshold(config.team.alerts, question)
+    return "" if limit is None else f", alerts at {limit} or less"
+
+
+def _describe_timing(config: Config) -> str:
+    """The guards every touchpoint without its own settings gets, as `check` shows them."""
+    defaults = config.defaults
+    quiet = (
+        f"quiet hours {defaults.quiet_hours.start:%H:%M}–{defaults.quiet_hours.end:%H:%M}"
+        f" in the customer's time zone (else {defaults.timezone})"
+        if defaults.quiet_hours
+        else "no quiet hours"
+    )
+    fatigue = (
+        f"at least {defaults.min_days_between_surveys} days between surveys to one person"
+        if defaults.min_days_between_surveys
+        else "no limit on how often one person is surveyed"
+    )
+    return f"{quiet}; {fatigue} (set in [defaults]; open web links answer at once)"
+
+
 def _properties(pairs: Sequence[str]) -> dict[str, str]:
     try:
         return parse_properties(pairs)
@@ -239,7 +281,10 @@ async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
             if args.contact:
                 requests.append(
                     TriggerRequest(
-                        args.touchpoint, ContactSpec.parse(args.contact, "--contact"), properties
+                        args.touchpoint,
+                        ContactSpec.parse(args.contact, "--contact"),
+                        properties,
+                        again=args.again,
                     )
                 )
             elif args.audience:
@@ -256,9 +301,11 @@ async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
                         if member.channel
                         else ContactSpec(ref=member.ref)
                     )
-                    requests.append(TriggerRequest(args.touchpoint, spec, properties))
+                    requests.append(
+                        TriggerRequest(args.touchpoint, spec, properties, again=args.again)
+                    )
             else:
-                requests.extend(_csv_requests(args.csv, args.touchpoint, properties))
+                requests.extend(_csv_requests(args.csv, args.touchpoint, properties, args.again))
             for request in requests:
                 service.validate(request)
         except TriggerError as error:
@@ -272,24 +319,42 @@ async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
                     service.preview(request) if args.dry_run else service.trigger(request)
                 )
                 invitation = result.invitation
-                counts[invitation.state.value] = counts.get(invitation.state.value, 0) + 1
-                due = datetime.fromtimestamp(invitation.due_at, zone).strftime("%Y-%m-%d %H:%M %Z")
-                line = f"{result.contact_label}: {invitation.survey_id} {invitation.state.value}"
-                line += f" ({invitation.reason})" if invitation.reason else f", due {due}"
-                if args.print_links and invitation.token and not args.dry_run:
-                    line += f" {links.invitation_url(invitation)}"
+                if result.already_asked:
+                    counts[ALREADY_ASKED] = counts.get(ALREADY_ASKED, 0) + 1
+                    line = (
+                        f"{result.contact_label}: skipped, already {invitation.state.value}"
+                        f" (invitation {invitation.id})"
+                    )
+                else:
+                    state = invitation.state.value
+                    counts[state] = counts.get(state, 0) + 1
+                    due = datetime.fromtimestamp(invitation.due_at, zone).strftime(
+                        "%Y-%m-%d %H:%M %Z"
+                    )
+                    line = f"{result.contact_label}: {invitation.survey_id} {state}"
+                    line += f" ({invitation.reason})" if invitation.reason else f", due {due}"
+                    if args.print_links and invitation.token and not args.dry_run:
+                        line += f" {links.invitation_url(invitation)}"
                 if not bar.drawn:
                     print(line)
                 bar.advance(1)
         verb = "would be" if args.dry_run else "were"
+        skipped = counts.pop(ALREADY_ASKED, 0)
         summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-        print(f"{len(requests)} touchpoint(s) {verb} recorded: {summary}")
+        print(f"{len(requests) - skipped} touchpoint(s) {verb} recorded: {summary or 'none'}")
+        if skipped:
+            print(
+                f"{skipped} skipped: already answered or answering this touchpoint with the"
+                " same properties (--again asks them anyway)"
+            )
         return 0
     finally:
         await store.close()
 
 
-def _csv_requests(path: Path, touchpoint: str, properties: dict[str, str]) -> list[Any]:
+def _csv_requests(
+    path: Path, touchpoint: str, properties: dict[str, str], again: bool
+) -> list[Any]:
     from bot.triggers import ContactSpec, TriggerError, TriggerRequest
 
     try:
@@ -308,7 +373,7 @@ def _csv_requests(path: Path, touchpoint: str, properties: dict[str, str]) -> li
             except TriggerError:
                 raise
             extra = {k: v for k, v in row.items() if k and v not in (None, "")}
-            requests.append(TriggerRequest(touchpoint, spec, {**properties, **extra}))
+            requests.append(TriggerRequest(touchpoint, spec, {**properties, **extra}, again=again))
     return requests
 
 

@@ -110,12 +110,17 @@ class QuietHours:
     end: time
 
 
+DEFAULT_QUIET_HOURS = QuietHours(time(21, 0), time(8, 0))
+"""No survey is pushed to a customer between these, in their time zone, unless configured."""
+DEFAULT_MIN_DAYS_BETWEEN_SURVEYS = 7
+
+
 @dataclass(frozen=True)
 class DefaultsConfig:
     language: str = "en"
     timezone: str = "Europe/Helsinki"
-    quiet_hours: QuietHours | None = None
-    min_days_between_surveys: int = 0
+    quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+    min_days_between_surveys: int = DEFAULT_MIN_DAYS_BETWEEN_SURVEYS
     delay: timedelta = timedelta(0)
     remind_after: timedelta | None = None
     expire_after: timedelta | None = timedelta(days=7)
@@ -454,14 +459,19 @@ def _defaults(reader: _ConfigReader, table: dict[str, Any]) -> DefaultsConfig:
     base = DefaultsConfig()
     language = reader.typed(table.get("language"), str, "defaults.language", base.language)
     min_days = reader.typed(
-        table.get("min_days_between_surveys"), int, "defaults.min_days_between_surveys", 0
+        table.get("min_days_between_surveys"),
+        int,
+        "defaults.min_days_between_surveys",
+        base.min_days_between_surveys,
     )
     if min_days < 0:
         reader.problem("defaults.min_days_between_surveys", "must be 0 or more")
     return DefaultsConfig(
         language=language,
         timezone=reader.timezone(table.get("timezone"), "defaults.timezone", base.timezone),
-        quiet_hours=reader.quiet_hours(table.get("quiet_hours"), "defaults.quiet_hours", None),
+        quiet_hours=reader.quiet_hours(
+            table.get("quiet_hours"), "defaults.quiet_hours", base.quiet_hours
+        ),
         min_days_between_surveys=min_days,
         delay=reader.duration(table.get("delay"), "defaults.delay", base.delay) or timedelta(0),
         remind_after=reader.duration(table.get("remind_after"), "defaults.remind_after", None),

@@ -72,7 +72,9 @@ class InvitationScheduler:
     async def _tick(self) -> int:
         now = self.clock.now()
         started = 0
-        for invitation in await self.store.invitations.due(now):
+        # One conversation per chat: a typed answer belongs to the survey that is open there.
+        due = await self.store.invitations.due(now, one_at_a_time=self.surveys.pushing_channels)
+        for invitation in due:
             async with self.store.database.transaction() as connection:
                 contact = (
                     await self.store.contacts.get(invitation.contact_id)

@@ -75,6 +75,12 @@ class TriggerRequest:
     occurred_at: float | None = None
     idempotency_key: str | None = None
     language: str | None = None
+    again: bool = False
+    """Ask even a contact who already answered, or is answering, this touchpoint with the same
+    properties (an organizer's explicit `--again`); recurring touchpoints always ask again."""
+    opened_by_customer: bool = False
+    """The customer came for this survey (opened an open link): quiet hours, the fatigue guard,
+    sampling and daily caps are for the surveys palaute pushes, not for one a person asks for."""
 
 
 ContactResolver = Callable[[TriggerRequest], Awaitable[TriggerRequest]]
@@ -85,7 +91,11 @@ class TriggerResult:
     invitation: Invitation
     contact_label: str
     created: bool
-    """False when an idempotency key matched an earlier request."""
+    """False when an idempotency key matched an earlier request, or the contact was already
+    asked (`already_asked`)."""
+    already_asked: bool = False
+    """The contact has completed, or is still in, the survey of this touchpoint with these
+    properties: the earlier invitation is returned instead of asking again."""
 
 
 class TriggerService:
@@ -165,6 +175,17 @@ class TriggerService:
             )
             contact = await self.store.contacts.get_in(connection, contact_id)
             assert contact is not None
+            if not (request.again or request.opened_by_customer or touchpoint.every):
+                earlier = await self.store.invitations.already_asked(
+                    connection, contact.id, touchpoint.id, properties
+                )
+                if earlier is not None:
+                    result = TriggerResult(
+                        earlier, contact.label, created=False, already_asked=True
+                    )
+                    if dry_run:
+                        raise _DryRun(result)
+                    return result
             new = await self._plan(
                 connection, touchpoint, contact, properties, occurred, now, request
             )
@@ -200,41 +221,19 @@ class TriggerService:
         request: TriggerRequest,
     ) -> NewInvitation:
         timezone = contact.timezone or self.config.defaults.timezone
-        due = outside_quiet_hours(
-            to_datetime(max(occurred + touchpoint.delay.total_seconds(), now)),
-            touchpoint.quiet_hours,
-            timezone,
-        )
+        due = to_datetime(max(occurred + touchpoint.delay.total_seconds(), now))
+        if not request.opened_by_customer:
+            due = outside_quiet_hours(due, touchpoint.quiet_hours, timezone)
         state, reason = InvitationState.SCHEDULED, None
-        min_days = self.config.defaults.min_days_between_surveys
         if contact.opted_out_at is not None:
             state, reason = InvitationState.SUPPRESSED, "the contact opted out of surveys"
-        elif contact.unreachable_at is not None:
+        elif contact.unreachable_at is not None and not request.opened_by_customer:
             state, reason = (
                 InvitationState.UNREACHABLE,
-                "the contact cannot be reached (blocked the bot or left)",
+                f"the contact cannot be reached: {contact.unreachable_reason or 'unknown reason'}",
             )
-        elif touchpoint.sample < 1.0 and self.rng.random() >= touchpoint.sample:
-            state, reason = (
-                InvitationState.SUPPRESSED,
-                f"not sampled (sample = {touchpoint.sample})",
-            )
-        elif min_days > 0:
-            last = await self.store.invitations.last_surveyed_at(connection, contact.id)
-            window = timedelta(days=min_days).total_seconds()
-            if last is not None and abs(due.timestamp() - last) < window:
-                state = InvitationState.SUPPRESSED
-                reason = f"another survey is due within {min_days} days (min_days_between_surveys)"
-        if state is InvitationState.SCHEDULED and touchpoint.max_per_day is not None:
-            start, end = local_day_bounds(due, self.config.defaults.timezone)
-            count = await self.store.invitations.count_due_between(
-                connection, touchpoint.id, start.timestamp(), end.timestamp()
-            )
-            if count >= touchpoint.max_per_day:
-                state, reason = (
-                    InvitationState.SUPPRESSED,
-                    f"max_per_day = {touchpoint.max_per_day} reached",
-                )
+        elif not request.opened_by_customer:
+            state, reason = await self._guard(connection, touchpoint, contact, due)
         due_at = due.timestamp()
         return NewInvitation(
             touchpoint=touchpoint.id,
@@ -256,6 +255,34 @@ class TriggerService:
             idempotency_key=request.idempotency_key,
             language=request.language or contact.language,
         )
+
+    async def _guard(
+        self,
+        connection: aiosqlite.Connection,
+        touchpoint: TouchpointConfig,
+        contact: Contact,
+        due: datetime,
+    ) -> tuple[InvitationState, str | None]:
+        """Whether a survey palaute would push may go: sampling, fatigue and daily caps."""
+        if touchpoint.sample < 1.0 and self.rng.random() >= touchpoint.sample:
+            return InvitationState.SUPPRESSED, f"not sampled (sample = {touchpoint.sample})"
+        min_days = self.config.defaults.min_days_between_surveys
+        if min_days > 0:
+            last = await self.store.invitations.last_surveyed_at(connection, contact.id)
+            window = timedelta(days=min_days).total_seconds()
+            if last is not None and abs(due.timestamp() - last) < window:
+                return (
+                    InvitationState.SUPPRESSED,
+                    f"another survey is due within {min_days} days (min_days_between_surveys)",
+                )
+        if touchpoint.max_per_day is not None:
+            start, end = local_day_bounds(due, self.config.defaults.timezone)
+            count = await self.store.invitations.count_due_between(
+                connection, touchpoint.id, start.timestamp(), end.timestamp()
+            )
+            if count >= touchpoint.max_per_day:
+                return InvitationState.SUPPRESSED, f"max_per_day = {touchpoint.max_per_day} reached"
+        return InvitationState.SCHEDULED, None
 
 
 class _DryRun(Exception):

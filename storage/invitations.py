@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,9 @@ import aiosqlite
 
 from storage.database import Database
 from storage.records import OPEN_STATES, Invitation, InvitationState
+
+STALE_CONVERSATION_SECONDS = 7 * 24 * 3600
+"""How long an unanswered survey that never expires keeps the next one in its chat waiting."""
 
 _SELECT = "SELECT i.*, t.properties FROM invitations i JOIN touchpoints t ON t.id = i.touchpoint_id"
 
@@ -171,10 +175,33 @@ class InvitationRepository:
                 (reason, now, invitation_id),
             )
 
-    async def due(self, now: float, limit: int = 500) -> list[Invitation]:
+    async def due(
+        self,
+        now: float,
+        limit: int = 500,
+        *,
+        one_at_a_time: Collection[str] = (),
+        stale_after: float = STALE_CONVERSATION_SECONDS,
+    ) -> list[Invitation]:
+        """Scheduled invitations whose time has come. A contact on a channel in `one_at_a_time`
+        (a chat, where typed answers go to the open survey) waits while another of their
+        surveys is open and not expired: its turn comes when that one ends. A survey that never
+        expires holds the chat for `stale_after` seconds after it last moved at most."""
+        channels = sorted(one_at_a_time)
+        marks = ", ".join("?" for _ in channels)
+        waiting = (
+            f" AND NOT ((SELECT c.channel FROM contacts c WHERE c.id = i.contact_id) IN ({marks})"
+            " AND EXISTS (SELECT 1 FROM invitations o WHERE o.contact_id = i.contact_id"
+            " AND o.id != i.id AND o.state IN ('sent', 'answering') AND (o.expires_at > ?"
+            " OR (o.expires_at IS NULL AND o.updated_at > ?))))"
+            if channels
+            else ""
+        )
+        params = (now, *channels, now, now - stale_after) if channels else (now,)
         rows = await self.database.fetchall(
-            f"{_SELECT} WHERE i.state = 'scheduled' AND i.due_at <= ? ORDER BY i.due_at LIMIT ?",
-            (now, limit),
+            f"{_SELECT} WHERE i.state = 'scheduled' AND i.due_at <= ?{waiting}"
+            " ORDER BY i.due_at LIMIT ?",
+            (*params, limit),
         )
         return [Invitation.from_row(row) for row in rows]
 
@@ -288,6 +315,25 @@ class InvitationRepository:
             "UPDATE invitations SET language = COALESCE(language, ?) WHERE id = ?",
             (language, invitation_id),
         )
+
+    async def already_asked(
+        self,
+        connection: aiosqlite.Connection,
+        contact_id: int,
+        touchpoint: str,
+        properties: Mapping[str, str],
+    ) -> Invitation | None:
+        """The newest invitation of this contact for `touchpoint` with the same properties that
+        is still to come, open or answered (not one that expired, failed or was held back)."""
+        async with connection.execute(
+            f"{_SELECT} WHERE i.contact_id = ? AND i.touchpoint = ?"
+            " AND i.state IN ('scheduled', 'sent', 'answering', 'completed') ORDER BY i.id DESC",
+            (contact_id, touchpoint),
+        ) as cursor:
+            async for row in cursor:
+                if json.loads(row["properties"]) == dict(properties):
+                    return Invitation.from_row(row)
+        return None
 
 
 def is_open(invitation: Invitation) -> bool:

@@ -13,6 +13,7 @@ from hypothesis import settings
 from bot.app import PalauteApp
 from bot.config import Config, parse_config
 from storage.store import Store
+from tests.any_time import at_any_time
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.fakes.telegram_api import fake_telegram  # noqa: F401  (fixture)
 
@@ -49,7 +50,7 @@ def make_config(toml: str, db_path: Path, environ: dict[str, str] | None = None)
     header = f'[storage]\npath = "{db_path}"\n'
     if "[server]" not in toml:
         header += '[server]\nport = 0\napi_token = "test-api-token"\n'
-    return parse_config(header + toml, environ=environ or {})
+    return parse_config(at_any_time(header + toml), environ=environ or {})
 
 
 @pytest_asyncio.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.any_time import at_any_time
 from tests.fakes.telegram_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,10 +26,12 @@ def write_config(folder: Path, fake: FakeTelegram, toml: str = "") -> Path:
     """A config file: the database in `folder`, Telegram (polling) at the fake, no reports."""
     path = folder / "palaute.toml"
     path.write_text(
-        f'[storage]\npath = "{folder / "palaute.db"}"\n\n'
-        '[server]\nhost = "127.0.0.1"\nport = 0\napi_token = "${PALAUTE_TEST_API_TOKEN}"\n\n'
-        f'[telegram]\ntoken = "${{{TOKEN_VARIABLE}}}"\nbase_url = "{fake.base_url}"\n'
-        'mode = "polling"\n\n[team]\ndaily_summary = "off"\nweekly_digest = false\n\n' + toml,
+        at_any_time(
+            f'[storage]\npath = "{folder / "palaute.db"}"\n\n'
+            '[server]\nhost = "127.0.0.1"\nport = 0\napi_token = "${PALAUTE_TEST_API_TOKEN}"\n\n'
+            f'[telegram]\ntoken = "${{{TOKEN_VARIABLE}}}"\nbase_url = "{fake.base_url}"\n'
+            'mode = "polling"\n\n[team]\ndaily_summary = "off"\nweekly_digest = false\n\n' + toml
+        ),
         encoding="utf-8",
     )
     return path

@@ -85,7 +85,9 @@ async def settle(app: PalauteApp, fake: FakeTelegram, timeout: float = 5.0) -> N
 
     async def busy() -> list[str]:
         reasons = []
-        if await app.store.invitations.due(app.clock.now()):
+        if await app.store.invitations.due(
+            app.clock.now(), one_at_a_time=app.surveys.pushing_channels
+        ):
             reasons.append("invitations due")
         if channel_of(app).config.mode == "polling" and fake.pending_updates:
             reasons.append(f"{len(fake.pending_updates)} update(s) not fetched")

@@ -36,7 +36,13 @@ def test_no_config_means_embedded_defaults(tmp_path: Path, monkeypatch: pytest.M
     assert config.storage.path == "palaute.db"
     assert (config.server.host, config.server.port) == ("127.0.0.1", 8080)
     assert config.channels == ["web"]
-    assert config.defaults.quiet_hours is None
+    # The README's promise, kept without a config: at a decent hour, never too often.
+    quiet = config.defaults.quiet_hours
+    assert quiet is not None and (f"{quiet.start:%H:%M}", f"{quiet.end:%H:%M}") == (
+        "21:00",
+        "08:00",
+    )
+    assert config.defaults.min_days_between_surveys == 7
     assert set(config.surveys) == {"nps", "csat", "ces", "event"}
 
 

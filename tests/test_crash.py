@@ -12,10 +12,13 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.clock import SystemClock
-from bot.config import Config
+from bot.config import Config, DefaultsConfig
 from bot.triggers import ContactSpec, TriggerRequest, TriggerService
 from storage.store import Store
 from tests.loopback import serve
+
+ANY_TIME = Config(defaults=DefaultsConfig(quiet_hours=None, min_days_between_surveys=0))
+"""On the wall clock at any hour: no quiet hours, no fatigue guard (see tests/any_time.py)."""
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPIENTS = 300
@@ -44,7 +47,7 @@ async def _spawn(db_path: Path, url: str) -> asyncio.subprocess.Process:
 
 async def test_sigkill_mid_batch_loses_nothing(db_path: Path) -> None:
     store = await Store.open(db_path)
-    triggers = TriggerService(store, Config(), SystemClock(), channels=["telegram"])
+    triggers = TriggerService(store, ANY_TIME, SystemClock(), channels=["telegram"])
     for n in range(RECIPIENTS):
         await triggers.trigger(TriggerRequest("csat", ContactSpec("telegram", str(10_000 + n))))
     await store.close()

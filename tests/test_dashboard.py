@@ -38,7 +38,8 @@ CHROMIUM_ARGS = [
 def _toml(extra: str = "") -> str:
     return (
         f'[server]\nport = 0\ndashboard_password = "{PASSWORD}"\n{extra}'
-        '[defaults]\nlanguage = "en"\n[team]\nmin_n = 10\n'
+        '[defaults]\nlanguage = "en"\nquiet_hours = "off"\nmin_days_between_surveys = 0\n'
+        '[team]\nmin_n = 10\n'
     )
 
 

@@ -19,6 +19,7 @@ from bot.clock import SystemClock
 from bot.config import Config, parse_config
 from bot.triggers import ContactSpec, TriggerRequest, TriggerService
 from storage.store import Store
+from tests.any_time import at_any_time
 from tests.customers import STORM, Customer, answer_as_they_come, first_lines
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
 from tests.palaute_process import PalauteProcess, integrity, query, write_config
@@ -31,7 +32,7 @@ FIRST_QUESTION = "Before the event: how well did booking and information work?"
 
 
 def _config(toml: str) -> Config:
-    return parse_config(toml, environ={})
+    return parse_config(at_any_time(toml), environ={})
 
 
 async def _invite(db_path: Path, toml: str, touchpoint: str, chats: list[int]) -> None:

@@ -21,7 +21,7 @@ API_TOKEN_KEY: web.AppKey[str | None] = web.AppKey("api_token", str)  # type: ig
 BATCH_LIMIT_KEY: web.AppKey[int] = web.AppKey("batch_limit", int)
 LINK_BUILDER_KEY: web.AppKey[Any] = web.AppKey("link_builder", object)
 MAX_BODY = 4 * 1024 * 1024
-_FIELDS = {"touchpoint", "contact", "properties", "occurred_at", "language"}
+_FIELDS = {"touchpoint", "contact", "properties", "occurred_at", "language", "again"}
 
 
 def _authorized(request: web.Request) -> bool:
@@ -87,7 +87,10 @@ def parse_touchpoint(body: Any, prefix: str = "") -> TriggerRequest:
     language = body.get("language")
     if language is not None and not isinstance(language, str):
         raise TriggerError(f"{prefix}language", 'must be a language code such as "fi" or "en"')
-    return TriggerRequest(touchpoint, spec, properties, occurred_at, language=language)
+    again = body.get("again", False)
+    if not isinstance(again, bool):
+        raise TriggerError(f"{prefix}again", "must be true or false")
+    return TriggerRequest(touchpoint, spec, properties, occurred_at, language=language, again=again)
 
 
 def _result_json(request: web.Request, result: TriggerResult) -> dict[str, Any]:
@@ -101,6 +104,8 @@ def _result_json(request: web.Request, result: TriggerResult) -> dict[str, Any]:
         "contact": result.contact_label,
         "duplicate": not result.created,
     }
+    if result.already_asked:
+        body["already_asked"] = True
     if invitation.reason:
         body["reason"] = invitation.reason
     builder = request.app.get(LINK_BUILDER_KEY)
