@@ -169,6 +169,30 @@ class SurveyService:
             now=self.clock.now(),
         )
 
+    async def go_back(self, invitation_id: int, question_index: int) -> Conversation | None:
+        """Withdraw the answer before the question at `question_index` (the one on the
+        customer's screen), so that it is asked again. None when the survey is not being
+        answered any more (finished, expired); unchanged when the screen was out of date."""
+        now = self.clock.now()
+        async with self.store.database.transaction() as connection:
+            invitation = await self.store.invitations.get(invitation_id)
+            if (
+                invitation is None
+                or invitation.state is not InvitationState.ANSWERING
+                or (invitation.expires_at is not None and now >= invitation.expires_at)
+            ):
+                return None
+            conversation = await self.conversation(invitation)
+            prompt = conversation.prompt()
+            questions = conversation.survey.questions
+            on_screen = (
+                questions[question_index].id if 0 <= question_index < len(questions) else None
+            )
+            if not isinstance(prompt, Prompt) or prompt.question_id != on_screen:
+                return conversation  # a second press, or an old page: nothing to undo
+            await self.store.answers.withdraw_last(connection, invitation.id)
+        return await self.conversation(invitation)
+
     async def answer(
         self,
         invitation_id: int,

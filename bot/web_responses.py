@@ -147,6 +147,19 @@ class WebResponses:
         error = step.reprompt if step is not None and not step.accepted else None
         return Shown(outcome.conversation, error)
 
+    async def back(
+        self, link: Link, browser_id: str, languages: list[str], question_index: int
+    ) -> Outcome:
+        """The customer wants to change their previous answer before finishing."""
+        invitation = await self._invitation(link, browser_id)
+        if invitation is None:
+            assert isinstance(link, OpenLink)
+            return Shown(self._fresh(link, languages))
+        conversation = await self.surveys.go_back(invitation.id, question_index)
+        if conversation is None:
+            return await self._open(invitation, languages)
+        return Shown(conversation)
+
     async def _invitation(self, link: Link, browser_id: str | None) -> Invitation | None:
         if isinstance(link, PersonalLink):
             return link.invitation

@@ -31,6 +31,19 @@ class AnswerRepository:
                 )
         return answers, skipped
 
+    async def withdraw_last(
+        self, connection: aiosqlite.Connection, invitation_id: int
+    ) -> str | None:
+        """Delete the newest answer of an invitation (the customer went back to change it);
+        the id of its question, or None when there was none."""
+        async with connection.execute(
+            "DELETE FROM answers WHERE id = (SELECT MAX(id) FROM answers WHERE invitation_id = ?)"
+            " RETURNING question_id",
+            (invitation_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else str(row["question_id"])
+
     async def insert(
         self,
         connection: aiosqlite.Connection,

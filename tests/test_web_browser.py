@@ -282,3 +282,16 @@ async def test_phone_screenshot(app_factory: AppFactory, phone: Any, tmp_path: P
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get("PALAUTE_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, SCREENSHOT)
+
+
+async def test_back_asks_the_previous_question_again(app_factory: AppFactory, phone: Any) -> None:
+    app = await app_factory()
+    await phone.goto(survey_url(app))
+    await tap(phone, "3")
+    await phone.locator("#question", has_text=WHY).wait_for()
+    await phone.get_by_role("button", name="← Change my previous answer").tap()
+    await phone.locator("#question", has_text="How likely are you to recommend us").wait_for()
+    assert await answers(phone) == []
+    await tap(phone, "10")
+    await phone.locator("#question", has_text=WHY).wait_for()
+    assert await answers(phone) == ["10"]

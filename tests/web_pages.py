@@ -20,6 +20,10 @@ class SurveyPage:
     """(name, value) of every submit button."""
     hidden: dict[str, str] = field(default_factory=dict)
     action: str | None = None
+    """Where the answer form posts."""
+    back_action: str | None = None
+    """Where "change my previous answer" posts, when the page offers it."""
+    back_label: str | None = None
     textarea: bool = False
     heading: str = ""
     error: str | None = None
@@ -70,7 +74,10 @@ class _Reader(HTMLParser):
             self.page.buttons.append((attributes.get("name", ""), attributes.get("value", "")))
         if tag == "input" and attributes.get("type") == "hidden":
             self.page.hidden[attributes.get("name", "")] = attributes.get("value", "")
-        if tag == "form":
+        if tag == "form" and "back" in classes.split():
+            self.page.back_action = attributes.get("action")
+            self._capture, self._text = "back", []
+        elif tag == "form" and self.page.action is None:
             self.page.action = attributes.get("action")
         if tag == "textarea":
             self.page.textarea = True
@@ -86,6 +93,8 @@ class _Reader(HTMLParser):
             self.page.heading = text
         elif tag == "p" and self._capture == "error":
             self.page.error = text
+        elif tag == "form" and self._capture == "back":
+            self.page.back_label = text
         else:
             return
         self._capture = None
@@ -151,6 +160,12 @@ class Browser:
             self.page = read_page(response.status, await response.text())
             self.page.hidden.setdefault("_location", response.headers.get("Location", ""))
         return self.page
+
+    async def back(self, *, fragment: bool = False) -> SurveyPage:
+        """Press "change my previous answer"."""
+        assert self.page is not None and self.page.back_action, "no way back on this page"
+        fields = {k: v for k, v in self.page.hidden.items() if k in ("csrf", "q")}
+        return await self.post(fields, url=self.page.back_action, fragment=fragment)
 
     async def answer(
         self, value: str, *, typed: bool = False, fragment: bool = False

@@ -96,6 +96,30 @@ class SurveyPages:
             raise web.HTTPSeeOther(request.path_qs)
         return self._outcome(request, outcome, browser_id)
 
+    async def back(self, request: web.Request) -> web.StreamResponse:
+        """ "Back" (a form of its own, so it works without JavaScript): ask the previous
+        question again."""
+        browser_id = self.browsers.read_cookie(request.cookies.get(COOKIE))
+        try:
+            link = await self._link(request)
+        except LinkNotFound:
+            return self._not_found(request)
+        form = await request.post()
+        csrf, index = form.get("csrf"), form.get("q")
+        if (
+            browser_id is None
+            or not self.browsers.csrf_valid(browser_id, csrf if isinstance(csrf, str) else None)
+            or not isinstance(index, str)
+            or not (index.isascii() and index.isdigit() and len(index) <= 4)
+        ):
+            return self._notice(
+                request, 403, "web_form_expired_title", "web_form_expired", again=True
+            )
+        outcome = await self.responses.back(link, browser_id, _languages(request), int(index))
+        if isinstance(outcome, Shown) and not _wants_fragment(request):
+            raise web.HTTPSeeOther(_survey_path(request))
+        return self._outcome(request, outcome, browser_id)
+
     async def _link(self, request: web.Request) -> Link:
         return await self.responses.resolve(request.match_info["token"], request.query.get("p"))
 
@@ -106,10 +130,13 @@ class SurveyPages:
             return self._notice(request, 410, "web_closed_title", "web_unavailable")
         assert isinstance(outcome, Shown)
         view = survey_view(outcome.conversation, outcome.error)
+        survey_path = _survey_path(request)
+        query = f"?{request.query_string}" if request.query_string else ""
         context = {
             "view": view,
             "title": view.title,
-            "action": request.path_qs,
+            "action": survey_path,
+            "back_action": f"{request.path.removesuffix('/back')}/back{query}",
             "csrf": self.browsers.csrf_token(browser_id),
         }
         template = "survey_chat.html" if _wants_fragment(request) else "survey_page.html"
@@ -156,6 +183,12 @@ class SurveyPages:
         )
 
 
+def _survey_path(request: web.Request) -> str:
+    """The survey page's own address (its path and `?p=`), also when answering "back"."""
+    path = request.path.removesuffix("/back")
+    return f"{path}?{request.query_string}" if request.query_string else path
+
+
 def _languages(request: web.Request) -> list[str]:
     return accepted_languages(request.headers.get("Accept-Language"))
 
@@ -180,6 +213,7 @@ def install(web_app: web.Application, palaute: PalauteApp) -> None:
         [
             web.get("/s/{token}", pages.get, allow_head=False),
             web.post("/s/{token}", pages.post),
+            web.post("/s/{token}/back", pages.back),
             web.static("/static", STATIC_DIR),
         ]
     )

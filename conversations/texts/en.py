@@ -55,6 +55,7 @@ TEXTS: dict[str, str] = {
     "report_no_answers": "no answers yet",
     "report_response_rate": "{rate} answered",
     "report_window": "last {days} days",
+    "web_back": "← Change my previous answer",
     "web_send": "Send",
     "web_type_here": "Type your answer here",
     "web_you_answered": "Your answer:",

@@ -55,6 +55,7 @@ TEXTS: dict[str, str] = {
     "report_no_answers": "ei vielä vastauksia",
     "report_response_rate": "{rate} vastasi",
     "report_window": "viimeiset {days} päivää",
+    "web_back": "← Muuta edellistä vastausta",
     "web_send": "Lähetä",
     "web_type_here": "Kirjoita vastauksesi tähän",
     "web_you_answered": "Vastauksesi:",
