@@ -22,6 +22,7 @@ from bot.config_lines import key_lines, line_of
 from bot.durations import parse_clock, parse_duration
 from conversations.builtin import builtin_surveys
 from conversations.definitions import DefinitionError, survey_from_mapping
+from conversations.localization import LocalizedText, resolve
 from conversations.schema import TableReader
 from conversations.survey import Survey
 
@@ -151,6 +152,17 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class OrganisationConfig:
+    """Who is asking, as customers see it on survey pages and in messages."""
+
+    name: str | None = None
+    logo: Path | None = None
+    """An image file palaute serves on survey pages (no third party sees the customers)."""
+    accent: str | None = None
+    """A CSS colour `#rrggbb` for buttons and highlights on survey pages."""
+
+
+@dataclass(frozen=True)
 class Config:
     storage: StorageConfig = StorageConfig()
     server: ServerConfig = ServerConfig()
@@ -164,6 +176,13 @@ class Config:
     source: Path | None = None
     missing_secrets: tuple[str, ...] = ()
     """Secrets whose variables were not set, when loaded with `secrets_required=False`."""
+    organisation: OrganisationConfig = OrganisationConfig()
+    audience_names: Mapping[str, LocalizedText] = field(default_factory=dict)
+    """What customers see an audience called (`kirppis_visitors` → "Kirppis 2026")."""
+
+    def audience_name(self, audience: str, language: str) -> str | None:
+        names = self.audience_names.get(audience)
+        return resolve(names, language, self.defaults.language) if names else None
 
     @property
     def channels(self) -> list[str]:
@@ -353,6 +372,8 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
             "surveys",
             "touchpoints",
             "webhooks",
+            "organisation",
+            "audiences",
         },
         "",
     )
@@ -449,10 +470,74 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
     surveys = _surveys(reader, data.get("surveys", {}))
     touchpoints = _touchpoints(reader, data.get("touchpoints", {}), defaults, surveys)
     webhooks = _webhooks(reader, data.get("webhooks", []))
+    organisation = _organisation(
+        reader,
+        reader.table(data, "organisation", {"name", "logo", "accent"}),
+        source.parent if source else Path.cwd(),
+    )
+    audience_names = _audience_names(reader, data.get("audiences", {}), defaults.language)
     return Config(
         storage, server, telegram, slack, team, defaults, surveys, touchpoints, webhooks, source,
-        tuple(reader.missing_secrets),
+        tuple(reader.missing_secrets), organisation, audience_names,
     )  # fmt: skip
+
+
+LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
+              ".jpeg": "image/jpeg", ".webp": "image/webp"}  # fmt: skip
+
+
+def _organisation(
+    reader: _ConfigReader, table: dict[str, Any], base_folder: Path
+) -> OrganisationConfig:
+    """`base_folder`: where a relative logo path starts (the config file's folder)."""
+    name = reader.typed(table.get("name"), str, "organisation.name", None)
+    if name is not None and not name.strip():
+        reader.problem("organisation.name", "must not be empty")
+    logo_name = reader.typed(table.get("logo"), str, "organisation.logo", None)
+    logo = None
+    if logo_name is not None:
+        logo = Path(logo_name) if Path(logo_name).is_absolute() else base_folder / logo_name
+        if logo.suffix.lower() not in LOGO_TYPES:
+            reader.problem("organisation.logo", f"must be a {', '.join(LOGO_TYPES)} image file")
+            logo = None
+        elif not logo.is_file():
+            reader.problem("organisation.logo", f"no image file at {logo}")
+            logo = None
+    accent = reader.typed(table.get("accent"), str, "organisation.accent", None)
+    if accent is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", accent):
+        reader.problem("organisation.accent", 'must be a colour such as "#0a7d5a"')
+        accent = None
+    return OrganisationConfig(name.strip() if name else None, logo, accent)
+
+
+def _audience_names(
+    reader: _ConfigReader, raw: Any, default_language: str
+) -> dict[str, LocalizedText]:
+    """`[audiences.kirppis_visitors] name = { fi = "Kirppis", en = "Flea market" }`."""
+    if not isinstance(raw, dict):
+        reader.problem("audiences", "must be a table of [audiences.NAME] tables")
+        return {}
+    names: dict[str, LocalizedText] = {}
+    for audience, table in raw.items():
+        path = f"audiences.{audience}"
+        if not isinstance(table, dict):
+            reader.problem(path, 'must be a table with name = "…" or { fi = "…", en = "…" }')
+            continue
+        reader.unknown_keys(table, {"name"}, f"{path}.")
+        name = table.get("name")
+        if isinstance(name, str) and name.strip():
+            names[audience] = {default_language: name}
+        elif (
+            isinstance(name, dict)
+            and name
+            and all(
+                isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in name.items()
+            )
+        ):
+            names[audience] = dict(name)
+        else:
+            reader.problem(f"{path}.name", 'must be a text or { fi = "…", en = "…" }')
+    return names
 
 
 def _defaults(reader: _ConfigReader, table: dict[str, Any]) -> DefaultsConfig:

@@ -194,9 +194,13 @@ class IncomingHandler:
                 await self.store.audiences.add_member(
                     connection, token.value, contact_id, source=f"{incoming.channel} link", now=now
                 )
-            await self.surveys.send_text(
-                incoming.channel, incoming.address, text("joined", language, audience=token.value)
+            audience = self.surveys.config.audience_name(token.value, language)
+            thanks = (
+                text("joined", language, audience=audience)
+                if audience
+                else text("joined_plain", language)  # never the audience's internal id
             )
+            await self.surveys.send_text(incoming.channel, incoming.address, thanks)
         elif token.kind is TokenKind.LINK_REF:
             ref_contact = await self.store.contacts.get(decode_id(token.value))
             chat = (incoming.channel, incoming.address)

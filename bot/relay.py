@@ -18,7 +18,6 @@ from bot.alerts import is_alert_message
 from bot.channels.base import Incoming, IncomingKind
 from bot.clock import Clock
 from bot.config import Config
-from bot.reports.summary import survey_title
 from conversations.texts import text
 from storage.followups import Followup, FollowupMessage, ReplyDirection
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION
@@ -58,7 +57,13 @@ class ReplyRelay:
             else:
                 assert followup.contact_channel and followup.contact_address
                 language = await self._customer_language(followup)
-                title = survey_title(self.config.surveys, followup.survey_id, language)
+                survey = self.config.surveys.get(followup.survey_id)
+                organisation = self.config.organisation.name
+                title = (
+                    survey.title_for_customer(language, organisation)
+                    if survey
+                    else text("survey_title_plain", language)
+                )
                 await self.store.outbox.enqueue(
                     connection,
                     channel=followup.contact_channel,

@@ -76,7 +76,9 @@ def accepted_languages(header: str | None) -> list[str]:
     return seen
 
 
-def survey_view(conversation: Conversation, error: str | None = None) -> SurveyView:
+def survey_view(
+    conversation: Conversation, error: str | None = None, organisation: str | None = None
+) -> SurveyView:
     survey = conversation.survey
     history = tuple(
         _exchange(conversation, question)
@@ -92,7 +94,7 @@ def survey_view(conversation: Conversation, error: str | None = None) -> SurveyV
         thanks = prompt.text
     return SurveyView(
         language=conversation.language,
-        title=_localized(conversation, survey.title),
+        title=survey.title_for_customer(conversation.language, organisation),
         intro=conversation.intro,
         history=history,
         question=question_view,

@@ -12,7 +12,8 @@ from conversations.schema import Problem, TableReader
 from conversations.survey import Survey, ThankYou
 
 SURVEY_KEYS = {
-    "title", "default_language", "intro", "questions", "thanks", "anonymous", "alert_at_most",
+    "title", "customer_title", "default_language", "intro", "questions", "thanks", "anonymous",
+    "alert_at_most",
 }  # fmt: skip
 QUESTION_KEYS = {
     "id", "type", "text", "optional", "when", "points", "low_label", "high_label",
@@ -83,6 +84,7 @@ def survey_from_mapping(survey_id: str, data: Mapping[str, Any]) -> Survey:
     reader.unknown_keys(data, SURVEY_KEYS, "")
     title = reader.localized(data.get("title", survey_id), "title") or {default_language: survey_id}
     intro = reader.localized(data.get("intro"), "intro", required=False)
+    customer_title = reader.localized(data.get("customer_title"), "customer_title", required=False)
     anonymous = reader.typed(data.get("anonymous"), bool, "anonymous", False)
     rating_alert = reader.typed(data.get("alert_at_most"), int, "alert_at_most", None)
 
@@ -119,6 +121,7 @@ def survey_from_mapping(survey_id: str, data: Mapping[str, Any]) -> Survey:
         intro=intro,
         thanks=tuple(thanks),
         anonymous=anonymous,
+        customer_title=customer_title,
     )
     if not reader.problems:
         reader.problems.extend(survey.problems())

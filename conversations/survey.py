@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from conversations.conditions import Condition
-from conversations.localization import LocalizedText, localized_fields
+from conversations.localization import LocalizedText, localized_fields, resolve
 from conversations.questions import Question, QuestionKind
+from conversations.texts import text as localized_text
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,17 @@ class Survey:
     intro: LocalizedText | None = None
     thanks: tuple[ThankYou, ...] = ()
     anonymous: bool = False
+    customer_title: LocalizedText | None = None
+    """What customers see the survey called (`title` is the team's name for it)."""
+
+    def title_for_customer(self, language: str, organisation: str | None) -> str:
+        """The customer-facing title: the survey's own, else "Feedback for <organisation>";
+        never an internal id or a metric's name."""
+        if self.customer_title:
+            return resolve(self.customer_title, language, self.default_language)
+        if organisation:
+            return localized_text("survey_title_for", language, organisation=organisation)
+        return localized_text("survey_title_plain", language)
 
     def question(self, question_id: str) -> Question:
         for question in self.questions:
@@ -84,6 +96,8 @@ class Survey:
 
     def _texts(self) -> Iterator[LocalizedText]:
         yield self.title
+        if self.customer_title:
+            yield self.customer_title
         if self.intro:
             yield self.intro
         for thanks in self.thanks:

@@ -201,7 +201,7 @@ async def test_a_detractor_is_followed_up_from_the_slack_channel(
                parent_user_id=fake_slack.bot_user_id)  # fmt: skip
     await _waiting(lambda: "So sorry!" in slack.dms(BEN)[-1]["text"], "the relayed reply")
     assert slack.dms(BEN)[-1]["text"] == (
-        "A message from our team about your feedback on Delivery:\n\n"
+        "A message from our team — Your feedback:\n\n"
         "So sorry! May we call you?\n\n— Leo. You can answer here."
     )
 

@@ -127,7 +127,7 @@ async def test_a_detractor_is_followed_up_from_the_telegram_group(
     fake.push_text(anna, "So sorry! May we call you?", GROUP, reply_to=alert)
     relayed = await wait_for_text(fake, maija, "So sorry! May we call you?")
     assert relayed.text == (
-        "A message from our team about your feedback on Delivery:\n\n"
+        "A message from our team — Your feedback:\n\n"
         "So sorry! May we call you?\n\n— Anna. You can answer here."
     )
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.config import LOGO_TYPES, OrganisationConfig
 from bot.http import api
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.web_guard import COOKIE, BrowserIds
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FRAGMENT_HEADER = "X-Palaute-Fragment"
+THEME_PATH = "/brand/theme.css"
+LOGO_PATH = "/brand/logo"
 
 
 class SurveyPages:
@@ -129,7 +132,8 @@ class SurveyPages:
         if outcome is Closure.UNAVAILABLE:
             return self._notice(request, 410, "web_closed_title", "web_unavailable")
         assert isinstance(outcome, Shown)
-        view = survey_view(outcome.conversation, outcome.error)
+        organisation = self.responses.config.organisation
+        view = survey_view(outcome.conversation, outcome.error, organisation.name)
         survey_path = _survey_path(request)
         query = f"?{request.query_string}" if request.query_string else ""
         context = {
@@ -138,6 +142,9 @@ class SurveyPages:
             "action": survey_path,
             "back_action": f"{request.path.removesuffix('/back')}/back{query}",
             "csrf": self.browsers.csrf_token(browser_id),
+            "organisation": organisation,
+            "theme_url": THEME_PATH if organisation.accent else None,
+            "logo_url": LOGO_PATH if organisation.logo else None,
         }
         template = "survey_chat.html" if _wants_fragment(request) else "survey_page.html"
         status = 422 if outcome.error else 200
@@ -197,6 +204,33 @@ def _wants_fragment(request: web.Request) -> bool:
     return request.headers.get(FRAGMENT_HEADER) == "1"
 
 
+def brand_routes(organisation: OrganisationConfig) -> list[web.RouteDef]:
+    """The organisation's accent colour and logo, from palaute's own address: the page's
+    Content-Security-Policy stays 'self', and no third party sees who opens a survey."""
+
+    async def theme(_request: web.Request) -> web.Response:
+        css = f":root {{ --accent: {organisation.accent}; }}\n" if organisation.accent else ""
+        return web.Response(
+            text=css, content_type="text/css", headers={"Cache-Control": "max-age=300"}
+        )
+
+    async def logo(_request: web.Request) -> web.StreamResponse:
+        if organisation.logo is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(
+            organisation.logo,
+            headers={
+                "Content-Type": LOGO_TYPES[organisation.logo.suffix.lower()],
+                "Cache-Control": "max-age=300",
+                # An SVG opened on its own runs no script in palaute's origin.
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    return [web.get(THEME_PATH, theme), web.get(LOGO_PATH, logo)]
+
+
 def install(web_app: web.Application, palaute: PalauteApp) -> None:
     """Serve web surveys and their static files, and give the API the survey links it returns."""
     responses = WebResponses(
@@ -215,6 +249,7 @@ def install(web_app: web.Application, palaute: PalauteApp) -> None:
             web.post("/s/{token}", pages.post),
             web.post("/s/{token}/back", pages.back),
             web.static("/static", STATIC_DIR),
+            *brand_routes(palaute.config.organisation),
         ]
     )
     web_app[api.LINK_BUILDER_KEY] = lambda invitation: links(palaute).invitation_links(invitation)

@@ -20,6 +20,9 @@ TEXTS: dict[str, str] = {
     "restarted": "Welcome back! You may get a short survey now and then. Send /stop to opt out.",
     "welcome": "Hi! I ask a few quick questions after you have been in touch with us. "
     "Send /stop at any time to opt out, or /delete to erase your answers.",
+    "joined_plain": "Thanks for checking in! We will ask how it went afterwards.",
+    "survey_title_plain": "Your feedback",
+    "survey_title_for": "Feedback for {organisation}",
     "joined": "Thanks for checking in to {audience}! We will ask how it went afterwards.",
     "linked": "Thanks, you are all set. We may ask for your feedback here.",
     "help": "I ask short feedback surveys. Tap a button or type your answer.\n"
@@ -143,7 +146,7 @@ TEXTS: dict[str, str] = {
     "dash_comments": "Recent comments",
     "dash_no_comments": "No comments in this window.",
     "alert_reply_hint": "Reply to this message to write to the customer.",
-    "relay_to_customer": "A message from our team about your feedback on {survey}:\n\n{message}\n\n— {author}. You can answer here.",
+    "relay_to_customer": "A message from our team — {survey}:\n\n{message}\n\n— {author}. You can answer here.",
     "relay_team_copy": "{author} wrote to the customer: {message}",
     "relay_from_customer": "{customer} answered: {message}",
     "relay_closed": "This follow-up is resolved: replies are no longer passed to the customer.",

@@ -21,6 +21,9 @@ TEXTS: dict[str, str] = {
     "Lähetä /stop, jos et halua niitä.",
     "welcome": "Hei! Kysyn muutaman nopean kysymyksen, kun olet asioinut kanssamme. "
     "Lähetä /stop, jos et halua kyselyjä, tai /delete poistaaksesi vastauksesi.",
+    "joined_plain": "Kiitos kirjautumisesta! Kysymme jälkeenpäin, miten meni.",
+    "survey_title_plain": "Palautteesi",
+    "survey_title_for": "Palautetta: {organisation}",
     "joined": "Kiitos, että tulit: {audience}! Kysymme jälkeenpäin, miten meni.",
     "linked": "Kiitos, kaikki valmista. Saatamme kysyä palautettasi täällä.",
     "help": "Lähetän lyhyitä palautekyselyjä. Napauta painiketta tai kirjoita vastauksesi.\n"
@@ -143,7 +146,7 @@ TEXTS: dict[str, str] = {
     "dash_comments": "Uusimmat kommentit",
     "dash_no_comments": "Ei kommentteja tältä aikaväliltä.",
     "alert_reply_hint": "Vastaa tähän viestiin kirjoittaaksesi asiakkaalle.",
-    "relay_to_customer": "Viesti tiimiltämme palautteestasi ({survey}):\n\n{message}\n\n– {author}. Voit vastata tähän.",
+    "relay_to_customer": "Viesti tiimiltämme – {survey}:\n\n{message}\n\n– {author}. Voit vastata tähän.",
     "relay_team_copy": "{author} kirjoitti asiakkaalle: {message}",
     "relay_from_customer": "{customer} vastasi: {message}",
     "relay_closed": "Tämä seuranta on ratkaistu: vastauksia ei enää välitetä asiakkaalle.",
