@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.channels.capacity import MessageCapacity, text_length
 from conversations.engine import Conversation
 from conversations.localization import LocalizedText, localized_fields, render, resolve
-from conversations.questions import QuestionKind
+from conversations.questions import AnswerValue, Question, QuestionKind
 from conversations.survey import Survey
 from conversations.texts import text
 
@@ -38,6 +38,24 @@ def echo_frame(language: str) -> str:
     answered = text("answered", language, answer=ELLIPSIS)
     skipped = text("skipped", language)
     return "\n\n" + max(answered, skipped, key=text_length)
+
+
+def fitted_echo(
+    conversation: Conversation, question: Question, value: AnswerValue | None, limit: int | None
+) -> str:
+    """A question with the answer quoted under it, the answer cut short with "…" when the
+    whole would be longer than `limit` (a 4000-character story under its question)."""
+    shown = conversation.question_text(question)
+    echo = f"{shown}\n\n{conversation.describe(question, value)}"
+    if limit is None or value is None or text_length(echo) <= limit:
+        return echo
+    frame = text("answered", conversation.language, answer=ELLIPSIS)
+    room = max(limit - text_length(f"{shown}\n\n{frame}"), 0)
+    answer = conversation.answer_label(question, value)[:room]
+    while text_length(answer) > room:
+        answer = answer[:-1]
+    quoted = text("answered", conversation.language, answer=answer.rstrip() + ELLIPSIS)
+    return f"{shown}\n\n{quoted}"
 
 
 def survey_overflows(

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.channels.base import Button, OutgoingPrompt
+from bot.channels.capacity import CAPACITIES
 from bot.clock import Clock
 from bot.config import Config
+from bot.survey_fit import fitted_echo
 from bot.tokens import decode_id, encode_id
 from conversations.engine import Conversation, Done, Prompt, Step
 from conversations.localization import pick_language
@@ -303,16 +305,19 @@ class SurveyService:
         conversation = step.conversation
         now = self.clock.now()
         if ref:
-            shown = conversation.question_text(step.question)
+            capacity = CAPACITIES.get(channel)
+            echo = fitted_echo(
+                conversation,
+                step.question,
+                step.value,
+                capacity.max_text_length if capacity else None,
+            )
             await self.store.outbox.enqueue(
                 connection,
                 channel=channel,
                 address=address,
                 kind="edit",
-                payload={
-                    "message_ref": ref,
-                    "text": f"{shown}\n\n{conversation.describe(step.question, step.value)}",
-                },
+                payload={"message_ref": ref, "text": echo},
                 invitation_id=invitation.id,
                 priority=PRIORITY_CONVERSATION,
                 now=now,
