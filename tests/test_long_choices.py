@@ -8,7 +8,10 @@ Telegram does.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from bot.app import PalauteApp
 from bot.tokens import encode_id
@@ -16,7 +19,7 @@ from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, fake_telegram  # noqa: F401
-from tests.telegram_helpers import MovableClock, telegram_config, wait_for_text
+from tests.telegram_helpers import MovableClock, settle, telegram_config, wait_for_text
 
 LONG_LABEL = (
     "Erittäin ystävällinen ja asiantunteva henkilökunta myymälässä joka jaksoi neuvoa "
@@ -130,3 +133,49 @@ async def test_a_button_sent_before_the_upgrade_still_answers(
     await wait_for_text(fake, aino, "Mikä oli parasta?")
     answers, _ = await app.store.answers.for_invitation(invitation.id)
     assert answers == {"score": 5}
+
+
+REORDERED = """
+[surveys.pick]
+title = "Pick"
+[[surveys.pick.questions]]
+id = "fruit"
+type = "choice"
+text = "Which fruit?"
+choices = [{choices}]
+"""
+
+
+async def test_a_tap_after_the_choices_were_reordered_or_removed_answers_right_or_not_at_all(
+    app_factory: AppFactory,
+    fake_telegram: FakeTelegram,
+    db_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The organizer edits the config while questions are on customers' screens."""
+    fake = fake_telegram
+    before = REORDERED.format(choices='"Apple", "Banana", "Cherry"')
+    first = PalauteApp(telegram_config(fake, db_path, before), clock=MovableClock())
+    await first.start()
+    aino, ville = fake.user(811), fake.user(812)
+    try:
+        await _trigger(first, aino, "pick")
+        await _trigger(first, ville, "pick")
+        ainos = await wait_for_text(fake, aino, "Which fruit?")
+        villes = await wait_for_text(fake, ville, "Which fruit?")
+    finally:
+        await first.stop()
+
+    after = REORDERED.format(choices='"Cherry", "Apple"')  # reordered, Banana gone
+    app = await app_factory(telegram_config(fake, db_path, after), clock=MovableClock())
+    fake.push_callback(aino, ainos, ainos.callback_data_for("Apple"))
+    await wait_for_text(fake, aino, "Thank you")
+    with caplog.at_level(logging.WARNING, logger="bot.surveys"):
+        fake.push_callback(ville, villes, villes.callback_data_for("Banana"))
+        await fake.wait_for(lambda: "no longer offered" in caplog.text)
+    await settle(app, fake)
+    answers = {
+        i.id: (await app.store.answers.for_invitation(i.id))[0]
+        for i in await app.store.invitations.listing()
+    }
+    assert sorted(answers.values(), key=len) == [{}, {"fruit": "apple"}]
