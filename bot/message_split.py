@@ -4,7 +4,8 @@ Cuts fall at the last paragraph break that fits, else a line break, else a sente
 space; only a text with none of these is cut mid-word. A cut never falls inside an HTML entity
 ("&amp;") or tag ("<b>"), so a piece of escaped text still reads right. Lengths are measured as
 the platform counts them: `text_length` for plain text (what palaute relays is sent without a
-parse mode, so Telegram counts every character as written). Whitespace at a cut is dropped, nothing else is.
+parse mode, so Telegram counts every character as written). Whitespace at a cut is dropped,
+nothing else is.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ _BOUNDARIES = (
     re.compile(r"(?<=[.!?…])\s+"),  # sentences
     re.compile(r"\s+"),  # words
 )
-_MARKUP = re.compile(r"&#?\w+;|<[^<>]*>")
+_MARKUP = re.compile(r"&#?\w{1,32};|</?[A-Za-z][^<>]{0,200}>")
+"""An HTML entity or tag (a stray "<" in plain text is neither)."""
 
 
 def split_message(

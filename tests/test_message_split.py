@@ -27,7 +27,7 @@ def test_a_cut_never_falls_inside_an_entity_or_a_tag() -> None:
     assert split_message("x" * 8 + "<b>yy", 10) == ["x" * 8, "<b>yy"]
 
 
-def test_emoji_count_as_telegram_counts_them() -> None:
+def test_an_emoji_counts_twice_the_safe_side_of_how_telegram_counts() -> None:
     pieces = split_message("🎉" * 5, 4)  # two UTF-16 code units each
     assert pieces == ["🎉🎉", "🎉🎉", "🎉"]
 

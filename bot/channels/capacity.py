@@ -37,9 +37,10 @@ CAPACITIES: dict[str, MessageCapacity] = {"telegram": TELEGRAM}
 
 
 def text_length(text: str) -> int:
-    """Length in UTF-16 code units, as Telegram counts entity offsets: an emoji counts twice.
+    """Length in UTF-16 code units: an emoji counts twice.
 
-    Never less than the number of characters, so a text within a limit by this count fits
-    however the platform counts.
+    Telegram's own count is disputed: entity offsets are UTF-16, and many clients split by UTF-16,
+    while a live probe found 4096 emoji accepted (FerroxLabs/wayland#934: code points). UTF-16 is
+    never less than the code points, so a text within a limit by this count fits either way.
     """
     return len(text.encode("utf-16-le")) // 2
