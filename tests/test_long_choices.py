@@ -12,8 +12,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from telegram.constants import InlineKeyboardButtonLimit
 
 from bot.app import PalauteApp
+from bot.surveys import answer_payload, option_key, parse_answer_payload
 from bot.tokens import encode_id
 from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
@@ -179,3 +183,20 @@ async def test_a_tap_after_the_choices_were_reordered_or_removed_answers_right_o
         for i in await app.store.invitations.listing()
     }
     assert sorted(answers.values(), key=len) == [{}, {"fruit": "apple"}]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    invitation_id=st.integers(min_value=0, max_value=2**63 - 1),
+    question_index=st.integers(min_value=0, max_value=999),
+    value=st.text(max_size=500),
+)
+def test_every_answer_payload_fits_telegram_and_reads_back(
+    invitation_id: int, question_index: int, value: str
+) -> None:
+    payload = answer_payload(invitation_id, question_index, value)
+    assert 1 <= len(payload.encode()) <= InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+    parsed = parse_answer_payload(payload)
+    assert parsed is not None
+    assert (parsed.invitation_id, parsed.question_index) == (invitation_id, question_index)
+    assert parsed.value is None and parsed.option_key == option_key(value)
