@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.channels.capacity import CAPACITIES
 from bot.config_lines import key_lines, line_of
 from bot.durations import parse_clock, parse_duration
+from bot.survey_fit import property_overflows, survey_overflows
 from conversations.builtin import builtin_surveys
 from conversations.definitions import DefinitionError, survey_from_mapping
 from conversations.localization import LocalizedText, resolve
@@ -476,6 +478,8 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
         source.parent if source else Path.cwd(),
     )
     audience_names = _audience_names(reader, data.get("audiences", {}), defaults.language)
+    _check_fit(reader, [name for name, on in (("telegram", telegram), ("slack", slack)) if on],
+               surveys, touchpoints)  # fmt: skip
     return Config(
         storage, server, telegram, slack, team, defaults, surveys, touchpoints, webhooks, source,
         tuple(reader.missing_secrets), organisation, audience_names,
@@ -709,6 +713,29 @@ def _touchpoints(
             properties={str(k): str(v) for k, v in properties.items()},
         )
     return touchpoints
+
+
+def _check_fit(
+    reader: _ConfigReader,
+    channels: list[str],
+    surveys: Mapping[str, Survey],
+    touchpoints: Mapping[str, TouchpointConfig],
+) -> None:
+    """Refuse what a configured channel could not send: a survey's texts and keyboards, and the
+    fixed properties a touchpoint puts into them."""
+    for channel in channels:
+        capacity = CAPACITIES.get(channel)
+        if capacity is None:
+            continue
+        for survey_id, survey in surveys.items():
+            for overflow in survey_overflows(survey, capacity):
+                reader.problem(f"surveys.{survey_id}.{overflow.path}", overflow.message)
+        for touchpoint_id, touchpoint in touchpoints.items():
+            fixed = surveys.get(touchpoint.survey)
+            if fixed is None or not touchpoint.properties:
+                continue
+            for name, message in property_overflows(fixed, capacity, touchpoint.properties):
+                reader.problem(f"touchpoints.{touchpoint_id}.properties.{name}", message)
 
 
 def _webhooks(reader: _ConfigReader, raw: Any) -> tuple[WebhookConfig, ...]:

@@ -136,11 +136,12 @@ class IncomingHandler:
             return
         await self.surveys.answer(
             invitation.id,
-            parsed.value,
+            parsed.value or "",
             channel=incoming.channel,
             address=incoming.address,
             question_index=parsed.question_index,
             message_ref=incoming.message_ref,
+            option=parsed.option_key,
         )
 
     async def _command(

@@ -16,8 +16,10 @@ import aiosqlite
 
 from bot.alerts import is_alert_message
 from bot.channels.base import Incoming, IncomingKind
+from bot.channels.capacity import CAPACITIES
 from bot.clock import Clock
 from bot.config import Config
+from bot.message_split import split_message
 from conversations.texts import text
 from storage.followups import Followup, FollowupMessage, ReplyDirection
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION
@@ -64,20 +66,20 @@ class ReplyRelay:
                     if survey
                     else text("survey_title_plain", language)
                 )
-                await self.store.outbox.enqueue(
-                    connection,
-                    channel=followup.contact_channel,
-                    address=followup.contact_address,
-                    kind="text",
-                    payload={
-                        "text": text(
-                            "relay_to_customer", language, survey=title,
-                            author=author.split(" ")[0], message=incoming.text,
-                        )
-                    },
-                    priority=PRIORITY_CONVERSATION,
-                    now=now,
+                relayed = text(
+                    "relay_to_customer", language, survey=title,
+                    author=author.split(" ")[0], message=incoming.text,
                 )  # fmt: skip
+                for piece in _pieces(relayed, followup.contact_channel):
+                    await self.store.outbox.enqueue(
+                        connection,
+                        channel=followup.contact_channel,
+                        address=followup.contact_address,
+                        kind="text",
+                        payload={"text": piece},
+                        priority=PRIORITY_CONVERSATION,
+                        now=now,
+                    )
                 await self.store.followups.add_reply(
                     connection, followup.id, ReplyDirection.TO_CUSTOMER, incoming.text,
                     author=author, now=now,
@@ -141,12 +143,22 @@ class ReplyRelay:
         self, connection: aiosqlite.Connection, message: FollowupMessage, note: str
     ) -> None:
         assert message.message_ref is not None
-        await self.store.outbox.enqueue(
-            connection,
-            channel=message.channel,
-            address=message.address,
-            kind="team",
-            payload={"text": note, "thread_ref": message.message_ref},
-            priority=PRIORITY_ALERT,
-            now=self.clock.now(),
-        )
+        for piece in _pieces(note, message.channel):
+            await self.store.outbox.enqueue(
+                connection,
+                channel=message.channel,
+                address=message.address,
+                kind="team",
+                payload={"text": piece, "thread_ref": message.message_ref},
+                priority=PRIORITY_ALERT,
+                now=self.clock.now(),
+            )
+
+
+def _pieces(message: str, channel: str) -> list[str]:
+    """A relayed message as the channel can take it: several messages (in order, one chat's
+    outbox keeps them so) when it is longer than one message of that channel may be."""
+    capacity = CAPACITIES.get(channel)
+    if capacity is None:
+        return [message]
+    return split_message(message, capacity.max_text_length)

@@ -7,6 +7,7 @@ never lost and its follow-up messages survive a restart in the outbox.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.channels.base import Button, OutgoingPrompt
+from bot.channels.capacity import CAPACITIES
 from bot.clock import Clock
 from bot.config import Config
+from bot.survey_fit import fitted_echo
 from bot.tokens import decode_id, encode_id
 from conversations.engine import Conversation, Done, Prompt, Step
 from conversations.localization import pick_language
@@ -30,6 +33,9 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 ANSWER_PREFIX = "a"
+"""`a:<invitation>:<question index>:<value>`: buttons sent before option keys (still accepted)."""
+OPTION_PREFIX = "o"
+"""`o:<invitation>:<question index>:<option key>`: every button palaute sends now."""
 OPT_OUT_PAYLOAD = "stop"
 
 
@@ -37,26 +43,38 @@ OPT_OUT_PAYLOAD = "stop"
 class AnswerPayload:
     invitation_id: int
     question_index: int
-    value: str
+    value: str | None = None
+    """The answer itself (old buttons); None when the button names an option by its key."""
+    option_key: str | None = None
+
+
+def option_key(value: str) -> str:
+    """A short, stable name of an option's value: at most 8 characters whatever the value.
+
+    A digest rather than the option's position, so that reordering a question's choices in the
+    config never turns a tap on a message already sent into another choice.
+    """
+    return encode_id(int.from_bytes(hashlib.sha256(value.encode()).digest()[:5], "big"))
 
 
 def answer_payload(invitation_id: int, question_index: int, value: str) -> str:
-    """Button payload for an answer; fits Telegram's 64-byte callback data."""
-    payload = f"{ANSWER_PREFIX}:{encode_id(invitation_id)}:{question_index}:{value}"
-    if len(payload.encode()) > 64:
-        raise ValueError(f"answer payload {payload!r} is longer than 64 bytes")
-    return payload
+    """Button payload for an answer: at most 28 bytes, so it fits Telegram's 64-byte callback
+    data (and any platform's button value) whatever the label or value of the option."""
+    return f"{OPTION_PREFIX}:{encode_id(invitation_id)}:{question_index}:{option_key(value)}"
 
 
 def parse_answer_payload(payload: str) -> AnswerPayload | None:
     """None for anything that is not a well-formed answer payload (forged or from elsewhere)."""
     parts = payload.split(":", 3)
-    if len(parts) != 4 or parts[0] != ANSWER_PREFIX:
+    if len(parts) != 4 or parts[0] not in (ANSWER_PREFIX, OPTION_PREFIX):
         return None
     try:
-        return AnswerPayload(decode_id(parts[1]), int(parts[2]), parts[3])
+        invitation_id, question_index = decode_id(parts[1]), int(parts[2])
     except ValueError:
         return None
+    if parts[0] == ANSWER_PREFIX:
+        return AnswerPayload(invitation_id, question_index, value=parts[3])
+    return AnswerPayload(invitation_id, question_index, option_key=parts[3])
 
 
 @dataclass(frozen=True)
@@ -202,8 +220,12 @@ class SurveyService:
         address: str | None,
         question_index: int | None = None,
         message_ref: str | None = None,
+        option: str | None = None,
     ) -> AnswerOutcome:
-        """Store one reply and queue what follows. `address` is where the customer is (None: web)."""
+        """Store one reply and queue what follows. `address` is where the customer is (None: web).
+
+        `option` is the key of the tapped button's option (`option_key`); it stands for `raw`.
+        """
         now = self.clock.now()
         pushes = channel in self.pushing_channels and address is not None
         async with self.store.database.transaction() as connection:
@@ -247,6 +269,19 @@ class SurveyService:
                     )
                     return AnswerOutcome(conversation, None)
                 question_id = questions[question_index].id
+                if option is not None:
+                    chosen = [
+                        o.value
+                        for o in conversation.options(questions[question_index])
+                        if option_key(o.value) == option
+                    ]
+                    if len(chosen) != 1:
+                        log.warning(
+                            "ignored a tap on an option no longer offered, invitation %s",
+                            invitation_id,
+                        )
+                        return AnswerOutcome(conversation, None)
+                    raw = chosen[0]
             step = conversation.answer(raw, question_id)
             if step.stale or step.question is None:
                 return AnswerOutcome(conversation, step)
@@ -294,16 +329,19 @@ class SurveyService:
         conversation = step.conversation
         now = self.clock.now()
         if ref:
-            shown = conversation.question_text(step.question)
+            capacity = CAPACITIES.get(channel)
+            echo = fitted_echo(
+                conversation,
+                step.question,
+                step.value,
+                capacity.max_text_length if capacity else None,
+            )
             await self.store.outbox.enqueue(
                 connection,
                 channel=channel,
                 address=address,
                 kind="edit",
-                payload={
-                    "message_ref": ref,
-                    "text": f"{shown}\n\n{conversation.describe(step.question, step.value)}",
-                },
+                payload={"message_ref": ref, "text": echo},
                 invitation_id=invitation.id,
                 priority=PRIORITY_CONVERSATION,
                 now=now,

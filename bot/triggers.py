@@ -16,8 +16,10 @@ from typing import Any
 
 import aiosqlite
 
+from bot.channels.capacity import CAPACITIES
 from bot.clock import Clock, to_datetime
 from bot.config import Config, TouchpointConfig
+from bot.survey_fit import property_overflows
 from bot.timing import local_day_bounds, outside_quiet_hours
 from storage.invitations import NewInvitation
 from storage.records import Contact, Invitation, InvitationState
@@ -148,7 +150,20 @@ class TriggerService:
                 f"the {channel} channel is not configured: add a [{channel}] section to the"
                 " config, or survey this contact on a channel that is",
             )
+        for channel in self._channels_for(request.contact):
+            capacity = CAPACITIES.get(channel)
+            if capacity is None:
+                continue
+            for name, message in property_overflows(survey, capacity, properties):
+                raise TriggerError(f"properties.{name}", message)
         return touchpoint, properties
+
+    def _channels_for(self, contact: ContactSpec) -> list[str]:
+        """Where the survey may go: the contact's channel, or for a `ref:` contact any that
+        could be theirs."""
+        if contact.channel is not None:
+            return [contact.channel]
+        return sorted(self.channels)
 
     async def trigger(self, request: TriggerRequest, *, dry_run: bool = False) -> TriggerResult:
         touchpoint, properties = self.validate(request)

@@ -143,11 +143,15 @@ class Conversation:
         """How a given answer reads back to the customer ("Your answer: 9")."""
         if value is None:
             return text("skipped", self.language)
+        return text("answered", self.language, answer=self.answer_label(question, value))
+
+    def answer_label(self, question: Question, value: AnswerValue) -> str:
+        """An answer as the customer saw it: the tapped option's label, else what they typed."""
         payload = encode_value(value)
         for option in self.options(question):
             if option.value == payload:
-                return text("answered", self.language, answer=option.label)
-        return text("answered", self.language, answer=value)
+                return option.label
+        return str(value)
 
     def thanks(self) -> str:
         for candidate in self.survey.thanks:

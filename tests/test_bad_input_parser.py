@@ -142,9 +142,10 @@ def test_digits_that_int_refuses_are_not_a_choice() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(payload=st.one_of(st.text(), st.from_regex(r"\Aa:[0-9a-z]{0,8}:-?\d{0,4}:.{0,40}\Z")))
+@given(payload=st.one_of(st.text(), st.from_regex(r"\A[ao]:[0-9a-z]{0,8}:-?\d{0,4}:.{0,40}\Z")))
 @example(payload="a:zzzzzzzzzzzzzzzzzzzzzz:0:9")
 @example(payload="a:1:99999999999999999999:9")
+@example(payload="o:²:0:zz")
 @example(payload="f:²:claim")
 def test_forged_button_payloads_parse_to_nothing_or_a_well_formed_answer(payload: str) -> None:
     parsed = parse_answer_payload(payload)

@@ -141,6 +141,15 @@ _NOT_MODIFIED = (
     "are exactly the same as a current content and reply markup of the message"
 )
 _MAX_TEXT_LENGTH = 4096
+# telegram.constants.InlineKeyboardMarkupLimit: TOTAL_BUTTON_NUMBER = 100, BUTTONS_PER_ROW = 8
+# (undocumented by Telegram, measured by the PTB team). Past 100 buttons Telegram answers
+# "Bad Request: reply markup is too long" (e.g. eternnoir/pyTelegramBotAPI#511,
+# rubenlagus/TelegramBots#218). Past 8 in a row it has been seen to accept the message while
+# clients do not show the buttons that do not fit (eternnoir/pyTelegramBotAPI#930); the fake
+# refuses that too, with the same answer, so a keyboard a customer could not use fails a test.
+_MAX_INLINE_BUTTONS = 100
+_MAX_INLINE_BUTTONS_PER_ROW = 8
+_MARKUP_TOO_LONG = "Bad Request: reply markup is too long"
 _MAX_CAPTION_LENGTH = 1024
 
 
@@ -1151,6 +1160,10 @@ class FakeTelegram:
                 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup should be an '
                 "Array of Arrays",
             )
+        if sum(len(row) for row in rows) > _MAX_INLINE_BUTTONS or any(
+            len(row) > _MAX_INLINE_BUTTONS_PER_ROW for row in rows
+        ):
+            raise ApiError(400, _MARKUP_TOO_LONG)
         for row in rows:
             for button in row:
                 if not isinstance(button, dict) or not isinstance(button.get("text"), str):

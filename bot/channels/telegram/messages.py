@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message
-from telegram.constants import InlineKeyboardButtonLimit
+from telegram.constants import InlineKeyboardButtonLimit, InlineKeyboardMarkupLimit
 
 from bot.channels.base import Button, rejected_message
 
 _MAX_DATA = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+# Undocumented by Telegram (PTB's telegram.constants): past 100 buttons it answers "reply
+# markup is too long"; past 8 in a row clients leave buttons out.
+MAX_BUTTONS = InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER
+MAX_BUTTONS_PER_ROW = InlineKeyboardMarkupLimit.BUTTONS_PER_ROW
 
 
 def chat_id(address: str) -> int | str:
@@ -31,9 +35,12 @@ def parse_message_ref(ref: str) -> tuple[int | str, int]:
 
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     """Buttons whose payloads come back as callback data; None when there are no buttons."""
-    kept = [row for row in rows if row]
+    kept = [part for row in rows if row for part in _fitting_rows(row)]
     if not kept:
         return None
+    total = sum(len(row) for row in kept)
+    if total > MAX_BUTTONS:
+        raise rejected_message(f"{total} buttons on one message; Telegram takes {MAX_BUTTONS}")
     for row in kept:
         for button in row:
             size = len(button.payload.encode())
@@ -44,6 +51,13 @@ def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row] for row in kept]
     )
+
+
+def _fitting_rows(row: Sequence[Button]) -> list[Sequence[Button]]:
+    """A row as several rows of at most 8, evened out (12 buttons: 6 and 6, not 8 and 4)."""
+    count = -(-len(row) // MAX_BUTTONS_PER_ROW)
+    size = -(-len(row) // count)
+    return [row[start : start + size] for start in range(0, len(row), size)]
 
 
 Send = Callable[[], Awaitable[Message]]
