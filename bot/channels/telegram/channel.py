@@ -59,7 +59,7 @@ from bot.channels.telegram.messages import (
     parse_message_ref,
 )
 from bot.channels.telegram.request import AiohttpRequest
-from bot.config import ServerConfig, TelegramConfig
+from bot.config import ServerConfig, TelegramConfig, TelegramPace
 from bot.logs import add_secret
 from bot.tokens import same_secret
 from conversations.localization import SUPPORTED_LANGUAGES
@@ -95,16 +95,11 @@ REPLY_TO_THIS_BOT = _ReplyToThisBot(name="REPLY_TO_THIS_BOT")
 
 class TelegramChannel(Channel):
     name = "telegram"
-    # Telegram allows about 30 messages a second overall, counted per second, so the budget is
-    # a steady rate without a burst on top. It counts when a request arrives and palaute when
-    # it sends, so both rates sit a little under the limit, leaving room for network jitter.
-    limits = Limits(
-        per_second=29, burst=1, per_chat_per_second=0.95, per_chat_burst=3, per_group_per_minute=20
-    )
 
     def __init__(self, config: TelegramConfig, server: ServerConfig) -> None:
         super().__init__()
         self.config = config
+        self.limits = pacing(config.pace)
         self.server = server
         self.bot_username: str | None = config.bot_username
         """For t.me links: from the config, else what getMe says at start."""
@@ -390,6 +385,26 @@ class TelegramChannel(Channel):
             self._webhook_secret = await self._store.settings.get_or_create_secret(_SECRET_SETTING)
             add_secret(self._webhook_secret)  # not in the config, so not scrubbed otherwise
         return self._webhook_secret
+
+
+OVERALL_HEADROOM = 29 / 30
+PER_CHAT_HEADROOM = 0.95
+
+
+def pacing(pace: TelegramPace) -> Limits:
+    """The pace for Telegram's limits in `pace` (30 a second overall, 1 per chat by default).
+
+    Telegram counts a message a second overall, so that budget is a steady rate without a burst
+    on top. It counts when a request arrives and palaute when it sends, so both rates sit a
+    little under the limit (29 of 30, 0.95 of 1), leaving room for network jitter.
+    """
+    return Limits(
+        per_second=pace.messages_per_second * OVERALL_HEADROOM,
+        burst=1,
+        per_chat_per_second=pace.messages_per_second_per_chat * PER_CHAT_HEADROOM,
+        per_chat_burst=pace.per_chat_burst,
+        per_group_per_minute=pace.messages_per_minute_per_group,
+    )
 
 
 def _team_body(message: TeamMessage) -> tuple[str, str | None]:
