@@ -28,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import ChatMigrated, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -77,6 +77,9 @@ COMMANDS = ("start", "help", "stop", "delete")
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_SETTING = "telegram_webhook_secret"
+_MIGRATED_SETTING = "telegram_chat_migrated:"
+"""+ a group's old chat id: the supergroup it became (kept so a restart still sends there)."""
+_MAX_MIGRATIONS = 5
 
 
 class _ReplyToThisBot(filters.MessageFilter):
@@ -109,6 +112,8 @@ class TelegramChannel(Channel):
         self._poller: Poller | None = None
         self._sequences = MessageSequence()
         self._webhook_secret = config.webhook_secret or None
+        self._migrated: dict[str, str] = {}
+        """Groups upgraded to supergroups: old chat id -> new (Telegram's migrate_to_chat_id)."""
 
     @property
     def webhook_url(self) -> str:
@@ -135,6 +140,8 @@ class TelegramChannel(Channel):
 
     async def start(self) -> None:
         inbox = self._require_inbox()
+        if self._store is not None:
+            self._migrated = await self._store.settings.with_prefix(_MIGRATED_SETTING)
         application = self._build_application(inbox)
         await application.initialize()
         self._application = application
@@ -270,7 +277,7 @@ class TelegramChannel(Channel):
     # ------------------------------------------------------------------ outgoing
 
     async def send_prompt(self, address: str, prompt: OutgoingPrompt) -> str:
-        bot, chat = self._bot, chat_id(address)
+        bot, chat = self._bot, self._chat(address)
         parts: list[Send] = []
         if prompt.intro:
             parts.append(partial(bot.send_message, chat, prompt.intro))
@@ -283,7 +290,7 @@ class TelegramChannel(Channel):
         self, address: str, text: str, buttons: tuple[tuple[Button, ...], ...] = ()
     ) -> str:
         send = partial(
-            self._bot.send_message, chat_id(address), text, reply_markup=keyboard(buttons)
+            self._bot.send_message, self._chat(address), text, reply_markup=keyboard(buttons)
         )
         return await self._send(address, text, [send])
 
@@ -301,7 +308,7 @@ class TelegramChannel(Channel):
         caption has only 1024) with its buttons after it: that text message is what the ref
         names, so an alert is edited with `edit_message_text` and replied to like any other.
         """
-        bot, chat = self._bot, chat_id(address)
+        bot, chat = self._bot, self._chat(address)
         body, parse_mode = _team_body(message)
         reply = _reply_parameters(message.thread_ref)
         parts: list[Send] = []
@@ -349,6 +356,12 @@ class TelegramChannel(Channel):
     async def _send(self, address: str, key: Hashable, parts: Sequence[Send]) -> str:
         try:
             message = await self._sequences.send((address, key), parts)
+        except ChatMigrated as error:
+            new_chat = await self._follow_migration(self._chat(address), error.new_chat_id)
+            # Sent again soon by the dispatcher, then to the supergroup (the parts name the chat).
+            raise temporary_failure(
+                f"Telegram: the group became the supergroup {new_chat}; sending there"
+            ) from error
         except TelegramError as error:
             failure = delivery_error(error, chat_id(address))
             if failure.permanent:  # never retried, so nothing to resume
@@ -359,11 +372,40 @@ class TelegramChannel(Channel):
     async def _edit(self, chat: int | str, edit: Callable[[], Awaitable[object]]) -> None:
         try:
             await edit()
+        except ChatMigrated as error:  # a message left in the old group cannot be edited
+            await self._follow_migration(chat, error.new_chat_id)
+            raise delivery_error(error, chat) from error
         except TelegramError as error:
             if not is_not_modified(error):
                 raise delivery_error(error, chat) from error
 
     # ------------------------------------------------------------------ helpers
+
+    def _chat(self, address: str) -> int | str:
+        """The chat_id to send to for `address`: a group upgraded to a supergroup, the latter."""
+        for _ in range(_MAX_MIGRATIONS):
+            if address not in self._migrated:
+                break
+            address = self._migrated[address]
+        return chat_id(address)
+
+    async def _follow_migration(self, old_chat: int | str, new_chat: int) -> int:
+        """Send to `new_chat` from now on in place of `old_chat`, across restarts too."""
+        old, new = str(old_chat), str(new_chat)
+        if self._migrated.get(old) != new:
+            self._migrated[old] = new
+            if self._store is not None:
+                await self._store.settings.put(f"{_MIGRATED_SETTING}{old}", new)
+            log.warning(
+                "the Telegram group %s was upgraded to the supergroup %s; palaute sends there "
+                'from now on. Update the config: "telegram:%s" becomes "telegram:%s" '
+                "(in [team] report_to)",
+                old,
+                new,
+                old,
+                new,
+            )
+        return new_chat
 
     @property
     def _bot(self) -> ExtBot[Any]:
