@@ -197,7 +197,9 @@ class ChannelLimiter:
         if adding:
             while (wait := bucket.time_until(adding)) > 0:
                 await asyncio.sleep(wait)
-        await self.global_limiter.acquire(priority, count)
+        calls = count if self.limits.edits_in_global else adding
+        if calls:
+            await self.global_limiter.acquire(priority, calls)
         if adding:
             bucket.take(adding)
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.channel import pacing
 from bot.config import ConfigError, TelegramPace, parse_config
+from bot.rate_limit import ChannelLimiter
 from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.conftest import AppFactory
@@ -146,3 +148,49 @@ def test_check_shows_the_telegram_pace(tmp_path: Path) -> None:
         "Telegram pace: 100 messages/s overall, 1/s per chat after 3 at once, 20/min per group"
         in result.stdout
     )
+
+
+class Ticker:
+    """A monotonic clock moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_429_in_a_busy_chat_slows_that_chat_alone_and_for_good() -> None:
+    ticker = Ticker()
+    limiter = ChannelLimiter(pacing(TelegramPace()), ticker)
+    await limiter.acquire("42", priority=100)
+    ticker.now += 0.2
+    await limiter.acquire("42", priority=100)  # within palaute's burst of 3: goes at once
+    assert limiter.throttled("42", 1.0) is False  # "42" just had a message: its own limit
+    # Every other chat goes on at the overall pace (a token every 1/29 s), with no pause.
+    assert limiter.global_limiter.bucket.try_take() <= 1 / 29
+    ticker.now += 1.0
+    chat = limiter.chat_bucket("42")
+    assert chat.time_until(1) == 0.0
+    chat.take(1)
+    ticker.now += 2.0  # idle long enough to refill a burst of 3, were it still allowed one
+    assert chat.time_until(1) == 0.0
+    chat.take(1)
+    assert chat.time_until(1) > 1.0  # one message a second from now on, no burst
+
+
+async def test_a_429_to_a_quiet_chat_is_bot_wide_and_pauses_every_chat() -> None:
+    ticker = Ticker()
+    limiter = ChannelLimiter(pacing(TelegramPace()), ticker)
+    await limiter.acquire("42", priority=100)
+    assert limiter.throttled("42", 3.0) is True  # its first message: no per-chat limit hit
+    assert abs(limiter.global_limiter.bucket.try_take() - 3.0) < 1e-6
+    assert limiter.chat_bucket("42").burst == 3  # the chat keeps its burst
+
+
+async def test_an_edit_waits_for_no_global_budget_on_telegram() -> None:
+    ticker = Ticker()
+    limiter = ChannelLimiter(pacing(TelegramPace()), ticker)
+    global_bucket = limiter.global_limiter.bucket
+    global_bucket.pause(10.0)  # the overall budget is spent for the next 10 s
+    await asyncio.wait_for(limiter.acquire("42", 100, 1, new_messages=0), timeout=1)

@@ -439,6 +439,11 @@ def pacing(pace: TelegramPace) -> Limits:
     Telegram counts a message a second overall, so that budget is a steady rate without a burst
     on top. It counts when a request arrives and palaute when it sends, so both rates sit a
     little under the limit (29 of 30, 0.95 of 1), leaving room for network jitter.
+
+    The overall figure is the FAQ's limit on broadcasting, on messages sent: editing a message
+    already in a chat (the tapped question showing its answer) sends nobody anything, and
+    Telegram's maintainers say there is no other global limit for bots (tdlib/td#3034), so an
+    edit does not wait for it.
     """
     return Limits(
         per_second=pace.messages_per_second * OVERALL_HEADROOM,
@@ -446,6 +451,7 @@ def pacing(pace: TelegramPace) -> Limits:
         per_chat_per_second=pace.messages_per_second_per_chat * PER_CHAT_HEADROOM,
         per_chat_burst=pace.per_chat_burst,
         per_group_per_minute=pace.messages_per_minute_per_group,
+        edits_in_global=False,
     )
 
 
