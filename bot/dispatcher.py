@@ -302,7 +302,7 @@ class Dispatcher:
             return
         if error.retry_after and limiter.throttled(message.address, error.retry_after):
             log.warning(
-                "%s answered 429 to a chat without a recent message: the bot-wide limit, so "
+                "%s answered 429 to chats without a recent message: the bot-wide limit, so "
                 "every %s chat waits %g s",
                 message.channel,
                 message.channel,

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from bot.channels.base import Limits
 
 GROUP_BURST = 3
+FLOOD_WINDOW = 2.0
+"""Seconds within which 429s to two different quiet chats mean the bot-wide limit was hit."""
 TIMER_SLACK = 0.005
 """How late a woken waiter may be without the global rate losing that time (see TokenBucket)."""
 
@@ -135,9 +137,9 @@ class ChannelLimiter:
     A 429 says "too many" but not which limit was hit. palaute reads it from the chat's own
     recent sends (see `throttled`): a chat that just had a message hit its own per-chat limit,
     which stops that chat alone and takes away its burst for good, since this chat evidently is
-    not allowed one; a chat without a recent message can only have hit the bot-wide limit, and
-    then the whole channel waits. Pausing every chat for one chat's 429 was what made
-    throughput collapse in an answer storm (see bench/README.md).
+    not allowed one; chats without a recent message can only have hit the bot-wide limit, and
+    when two of them are refused within FLOOD_WINDOW the whole channel waits. Pausing every chat
+    for one chat's 429 was what made throughput collapse in an answer storm (bench/README.md).
     """
 
     def __init__(self, limits: Limits, monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -150,6 +152,8 @@ class ChannelLimiter:
         self._strict: set[str] = set()
         """Chats that got a 429 of their own: never a burst again (kept while palaute runs)."""
         self.whole_channel_pauses = 0
+        self._quiet_refusals: deque[tuple[float, str]] = deque()
+        """(when, chat) of recent 429s that no per-chat limit explains."""
 
     def chat_bucket(self, address: str) -> TokenBucket:
         bucket = self._chats.get(address)
@@ -209,9 +213,10 @@ class ChannelLimiter:
         The rule: when the chat had another message within its per-chat window (a second for
         a private chat at 1 a second, a minute for a group) before the one refused, the 429 is
         the chat's own: the chat waits `seconds` and keeps to the bare per-chat rate from now
-        on. Otherwise no per-chat limit explains it, so it is the bot-wide one (another copy of
-        the bot, a lower limit than configured), and every chat waits. Returns whether the
-        whole channel was paused.
+        on. Otherwise no per-chat limit explains it. One such 429 alone may be the network
+        bunching a few requests together; a second one to another chat within FLOOD_WINDOW is
+        the bot-wide limit (another copy of the bot, a lower limit than configured), and every
+        chat waits. Returns whether the whole channel was paused.
         """
         bucket = self.chat_bucket(address)
         bucket.pause(seconds)
@@ -219,6 +224,14 @@ class ChannelLimiter:
             self._strict.add(address)
             bucket.burst = 1
             return False
+        now = self.monotonic()
+        refusals = self._quiet_refusals
+        while refusals and now - refusals[0][0] > FLOOD_WINDOW:
+            refusals.popleft()
+        refusals.append((now, address))
+        if len({chat for _, chat in refusals}) < 2:
+            return False
+        refusals.clear()
         self.global_limiter.bucket.pause(seconds)
         self.whole_channel_pauses += 1
         return True
