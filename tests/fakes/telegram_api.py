@@ -637,6 +637,9 @@ class FakeTelegram:
         # messages a second overall (FloodLimit.MESSAGES_PER_SECOND), 1 a second in one chat
         # (MESSAGES_PER_SECOND_PER_CHAT), 20 a minute in one group
         # (MESSAGES_PER_MINUTE_PER_GROUP). A refused call answers 429 with retry_after.
+        # Only messages sent count. Edits are not counted, though a Telegram maintainer says
+        # they share the per-chat limit (tdlib/td#2592, tdlib/telegram-bot-api#648); the 30
+        # a second is on sending only ("no global limit" beyond it, tdlib/td#3034).
         self.rate_limits_enabled = True
         self.rate_limited_count = 0
         self.long_polls_waiting = 0  # getUpdates requests being answered right now
