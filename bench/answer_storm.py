@@ -5,6 +5,7 @@ CPU, not Telegram's limits).
 
     python -m bench.answer_storm [--customers 1000] [--moderate-customers 150] [--think 3]
                                  [--only palaute|baseline] [--rounds 1]
+    python -m bench.answer_storm --telegram-limits [--limits-customers 100]
 
 * saturation: every customer has the first question; all tap at once and answer each next
   question the moment it arrives. Reported: answers/s (3N answers over the time to the last
@@ -13,6 +14,13 @@ CPU, not Telegram's limits).
   each answer, so answers arrive smoothly at about N/think per second.
 
 Every HTTP call the bot makes is counted per answer. Writes bench/results/answer_storm.json.
+
+`--telegram-limits` runs the storm under Telegram's flood limits instead (the fake at 30
+messages a second overall and 1 a second per chat), first with no per-chat burst at all, then
+with the fake's default burst, each on palaute and on the baseline paced by PTB's
+AIORateLimiter. Besides answers/s and latency it counts the 429s, the 429s to a chat that had
+already had one, and the customers whose invitation never arrived. Writes
+bench/results/answer_storm_limits.json.
 """
 
 from __future__ import annotations
@@ -102,10 +110,16 @@ class Storm:
         else:
             loop.call_later(self.rng.expovariate(1 / self.think), self.answer, customer)
 
+    @property
+    def invited(self) -> int:
+        """Customers who got the first question (all of them, unless invitations were lost)."""
+        return sum(1 for customer in self.customers.values() if customer.seen >= 0)
+
     def go(self) -> None:
         self.going = True
         for customer in self.customers.values():
-            self.schedule(customer)
+            if customer.seen >= 0:
+                self.schedule(customer)
 
     def answer(self, customer: Customer) -> None:
         question = customer.question
@@ -128,9 +142,12 @@ async def run_storm(
     workdir: Path,
     seed: int = 8,
     limited: bool = False,
+    chat_burst: int | None = None,
 ) -> dict[str, Any]:
     fake = BenchTelegram()
     fake.rate_limits_enabled = limited
+    if chat_burst is not None:
+        fake.private_chat_burst = chat_burst
     storm = Storm(fake, think, random.Random(seed))
     fake.on_message = storm.on_message
     await fake.start()
@@ -144,7 +161,8 @@ async def run_storm(
     else:
         workdir.mkdir(parents=True, exist_ok=True)
         bot = BotProcess(
-            "bench.baseline_ptb", ["--base-url", fake.base_url, "--data", str(workdir)],
+            "bench.baseline_ptb",
+            ["--base-url", fake.base_url, "--data", str(workdir)] + (["--rate-limiter"] if limited else []),
             workdir / "bot.log",
         )  # fmt: skip
     try:
@@ -163,6 +181,7 @@ async def run_storm(
             60 + customers / 20,
             "every customer to get the first question",
             interval=0.05,
+            give_up=limited,  # under the limits, counted as invitations never sent
         )
         await asyncio.sleep(1.0)  # let the bot finish confirming what it was doing
         calls_before = len(fake.calls)
@@ -171,10 +190,11 @@ async def run_storm(
         storm.go()
         budget = 120 + customers * ANSWERS / 20 + (think or 0) * 10
         await wait_until(
-            lambda: storm.finished == customers,
+            lambda: storm.finished == storm.invited,
             budget,
             f"{customers} customers to finish",
             interval=0.05,
+            give_up=limited,
         )
         cpu_after, fake_cpu_after = bot.stats().cpu_seconds, own_cpu_seconds()
         await asyncio.sleep(0.5)
@@ -184,9 +204,14 @@ async def run_storm(
     finally:
         code = await bot.stop()
         await fake.stop()
-    answers = customers * ANSWERS
+    answers = storm.finished * ANSWERS
     elapsed = storm.last_at - started
     measured = fake.calls[calls_before:]
+    refused: dict[int, int] = {}  # chat -> 429s answered to it over the whole run
+    for call in fake.calls:
+        if call.status == 429 and "chat_id" in call.params:
+            chat = int(call.params["chat_id"])
+            refused[chat] = refused.get(chat, 0) + 1
     per_method: dict[str, float] = {}
     for call in measured:
         per_method[call.method] = per_method.get(call.method, 0) + 1
@@ -211,6 +236,11 @@ async def run_storm(
         },
         "http_errors": sum(1 for call in measured if call.status != 200),
         "http_429": sum(1 for call in measured if call.status == 429),
+        "http_429_whole_run": sum(refused.values()),
+        "http_429_repeated": sum(n - 1 for n in refused.values()),
+        "chats_with_429": len(refused),
+        "finished": storm.finished,
+        "invitations_never_sent": customers - storm.invited,
         "tcp_connections": len(fake.client_ports),
         "unexpected_messages": storm.unexpected,
         "bot_cpu_ms_per_answer": round(1000 * (cpu_after - cpu_before) / answers, 3),
@@ -227,6 +257,73 @@ def _line(result: dict[str, Any]) -> str:
     )
 
 
+CHAT_BURSTS = {"bursts_off": 0, "bursts_on": None}
+"""The fake's per-chat burst: none at all (strictly 1 a second), or its default."""
+
+
+def _limited_line(result: dict[str, Any]) -> str:
+    return (
+        f"{result['finished']}/{result['customers']} finished, {_line(result)},"
+        f" {result['http_429_whole_run']} x 429 ({result['http_429_repeated']} repeated in a"
+        f" chat), {result['invitations_never_sent']} invitations never sent"
+    )
+
+
+async def under_telegram_limits(kinds: list[str], customers: int, *, keep: bool) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="palaute-storm-limits-"))
+    results: dict[str, Any] = {}
+    try:
+        for bursts, chat_burst in CHAT_BURSTS.items():
+            for kind in kinds:
+                key = f"{kind}_{bursts}"
+                result = await run_storm(
+                    kind,
+                    customers,
+                    think=None,
+                    workdir=tmp / key,
+                    limited=True,
+                    chat_burst=chat_burst,
+                )
+                result["fake_private_chat_burst"] = chat_burst
+                print(f"  {key}: {_limited_line(result)}", file=sys.stderr)
+                results[key] = result
+    finally:
+        if keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    summary: dict[str, Any] = {}
+    parts = []
+    for bursts in CHAT_BURSTS:
+        palaute, baseline = results.get(f"palaute_{bursts}"), results.get(f"baseline_{bursts}")
+        if not (palaute and baseline):
+            continue
+        ratio = palaute["answers_per_second"] / baseline["answers_per_second"]
+        p99_ratio = palaute["latency_ms"]["p99"] / baseline["latency_ms"]["p99"]
+        goals = {
+            "throughput": ratio >= 1.0,
+            "p99": p99_ratio <= 0.5,
+            "all_invited": palaute["invitations_never_sent"] == 0,
+            "all_finished": palaute["finished"] == palaute["customers"],
+        }
+        if bursts == "bursts_off":
+            goals["no_repeated_429"] = palaute["http_429_repeated"] == 0
+        summary[bursts] = {
+            "throughput_ratio_to_baseline": round(ratio, 3),
+            "p99_ratio_to_baseline": round(p99_ratio, 3),
+            "goals_met": goals,
+        }
+        parts.append(
+            f"{bursts}: answers/s {ratio:.2f}x ({verdict(goals['throughput'])}),"
+            f" p99 {p99_ratio:.2f}x ({verdict(goals['p99'])}),"
+            f" palaute {palaute['http_429_whole_run']} x 429"
+            f" ({palaute['http_429_repeated']} repeated),"
+            f" baseline {baseline['http_429_whole_run']} x 429"
+        )
+    path = write_results("answer_storm_limits", {"summary": summary, **results})
+    print(f"answer_storm --telegram-limits: {'; '.join(parts)} -> {path}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.answer_storm", description=__doc__)
     parser.add_argument("--customers", type=int, default=1000, help="at saturation")
@@ -238,11 +335,20 @@ async def main() -> None:
         default=30,
         help="palaute at moderate load under Telegram's limits (0: skip)",
     )
+    parser.add_argument(
+        "--telegram-limits",
+        action="store_true",
+        help="only the storm under Telegram's limits, per-chat bursts off and on, both bots",
+    )
+    parser.add_argument("--limits-customers", type=int, default=100)
     parser.add_argument("--only", choices=["palaute", "baseline"])
     parser.add_argument("--rounds", type=int, default=1, help="repeat and keep each one's best")
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs")
     args = parser.parse_args()
     kinds = [args.only] if args.only else ["baseline", "palaute"]
+    if args.telegram_limits:
+        await under_telegram_limits(kinds, args.limits_customers, keep=args.keep)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="palaute-storm-"))
     results: dict[str, Any] = {}
     try:

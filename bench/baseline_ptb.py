@@ -1,6 +1,6 @@
 """The baseline: the same 3-question survey hand-rolled on python-telegram-bot alone.
 
-    python -m bench.baseline_ptb --base-url URL --data DIR
+    python -m bench.baseline_ptb --base-url URL --data DIR [--rate-limiter]
 
 This is how the survey is typically written with PTB's own tools: a ConversationHandler
 (NPS tap -> "why?" text -> CSAT tap), state and answers in a PicklePersistence file, polling
@@ -11,6 +11,9 @@ pickles them every 60 s (PTB's default), so a crash loses up to a minute of answ
 update is confirmed to Telegram before its handler has run.
 
 The answer storm (bench.answer_storm) runs this and palaute against the same fake Telegram.
+Under Telegram's limits (`--rate-limiter`) it paces itself as PTB's docs suggest, with
+`AIORateLimiter` (30 requests a second overall, 20 a minute per group) retrying a 429 after its
+retry_after, up to RATE_LIMIT_RETRIES times (its default, 0, would drop the next question).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -43,6 +47,7 @@ CSAT_TEXT = "How satisfied were you with our service?\n(1 = very dissatisfied, 5
 THANKS_TEXT = "Thank you for your feedback!"
 
 NPS, WHY, CSAT = range(3)
+RATE_LIMIT_RETRIES = 5
 
 
 def _keyboard(prefix: str, values: list[list[int]]) -> InlineKeyboardMarkup:
@@ -95,16 +100,18 @@ async def csat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-def build(base_url: str, token: str, data: Path) -> Application:  # type: ignore[type-arg]
+def build(base_url: str, token: str, data: Path, *, rate_limiter: bool = False) -> Application:  # type: ignore[type-arg]
     persistence = PicklePersistence(filepath=data / "survey.pickle")
-    application = (
+    builder = (
         Application.builder()
         .token(token)
         .base_url(f"{base_url}/bot")
         .base_file_url(f"{base_url}/file/bot")
         .persistence(persistence)
-        .build()
     )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+    application = builder.build()
     with warnings.catch_warnings():
         # "per_message=False: CallbackQueryHandler will not be tracked for every message": right
         # for a survey, which is one conversation per chat.
@@ -128,10 +135,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.baseline_ptb")
     parser.add_argument("--base-url", required=True, help="the Bot API server root")
     parser.add_argument("--data", type=Path, required=True, help="folder for the pickle file")
+    parser.add_argument(
+        "--rate-limiter", action="store_true", help="pace with PTB's AIORateLimiter"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     token = os.environ["BENCH_TELEGRAM_TOKEN"]
-    build(args.base_url, token, args.data).run_polling(allowed_updates=Update.ALL_TYPES)
+    application = build(args.base_url, token, args.data, rate_limiter=args.rate_limiter)
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
 if __name__ == "__main__":

@@ -259,12 +259,21 @@ def palaute_process(config: Path, workdir: Path, *, limits: str) -> BotProcess:
 
 
 async def wait_until(
-    check: Callable[[], bool], timeout: float, what: str, *, interval: float = 0.01
+    check: Callable[[], bool],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = 0.01,
+    give_up: bool = False,
 ) -> None:
+    """Wait for `check()`; past `timeout`, raise, or with `give_up` just stop waiting."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not check():
         if loop.time() > deadline:
+            if give_up:
+                print(f"  gave up after {timeout:.0f} s waiting for {what}", file=sys.stderr)
+                return
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(interval)
 

@@ -169,6 +169,14 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     if config.slack:
         channels.append(f"slack ({config.slack.mode} mode)")
     print(f"Channels: {', '.join(channels)}", file=out)
+    if config.telegram:
+        pace = config.telegram.pace
+        print(
+            f"Telegram pace: {pace.messages_per_second:g} messages/s overall,"
+            f" {pace.messages_per_second_per_chat:g}/s per chat after {pace.per_chat_burst}"
+            f" at once, {pace.messages_per_minute_per_group:g}/min per group",
+            file=out,
+        )
     print("Surveys:", file=out)
     for survey in config.surveys.values():
         print(f"  {survey.id} ({', '.join(survey.languages)}):", file=out)

@@ -67,12 +67,26 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class TelegramPace:
+    """Telegram's flood limits palaute paces itself under. The defaults are the published
+    figures (the Bot FAQ "My bot is hitting limits", telegram.constants.FloodLimit); raise them
+    for paid broadcasts (up to 1000 a second overall) or a local Bot API server's own limits."""
+
+    messages_per_second: float = 30.0
+    messages_per_second_per_chat: float = 1.0
+    per_chat_burst: int = 3
+    """Messages one chat may get at once before the per-chat pace applies (1: never more)."""
+    messages_per_minute_per_group: float = 20.0
+
+
+@dataclass(frozen=True)
 class TelegramConfig:
     token: str = field(repr=False)
     mode: str = "polling"
     base_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     bot_username: str | None = None
+    pace: TelegramPace = TelegramPace()
 
 
 @dataclass(frozen=True)
@@ -307,6 +321,47 @@ class _ConfigReader(TableReader):
         return str(name)
 
 
+_PACE_KEYS = (
+    "messages_per_second",
+    "messages_per_second_per_chat",
+    "per_chat_burst",
+    "messages_per_minute_per_group",
+)
+
+
+def _telegram_pace(reader: _ConfigReader, table: Mapping[str, Any]) -> TelegramPace:
+    defaults = TelegramPace()
+    rates: dict[str, float] = {}
+    for key in ("messages_per_second", "messages_per_second_per_chat"):
+        path = f"telegram.{key}"
+        value = reader.typed(table.get(key), float, path, getattr(defaults, key))
+        if not 0 < value <= 100_000:
+            reader.problem(path, "must be a number of messages a second above 0")
+            value = getattr(defaults, key)
+        rates[key] = value
+    group_path = "telegram.messages_per_minute_per_group"
+    group = reader.typed(
+        table.get("messages_per_minute_per_group"),
+        float,
+        group_path,
+        defaults.messages_per_minute_per_group,
+    )
+    if not 2 <= group <= 6_000_000:
+        reader.problem(group_path, "must be a number of messages a minute, at least 2")
+        group = defaults.messages_per_minute_per_group
+    burst_path = "telegram.per_chat_burst"
+    burst = reader.typed(table.get("per_chat_burst"), int, burst_path, defaults.per_chat_burst)
+    if not 1 <= burst <= 1000:
+        reader.problem(burst_path, "must be a whole number of messages from 1 (no burst) to 1000")
+        burst = defaults.per_chat_burst
+    return TelegramPace(
+        messages_per_second=rates["messages_per_second"],
+        messages_per_second_per_chat=rates["messages_per_second_per_chat"],
+        per_chat_burst=burst,
+        messages_per_minute_per_group=group,
+    )
+
+
 def find_config(explicit: str | Path | None) -> Path | None:
     """The config file to use: the one given, else ./palaute.toml if present, else none."""
     if explicit is not None:
@@ -418,7 +473,9 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
     telegram = None
     if "telegram" in data:
         table = reader.table(
-            data, "telegram", {"token", "mode", "base_url", "webhook_secret", "bot_username"}
+            data,
+            "telegram",
+            {"token", "mode", "base_url", "webhook_secret", "bot_username", *_PACE_KEYS},
         )
         mode = reader.typed(table.get("mode"), str, "telegram.mode", "polling")
         if mode not in ("polling", "webhook"):
@@ -444,6 +501,7 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
             bot_username=reader.typed(
                 table.get("bot_username"), str, "telegram.bot_username", None
             ),
+            pace=_telegram_pace(reader, table),
         )
 
     slack = None

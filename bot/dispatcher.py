@@ -300,8 +300,14 @@ class Dispatcher:
             if dropped:
                 log.info("dropped %d more message(s) for the unreachable chat", dropped)
             return
-        if error.retry_after:
-            limiter.pause(message.address, error.retry_after, whole_channel=True)
+        if error.retry_after and limiter.throttled(message.address, error.retry_after):
+            log.warning(
+                "%s answered 429 to chats without a recent message: the bot-wide limit, so "
+                "every %s chat waits %g s",
+                message.channel,
+                message.channel,
+                error.retry_after,
+            )
         if message.attempts >= MAX_ATTEMPTS:
             log.warning(
                 "message %s failed %d times; giving up: %s",

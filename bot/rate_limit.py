@@ -12,12 +12,15 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.channels.base import Limits
 
 GROUP_BURST = 3
+FLOOD_WINDOW = 2.0
+"""Seconds within which 429s to two different quiet chats mean the bot-wide limit was hit."""
 TIMER_SLACK = 0.005
 """How late a woken waiter may be without the global rate losing that time (see TokenBucket)."""
 
@@ -32,12 +35,17 @@ class TokenBucket:
     timer tick late (about a millisecond); with a burst of 1 that lateness was lost on every
     token, 1-3% of the rate. With a whole burst + rate, a slack under 1 / rate still never lets
     more than burst + rate messages into any second."""
+    window: float = 1.0
+    """Seconds within which two messages to the chat can trip its per-chat limit."""
     tokens: float = field(init=False)
     updated: float = field(init=False)
+    taken_at: deque[float] = field(init=False)
+    """When the last two tokens were taken: the message just sent and the one before it."""
 
     def __post_init__(self) -> None:
         self.tokens = self.burst
         self.updated = self.monotonic()
+        self.taken_at = deque(maxlen=2)
 
     def _refill(self) -> None:
         now = self.monotonic()
@@ -50,8 +58,29 @@ class TokenBucket:
         self._refill()
         if self.tokens >= 1:
             self.tokens -= 1
+            self.taken_at.append(self.updated)
             return 0.0
         return (1 - self.tokens) / self.rate
+
+    def time_until(self, count: int) -> float:
+        """Seconds until `count` tokens (at most a whole burst) are there, 0 if they are now."""
+        self._refill()
+        needed = min(count, self.burst)
+        return 0.0 if self.tokens >= needed else (needed - self.tokens) / self.rate
+
+    def take(self, count: int) -> None:
+        """Take `count` tokens now, into debt if need be: the wait for them is longer next time."""
+        self._refill()
+        self.tokens -= count
+        for _ in range(count):
+            self.taken_at.append(self.updated)
+
+    def recently_busy(self) -> bool:
+        """Whether the last message taken had another one within `window` before it."""
+        if len(self.taken_at) < 2:
+            return False
+        earlier, last = self.taken_at
+        return last - earlier < self.window
 
     def pause(self, seconds: float) -> None:
         """The platform said slow down (429): no token until `seconds` from now.
@@ -103,7 +132,15 @@ class PriorityLimiter:
 
 
 class ChannelLimiter:
-    """A channel's global limit plus one bucket per chat (and a slower one per group chat)."""
+    """A channel's global limit plus one bucket per chat (and a slower one per group chat).
+
+    A 429 says "too many" but not which limit was hit. palaute reads it from the chat's own
+    recent sends (see `throttled`): a chat that just had a message hit its own per-chat limit,
+    which stops that chat alone and takes away its burst for good, since this chat evidently is
+    not allowed one; chats without a recent message can only have hit the bot-wide limit, and
+    when two of them are refused within FLOOD_WINDOW the whole channel waits. Pausing every chat
+    for one chat's 429 was what made throughput collapse in an answer storm (bench/README.md).
+    """
 
     def __init__(self, limits: Limits, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
@@ -112,19 +149,28 @@ class ChannelLimiter:
             TokenBucket(limits.per_second, limits.burst, monotonic, slack=TIMER_SLACK)
         )
         self._chats: dict[str, TokenBucket] = {}
+        self._strict: set[str] = set()
+        """Chats that got a 429 of their own: never a burst again (kept while palaute runs)."""
+        self.whole_channel_pauses = 0
+        self._quiet_refusals: deque[tuple[float, str]] = deque()
+        """(when, chat) of recent 429s that no per-chat limit explains."""
 
     def chat_bucket(self, address: str) -> TokenBucket:
         bucket = self._chats.get(address)
         if bucket is None:
             if self.limits.per_group_per_minute and address.startswith("-"):
                 # A burst plus the refill of one minute must stay within the per-minute limit.
-                burst = GROUP_BURST
-                rate = (self.limits.per_group_per_minute - burst) / 60
-                bucket = TokenBucket(rate, burst, self.monotonic)
+                per_minute = self.limits.per_group_per_minute
+                burst = max(1, min(GROUP_BURST, int(per_minute) - 1))
+                bucket = TokenBucket((per_minute - burst) / 60, burst, self.monotonic)
+                bucket.window = 60.0
             else:
                 bucket = TokenBucket(
                     self.limits.per_chat_per_second, self.limits.per_chat_burst, self.monotonic
                 )
+                bucket.window = 1 / self.limits.per_chat_per_second
+            if address in self._strict:
+                bucket.burst = bucket.tokens = 1
             self._chats[address] = bucket
             if len(self._chats) > 50_000:
                 self._forget_idle()
@@ -135,20 +181,57 @@ class ChannelLimiter:
         for address, bucket in list(self._chats.items()):
             if now - bucket.updated > 60:
                 del self._chats[address]
+        if len(self._strict) > 500_000:
+            self._strict.clear()
 
     async def acquire(
         self, address: str, priority: int, count: int = 1, *, new_messages: int | None = None
     ) -> None:
         """Wait until `count` calls may go out, `new_messages` of them (all, by default) adding
         a message to the chat at `address`: a greeting and its question are 2 and 2, an edit
-        of a message already there is 1 and 0 (the per-chat limit counts messages sent)."""
-        bucket = self.chat_bucket(address)
-        for _ in range(count if new_messages is None else new_messages):
-            while (wait := bucket.try_take()) > 0:
-                await asyncio.sleep(wait)
-        await self.global_limiter.acquire(priority, count)
+        of a message already there is 1 and 0 (the per-chat limit counts messages sent).
 
-    def pause(self, address: str, seconds: float, *, whole_channel: bool = False) -> None:
-        self.chat_bucket(address).pause(seconds)
-        if whole_channel:
-            self.global_limiter.bucket.pause(seconds)
+        The chat's tokens are taken only once the global budget lets the message go: a wait in
+        the global queue must not count as time between two messages in the chat. Only one
+        message per chat is in flight (the dispatcher's rule), so nobody else takes them
+        meanwhile.
+        """
+        bucket = self.chat_bucket(address)
+        adding = count if new_messages is None else new_messages
+        if adding:
+            while (wait := bucket.time_until(adding)) > 0:
+                await asyncio.sleep(wait)
+        calls = count if self.limits.edits_in_global else adding
+        if calls:
+            await self.global_limiter.acquire(priority, calls)
+        if adding:
+            bucket.take(adding)
+
+    def throttled(self, address: str, seconds: float) -> bool:
+        """The platform answered 429 "retry after `seconds`" to a message for `address`.
+
+        The rule: when the chat had another message within its per-chat window (a second for
+        a private chat at 1 a second, a minute for a group) before the one refused, the 429 is
+        the chat's own: the chat waits `seconds` and keeps to the bare per-chat rate from now
+        on. Otherwise no per-chat limit explains it. One such 429 alone may be the network
+        bunching a few requests together; a second one to another chat within FLOOD_WINDOW is
+        the bot-wide limit (another copy of the bot, a lower limit than configured), and every
+        chat waits. Returns whether the whole channel was paused.
+        """
+        bucket = self.chat_bucket(address)
+        bucket.pause(seconds)
+        if bucket.recently_busy():
+            self._strict.add(address)
+            bucket.burst = 1
+            return False
+        now = self.monotonic()
+        refusals = self._quiet_refusals
+        while refusals and now - refusals[0][0] > FLOOD_WINDOW:
+            refusals.popleft()
+        refusals.append((now, address))
+        if len({chat for _, chat in refusals}) < 2:
+            return False
+        refusals.clear()
+        self.global_limiter.bucket.pause(seconds)
+        self.whole_channel_pauses += 1
+        return True

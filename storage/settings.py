@@ -42,3 +42,19 @@ class SettingsRepository:
                 row = await cursor.fetchone()
         assert row is not None
         return str(row[0])
+
+    async def put(self, key: str, value: str) -> None:
+        """Store `value` under `key`, replacing what was there."""
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    async def with_prefix(self, prefix: str) -> dict[str, str]:
+        """Every setting whose key starts with `prefix`, by the rest of its key."""
+        rows = await self.database.fetchall(
+            "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return {str(row["key"])[len(prefix) :]: str(row["value"]) for row in rows}

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import aiohttp
 import pytest
 import pytest_asyncio
 import telegram
@@ -18,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
+    ChatMigrated,
     Conflict,
     EndPointNotFound,
     Forbidden,
@@ -251,7 +253,7 @@ async def test_send_photo_and_document(fake_telegram: FakeTelegram, bot: telegra
 
 
 async def test_private_chat_rate_limit(fake_telegram: FakeTelegram, bot: telegram.Bot) -> None:
-    fake_telegram.rate_limits_enabled = True
+    assert fake_telegram.rate_limits_enabled  # on unless a test turns them off
     outcomes: list[timedelta | int | None] = []
     for i in range(5):
         try:
@@ -272,7 +274,6 @@ async def test_group_and_global_rate_limits(
 ) -> None:
     now = [1000.0]
     fake_telegram.rate_limit_clock = lambda: now[0]
-    fake_telegram.rate_limits_enabled = True
     for i in range(20):
         await bot.send_message(-100, f"group {i}")
     with pytest.raises(RetryAfter) as excinfo:
@@ -294,6 +295,10 @@ async def test_random_and_slow_failures(
     fake_telegram: FakeTelegram,
     bot: telegram.Bot,
 ) -> None:
+    # 20 sends to one chat at once: Telegram's flood limits would answer 429s of their own
+    # among the injected ones, and this test checks only which faults the seed injects.
+    fake_telegram.rate_limits_enabled = False
+
     async def outcomes() -> list[str]:
         results = []
         for i in range(20):
@@ -407,3 +412,73 @@ async def test_application_polling(fake_telegram: FakeTelegram) -> None:
     assert answered == ["nps:10"]
     assert len(fake_telegram.callback_answers) == 1
     assert fake_telegram.pending_updates == []  # the updater confirmed everything on stop
+
+
+async def test_text_length_counts_what_is_shown_after_entities_are_parsed(
+    fake_telegram: FakeTelegram, bot: telegram.Bot
+) -> None:
+    # MessageLimit.MAX_TEXT_LENGTH: 4096 characters of the text as shown; markup is not shown.
+    shown = "x" * 4094
+    await bot.send_message(1, f"<b>{shown}</b>ok", parse_mode=ParseMode.HTML)  # 4107 raw
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await bot.send_message(1, f"<b>{shown}</b>ok!", parse_mode=ParseMode.HTML)
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await bot.send_message(1, "&lt;" * 4097, parse_mode=ParseMode.HTML)  # 4097 "<" shown
+    await bot.send_message(1, "👍" * 4096)  # characters, as telegram.constants counts them
+    sent = await bot.send_message(1, "short")
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await bot.edit_message_text("y" * 4097, chat_id=1, message_id=sent.message_id)
+    with pytest.raises(BadRequest) as refused:
+        await bot.send_message(1, "score <5", parse_mode=ParseMode.HTML)
+    assert refused.value.message == (
+        'Can\'t parse entities: unsupported start tag "5" at byte offset 6'
+    )
+    assert fake_telegram.calls[-1].description == (
+        'Bad Request: can\'t parse entities: Unsupported start tag "5" at byte offset 6'
+    )
+
+
+async def post_raw(fake: FakeTelegram, method: str, **params: object) -> tuple[int, object]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{fake.ptb_base_url}{fake.token}/{method}", data=params) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_a_429_answers_exactly_as_telegram_does(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.private_chat_burst = 0
+    assert await post_raw(fake_telegram, "sendMessage", chat_id=5, text="one") == (
+        200,
+        {"ok": True, "result": fake_telegram.sent_messages(5)[0].to_api()},
+    )
+    assert await post_raw(fake_telegram, "sendMessage", chat_id=5, text="two") == (
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        },
+    )
+
+
+async def test_a_group_upgraded_to_a_supergroup_names_its_new_id(
+    fake_telegram: FakeTelegram, bot: telegram.Bot
+) -> None:
+    await bot.send_message(-4242, "before the upgrade")
+    fake_telegram.migrate_group(-4242, -1004242424242)
+    assert await post_raw(fake_telegram, "sendMessage", chat_id=-4242, text="x") == (
+        400,
+        {
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: group chat was upgraded to a supergroup chat",
+            "parameters": {"migrate_to_chat_id": -1004242424242},
+        },
+    )
+    with pytest.raises(ChatMigrated) as migrated:
+        await bot.send_message(-4242, "after")
+    assert migrated.value.new_chat_id == -1004242424242
+    moved = await bot.send_message(-1004242424242, "in the supergroup")
+    assert moved.chat.type == "supergroup"

@@ -64,6 +64,8 @@ class Limits:
     per_chat_per_second: float
     per_chat_burst: int
     per_group_per_minute: float | None = None
+    edits_in_global: bool = True
+    """Whether an edit of a message already there takes from the `per_second` budget."""
 
 
 class DeliveryError(Exception):

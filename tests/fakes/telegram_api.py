@@ -140,6 +140,10 @@ _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
+# telegram.constants.MessageLimit.MAX_TEXT_LENGTH and .CAPTION_LENGTH: "Maximum number of
+# characters", counted on the text as shown, after its entities (parse_mode markup) are parsed.
+# PTB and the Bot API docs both say characters (not bytes, not UTF-16 code units), so the fake
+# counts code points.
 _MAX_TEXT_LENGTH = 4096
 # telegram.constants.InlineKeyboardMarkupLimit: TOTAL_BUTTON_NUMBER = 100, BUTTONS_PER_ROW = 8
 # (undocumented by Telegram, measured by the PTB team). Past 100 buttons Telegram answers
@@ -151,6 +155,7 @@ _MAX_INLINE_BUTTONS = 100
 _MAX_INLINE_BUTTONS_PER_ROW = 8
 _MARKUP_TOO_LONG = "Bad Request: reply markup is too long"
 _MAX_CAPTION_LENGTH = 1024
+_MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
 
 
 def _utf16_len(text: str) -> int:
@@ -170,18 +175,26 @@ class ApiError(Exception):
         description: str,
         *,
         retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
         fault: str | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
         self.fault = fault
 
     def body(self) -> JSONDict:
+        """Telegram's error object: `parameters` (ResponseParameters) only when there is one."""
         body: JSONDict = {"ok": False, "error_code": self.status, "description": self.description}
+        parameters: JSONDict = {}
         if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+            parameters["retry_after"] = self.retry_after
+        if self.migrate_to_chat_id is not None:
+            parameters["migrate_to_chat_id"] = self.migrate_to_chat_id
+        if parameters:
+            body["parameters"] = parameters
         return body
 
 
@@ -626,12 +639,26 @@ class FakeTelegram:
 
         # behaviour knobs
         self.blocked_users: set[int] = set()
-        self.rate_limits_enabled = False
+        self.migrated_groups: dict[int, int] = {}  # group id -> its supergroup's id
+        # Telegram's flood limits, on by default so that every test runs against them. The
+        # figures are the Bot FAQ's ("My bot is hitting limits, how do I avoid this?"), which
+        # PTB's telegram.constants.FloodLimit and AIORateLimiter's defaults also use: about 30
+        # messages a second overall (FloodLimit.MESSAGES_PER_SECOND), 1 a second in one chat
+        # (MESSAGES_PER_SECOND_PER_CHAT), 20 a minute in one group
+        # (MESSAGES_PER_MINUTE_PER_GROUP). A refused call answers 429 with retry_after.
+        # Only messages sent count. Edits are not counted, though a Telegram maintainer says
+        # they share the per-chat limit (tdlib/td#2592, tdlib/telegram-bot-api#648); the 30
+        # a second is on sending only ("no global limit" beyond it, tdlib/td#3034).
+        self.rate_limits_enabled = True
         self.rate_limited_count = 0
         self.long_polls_waiting = 0  # getUpdates requests being answered right now
         self.global_messages_per_second = 30
-        self.private_chat_burst = 3  # token bucket size per private chat
-        self.private_chat_messages_per_second = 1.0  # token bucket refill rate
+        self.private_chat_messages_per_second = 1.0
+        # Messages a private chat may get at once beyond its 1 a second; 0 is strictly 1 a
+        # second. The FAQ: "We may allow short bursts that go over this limit, but eventually
+        # you'll begin receiving 429 errors"; a greeting, its question and the edit of a tapped
+        # question going out together is such a short burst, so the default tolerates 2 extra.
+        self.private_chat_burst = 2
         self.group_messages_per_minute = 20
         self.failure_rate = 0.0
         self.failure_methods: set[str] = set(_DEFAULT_FAILURE_METHODS)
@@ -970,6 +997,7 @@ class FakeTelegram:
                 fault = "slow"
                 await self._sleep(delay)
             if method in _CHAT_WRITE_METHODS:
+                self._check_migrated(params)
                 self._check_blocked(params)
             result = await self._handlers[method](_Request(method, params, files, request))
         except ApiError as error:
@@ -1098,6 +1126,24 @@ class FakeTelegram:
         if chat_id in self.blocked_users:
             raise ApiError(403, "Forbidden: bot was blocked by the user", fault="blocked")
 
+    def migrate_group(self, group_id: int, supergroup_id: int) -> None:
+        """Upgrade a group to a supergroup: the old id is refused from now on, naming the new."""
+        if group_id >= 0 or supergroup_id > -1_000_000_000_000:
+            raise ValueError("a group id is negative and a supergroup id is -100…")
+        self.migrated_groups[group_id] = supergroup_id
+
+    def _check_migrated(self, params: JSONDict) -> None:
+        if "chat_id" not in params:
+            return
+        try:
+            chat_id = self._chat_id(params)
+        except ApiError:
+            return
+        new_id = self.migrated_groups.get(chat_id)
+        if new_id is not None:
+            # As Telegram answers (PTB raises telegram.error.ChatMigrated(new_chat_id)).
+            raise ApiError(400, _MIGRATED, migrate_to_chat_id=new_id, fault="migrated")
+
     def _check_rate_limit(self, chat_id: int) -> None:
         if not self.rate_limits_enabled:
             return
@@ -1116,7 +1162,7 @@ class FakeTelegram:
                 retry_after = max(retry_after, 60.0 - (now - group[0]))
             tokens, at = 0.0, now
         else:
-            capacity = float(self.private_chat_burst)
+            capacity = 1.0 + self.private_chat_burst
             tokens, at = self._private_buckets.get(chat_id, (capacity, now))
             tokens = min(capacity, tokens + (now - at) * self.private_chat_messages_per_second)
             if tokens < 1.0:

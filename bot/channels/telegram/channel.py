@@ -28,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -59,7 +59,7 @@ from bot.channels.telegram.messages import (
     parse_message_ref,
 )
 from bot.channels.telegram.request import AiohttpRequest
-from bot.config import ServerConfig, TelegramConfig
+from bot.config import ServerConfig, TelegramConfig, TelegramPace
 from bot.logs import add_secret
 from bot.tokens import same_secret
 from conversations.localization import SUPPORTED_LANGUAGES
@@ -77,6 +77,9 @@ COMMANDS = ("start", "help", "stop", "delete")
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_SETTING = "telegram_webhook_secret"
+_MIGRATED_SETTING = "telegram_chat_migrated:"
+"""+ a group's old chat id: the supergroup it became (kept so a restart still sends there)."""
+_MAX_MIGRATIONS = 5
 
 
 class _ReplyToThisBot(filters.MessageFilter):
@@ -95,16 +98,11 @@ REPLY_TO_THIS_BOT = _ReplyToThisBot(name="REPLY_TO_THIS_BOT")
 
 class TelegramChannel(Channel):
     name = "telegram"
-    # Telegram allows about 30 messages a second overall, counted per second, so the budget is
-    # a steady rate without a burst on top. It counts when a request arrives and palaute when
-    # it sends, so both rates sit a little under the limit, leaving room for network jitter.
-    limits = Limits(
-        per_second=29, burst=1, per_chat_per_second=0.95, per_chat_burst=3, per_group_per_minute=20
-    )
 
     def __init__(self, config: TelegramConfig, server: ServerConfig) -> None:
         super().__init__()
         self.config = config
+        self.limits = pacing(config.pace)
         self.server = server
         self.bot_username: str | None = config.bot_username
         """For t.me links: from the config, else what getMe says at start."""
@@ -114,6 +112,8 @@ class TelegramChannel(Channel):
         self._poller: Poller | None = None
         self._sequences = MessageSequence()
         self._webhook_secret = config.webhook_secret or None
+        self._migrated: dict[str, str] = {}
+        """Groups upgraded to supergroups: old chat id -> new (Telegram's migrate_to_chat_id)."""
 
     @property
     def webhook_url(self) -> str:
@@ -140,6 +140,8 @@ class TelegramChannel(Channel):
 
     async def start(self) -> None:
         inbox = self._require_inbox()
+        if self._store is not None:
+            self._migrated = await self._store.settings.with_prefix(_MIGRATED_SETTING)
         application = self._build_application(inbox)
         try:
             await application.initialize()
@@ -288,7 +290,7 @@ class TelegramChannel(Channel):
     # ------------------------------------------------------------------ outgoing
 
     async def send_prompt(self, address: str, prompt: OutgoingPrompt) -> str:
-        bot, chat = self._bot, chat_id(address)
+        bot, chat = self._bot, self._chat(address)
         parts: list[Send] = []
         if prompt.intro:
             parts.append(partial(bot.send_message, chat, prompt.intro))
@@ -301,7 +303,7 @@ class TelegramChannel(Channel):
         self, address: str, text: str, buttons: tuple[tuple[Button, ...], ...] = ()
     ) -> str:
         send = partial(
-            self._bot.send_message, chat_id(address), text, reply_markup=keyboard(buttons)
+            self._bot.send_message, self._chat(address), text, reply_markup=keyboard(buttons)
         )
         return await self._send(address, text, [send])
 
@@ -319,7 +321,7 @@ class TelegramChannel(Channel):
         caption has only 1024) with its buttons after it: that text message is what the ref
         names, so an alert is edited with `edit_message_text` and replied to like any other.
         """
-        bot, chat = self._bot, chat_id(address)
+        bot, chat = self._bot, self._chat(address)
         body, parse_mode = _team_body(message)
         reply = _reply_parameters(message.thread_ref)
         parts: list[Send] = []
@@ -367,6 +369,12 @@ class TelegramChannel(Channel):
     async def _send(self, address: str, key: Hashable, parts: Sequence[Send]) -> str:
         try:
             message = await self._sequences.send((address, key), parts)
+        except ChatMigrated as error:
+            new_chat = await self._follow_migration(self._chat(address), error.new_chat_id)
+            # Sent again soon by the dispatcher, then to the supergroup (the parts name the chat).
+            raise temporary_failure(
+                f"Telegram: the group became the supergroup {new_chat}; sending there"
+            ) from error
         except TelegramError as error:
             failure = delivery_error(error, chat_id(address))
             if failure.permanent:  # never retried, so nothing to resume
@@ -377,11 +385,40 @@ class TelegramChannel(Channel):
     async def _edit(self, chat: int | str, edit: Callable[[], Awaitable[object]]) -> None:
         try:
             await edit()
+        except ChatMigrated as error:  # a message left in the old group cannot be edited
+            await self._follow_migration(chat, error.new_chat_id)
+            raise delivery_error(error, chat) from error
         except TelegramError as error:
             if not is_not_modified(error):
                 raise delivery_error(error, chat) from error
 
     # ------------------------------------------------------------------ helpers
+
+    def _chat(self, address: str) -> int | str:
+        """The chat_id to send to for `address`: a group upgraded to a supergroup, the latter."""
+        for _ in range(_MAX_MIGRATIONS):
+            if address not in self._migrated:
+                break
+            address = self._migrated[address]
+        return chat_id(address)
+
+    async def _follow_migration(self, old_chat: int | str, new_chat: int) -> int:
+        """Send to `new_chat` from now on in place of `old_chat`, across restarts too."""
+        old, new = str(old_chat), str(new_chat)
+        if self._migrated.get(old) != new:
+            self._migrated[old] = new
+            if self._store is not None:
+                await self._store.settings.put(f"{_MIGRATED_SETTING}{old}", new)
+            log.warning(
+                "the Telegram group %s was upgraded to the supergroup %s; palaute sends there "
+                'from now on. Update the config: "telegram:%s" becomes "telegram:%s" '
+                "(in [team] report_to)",
+                old,
+                new,
+                old,
+                new,
+            )
+        return new_chat
 
     @property
     def _bot(self) -> ExtBot[Any]:
@@ -403,6 +440,32 @@ class TelegramChannel(Channel):
             self._webhook_secret = await self._store.settings.get_or_create_secret(_SECRET_SETTING)
             add_secret(self._webhook_secret)  # not in the config, so not scrubbed otherwise
         return self._webhook_secret
+
+
+OVERALL_HEADROOM = 29 / 30
+PER_CHAT_HEADROOM = 0.95
+
+
+def pacing(pace: TelegramPace) -> Limits:
+    """The pace for Telegram's limits in `pace` (30 a second overall, 1 per chat by default).
+
+    Telegram counts a message a second overall, so that budget is a steady rate without a burst
+    on top. It counts when a request arrives and palaute when it sends, so both rates sit a
+    little under the limit (29 of 30, 0.95 of 1), leaving room for network jitter.
+
+    The overall figure is the FAQ's limit on broadcasting, on messages sent: editing a message
+    already in a chat (the tapped question showing its answer) sends nobody anything, and
+    Telegram's maintainers say there is no other global limit for bots (tdlib/td#3034), so an
+    edit does not wait for it.
+    """
+    return Limits(
+        per_second=pace.messages_per_second * OVERALL_HEADROOM,
+        burst=1,
+        per_chat_per_second=pace.messages_per_second_per_chat * PER_CHAT_HEADROOM,
+        per_chat_burst=pace.per_chat_burst,
+        per_group_per_minute=pace.messages_per_minute_per_group,
+        edits_in_global=False,
+    )
 
 
 def _team_body(message: TeamMessage) -> tuple[str, str | None]:
