@@ -148,4 +148,5 @@ TEXTS: dict[str, str] = {
     "relay_closed": "This follow-up is resolved: replies are no longer passed to the customer.",
     "relay_anonymous": "This survey is anonymous: palaute does not pass replies to the customer.",
     "relay_unreachable": "This customer cannot be reached in a chat (a web answer, or they blocked us).",
+    "relay_opted_out": "This customer has opted out (/stop): palaute no longer writes to them, so the reply was not passed on.",
 }

@@ -148,4 +148,5 @@ TEXTS: dict[str, str] = {
     "relay_closed": "Tämä seuranta on ratkaistu: vastauksia ei enää välitetä asiakkaalle.",
     "relay_anonymous": "Tämä kysely on nimetön: palaute ei välitä vastauksia asiakkaalle.",
     "relay_unreachable": "Asiakasta ei tavoiteta keskustelussa (verkkovastaus, tai hän on estänyt botin).",
+    "relay_opted_out": "Asiakas on kieltäytynyt viesteistä (/stop): palaute ei enää kirjoita hänelle, joten vastausta ei välitetty.",
 }
