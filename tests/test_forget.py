@@ -1,0 +1,217 @@
+"""Forget means forget, stop means stop (issue #13): /delete in Telegram and `palaute forget`
+remove a person from every table and from the file's bytes, erase the team's copies of what
+they said, tell webhook subscribers, and keep an opt-out (as a keyed hash) after the erasure.
+
+Real python-telegram-bot against FakeTelegram, a real SQLite file, a real webhook receiver.
+"""
+
+# ruff: noqa: F811  (the fake_telegram fixture is imported as a name, then used as an argument)
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import PalauteApp
+from bot.triggers import ContactSpec, TriggerRequest
+from storage.records import InvitationState
+from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser, fake_telegram  # noqa: F401
+from tests.loopback import serve
+from tests.telegram_helpers import (
+    MovableClock,
+    keyboard_rows,
+    settle,
+    telegram_config,
+    texts,
+    wait_for_text,
+)
+
+GROUP = -1001234567890
+CUSTOMER_ID = 5550123987
+COMMENT = "Kuljettaja ei soittanut vaikka annoin numeroni"
+PHONE = "+358405551234"
+ORDER = "ORD-774215"
+REPLY = "Soittakaa iltapäivällä kiitos"
+PERSONAL = {
+    "comment": COMMENT,
+    "phone": PHONE,
+    "order": ORDER,
+    "reply": REPLY,
+    "address": str(CUSTOMER_ID),
+}
+
+
+def team(hook_url: str) -> str:
+    return f"""
+[team]
+report_to = ["telegram:{GROUP}"]
+daily_summary = "off"
+weekly_digest = false
+
+[touchpoints.delivery]
+survey = "delivery"
+
+[surveys.delivery]
+title = "Delivery"
+[[surveys.delivery.questions]]
+id = "nps"
+type = "nps"
+text = "How likely are you to recommend our delivery?"
+[[surveys.delivery.questions]]
+id = "why"
+type = "text"
+optional = true
+text = "What is the main reason for your score?"
+
+[[webhooks]]
+url = "{hook_url}"
+events = ["response.completed", "followup.resolved"]
+secret = "webhook-test-secret-1234"
+"""
+
+
+async def webhook_receiver() -> tuple[web.AppRunner, str, list[dict[str, object]]]:
+    received: list[dict[str, object]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(json.loads(await request.text()))
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner, url = await serve(app)
+    return runner, f"{url}/hook", received
+
+
+def shown(message: FakeMessage) -> str:
+    return message.plain_text or message.text or ""
+
+
+async def wait_in_group(fake: FakeTelegram, fragment: str) -> FakeMessage:
+    await fake.wait_for(
+        lambda: any(fragment in shown(m) for m in fake.sent_messages(GROUP)),
+        message=lambda: (
+            f"{fragment!r} in the group: {[shown(m) for m in fake.sent_messages(GROUP)]}"
+        ),
+    )
+    return next(m for m in reversed(fake.sent_messages(GROUP)) if fragment in shown(m))
+
+
+async def detractor_with_a_thread(
+    app: PalauteApp, fake: FakeTelegram
+) -> tuple[FakeUser, FakeMessage, FakeMessage]:
+    """A customer answers 2 with a comment; the team writes to them; they answer back."""
+    maija = fake.user(CUSTOMER_ID, first_name="Maija")
+    anna = FakeUser(701, first_name="Anna")
+    await app.triggers.trigger(
+        TriggerRequest(
+            "delivery",
+            ContactSpec("telegram", str(CUSTOMER_ID)),
+            properties={"phone": PHONE, "order": ORDER},
+        )
+    )
+    await app.invitations.tick()
+    question = await wait_for_text(fake, maija, "How likely are you to recommend our delivery")
+    fake.push_callback(maija, question, question.callback_data_for("2"))
+    await wait_for_text(fake, maija, "What is the main reason")
+    fake.push_text(maija, COMMENT)
+    await wait_for_text(fake, maija, "Thank you")
+    alert = await wait_in_group(fake, "Detractor #1")
+    await fake.wait_for(lambda: COMMENT in shown(alert) and PHONE in shown(alert))
+    await settle(app, fake)
+    fake.push_text(anna, "Anteeksi! Saammeko soittaa?", GROUP, reply_to=alert)
+    await wait_for_text(fake, maija, "Saammeko soittaa?")
+    fake.push_text(maija, REPLY)
+    note = await wait_in_group(fake, REPLY)
+    await settle(app, fake)
+    return maija, alert, note
+
+
+async def tables_naming(app: PalauteApp, values: dict[str, str]) -> dict[str, list[str]]:
+    """Which tables still hold any of `values`, by name of the value."""
+    found: dict[str, list[str]] = {}
+    tables = await app.store.database.fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
+    for table in tables:
+        rows = await app.store.database.fetchall(f"SELECT * FROM {table['name']}")
+        dump = json.dumps([list(row) for row in rows], ensure_ascii=False)
+        for name, value in values.items():
+            if value in dump or json.dumps(value)[1:-1] in dump:
+                found.setdefault(name, []).append(str(table["name"]))
+    return found
+
+
+def bytes_naming(db: Path, values: dict[str, str]) -> dict[str, list[str]]:
+    """Which files (the database, its WAL) hold any of `values` in their raw bytes."""
+    found: dict[str, list[str]] = {}
+    for path in (db, db.with_name(db.name + "-wal")):
+        if not path.exists():
+            continue
+        raw = path.read_bytes()
+        for name, value in values.items():
+            if value.encode() in raw:
+                found.setdefault(name, []).append(path.name)
+    return found
+
+
+async def test_stop_then_delete_in_telegram_forgets_everything_but_the_stop(
+    fake_telegram: FakeTelegram, db_path: Path
+) -> None:
+    fake = fake_telegram
+    runner, hook_url, hooks = await webhook_receiver()
+    app = PalauteApp(telegram_config(fake, db_path, team(hook_url)), clock=MovableClock())
+    running = False
+    try:
+        await app.start()
+        running = True
+        maija, alert, note = await detractor_with_a_thread(app, fake)
+        await fake.wait_for(lambda: len(hooks) >= 1, message="response.completed")
+
+        fake.push_text(maija, "/stop")
+        await wait_for_text(fake, maija, "any more surveys")
+        fake.push_text(maija, "/delete")
+        confirm = await wait_for_text(fake, maija, "Erase everything you have answered?")
+        fake.push_callback(maija, confirm, confirm.callback_data_for("Yes, erase my data"))
+        await wait_for_text(fake, maija, "your data has been erased")
+
+        # The team's copies now say the answer was erased, without buttons.
+        await fake.wait_for(lambda: "answer erased" in shown(alert), timeout=10)
+        assert COMMENT not in shown(alert) and PHONE not in shown(alert)
+        assert keyboard_rows(alert) == []
+        await fake.wait_for(lambda: "Erased" in shown(note), timeout=10)
+        assert REPLY not in shown(note)
+        # Subscribers hear of it, by the ids they were sent, and nothing else.
+        await fake.wait_for(lambda: any(h["type"] == "contact.erased" for h in hooks))
+        erased = next(h for h in hooks if h["type"] == "contact.erased")
+        assert erased["data"] == {"invitation_ids": [1], "followup_ids": [1]}
+        assert not [n for n, v in PERSONAL.items() if v in json.dumps(erased, ensure_ascii=False)]
+        await settle(app, fake)
+
+        assert await tables_naming(app, PERSONAL) == {}
+        assert await app.store.database.fetchall("SELECT * FROM contacts") == []
+
+        # Stop still means stop: the next trigger finds them opted out, and sends nothing.
+        before = len(texts(fake, maija))
+        result = await app.triggers.trigger(
+            TriggerRequest("delivery", ContactSpec("telegram", str(CUSTOMER_ID)))
+        )
+        assert result.invitation.state is InvitationState.SUPPRESSED
+        assert result.invitation.reason == "the contact opted out of surveys"
+        await app.invitations.tick()
+        await settle(app, fake)
+        assert len(texts(fake, maija)) == before
+        # ...until they say /start themselves.
+        fake.push_text(maija, "/start")
+        await wait_for_text(fake, maija, "Welcome back")
+        assert await app.store.database.fetchall("SELECT * FROM suppressions") == []
+        running = False
+        await app.stop()
+        # After a clean stop, not one byte of what they said is left in the files.
+        assert bytes_naming(db_path, {k: v for k, v in PERSONAL.items() if k != "address"}) == {}
+    finally:
+        if running:
+            await app.stop()
+        await runner.cleanup()
