@@ -9,16 +9,29 @@ Real python-telegram-bot against FakeTelegram, a real SQLite file, a real webhoo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
+import sqlite3
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 from bot.app import PalauteApp
+from bot.cli import main as cli_main
 from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser, fake_telegram  # noqa: F401
 from tests.loopback import serve
+from tests.palaute_process import (
+    ROOT,
+    TOKEN_VARIABLE,
+    PalauteProcess,
+    palaute_command,
+    query,
+)
 from tests.telegram_helpers import (
     MovableClock,
     keyboard_rows,
@@ -215,3 +228,88 @@ async def test_stop_then_delete_in_telegram_forgets_everything_but_the_stop(
         if running:
             await app.stop()
         await runner.cleanup()
+
+
+async def _palaute(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *palaute_command(), *args,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), TOKEN_VARIABLE: TOKEN},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+TOKEN = "424242:forget-test-token"
+
+
+@pytest.mark.slow
+async def test_palaute_forget_next_to_a_running_palaute(tmp_path: Path) -> None:
+    fake = FakeTelegram(token=TOKEN)
+    await fake.start()
+    runner, hook_url, hooks = await webhook_receiver()
+    config = tmp_path / "palaute.toml"
+    config.write_text(
+        f'[storage]\npath = "{tmp_path / "palaute.db"}"\n\n'
+        '[server]\nhost = "127.0.0.1"\nport = 0\napi_token = "forget-test-api-token"\n\n'
+        f'[telegram]\ntoken = "${{{TOKEN_VARIABLE}}}"\nbase_url = "{fake.base_url}"\n'
+        'mode = "polling"\n' + team(hook_url),
+        encoding="utf-8",
+    )
+    bot = PalauteProcess(config, fake)
+    try:
+        code, out, err = await _palaute(
+            "trigger", "delivery", "--config", str(config), "--contact",
+            f"telegram:{CUSTOMER_ID}", "-p", f"phone={PHONE}", "-p", f"order={ORDER}",
+        )  # fmt: skip
+        assert code == 0, err
+        await bot.start()
+        await bot.wait_polling()
+        maija = fake.user(CUSTOMER_ID, first_name="Maija")
+        question = await wait_for_text(fake, maija, "How likely are you to recommend")
+        fake.push_callback(maija, question, question.callback_data_for("2"))
+        await wait_for_text(fake, maija, "What is the main reason")
+        fake.push_text(maija, COMMENT)
+        await wait_for_text(fake, maija, "Thank you")
+        alert = await wait_in_group(fake, "Detractor #1")
+        await fake.wait_for(lambda: COMMENT in shown(alert) and PHONE in shown(alert))
+        await fake.wait_for(lambda: len(hooks) >= 1, message="response.completed")
+
+        code, out, err = await _palaute(
+            "forget", f"telegram:{CUSTOMER_ID}", "--config", str(config)
+        )
+        assert code == 0, err
+        assert f"Deleted telegram:{CUSTOMER_ID} and everything they answered" in out
+        assert "1 team message(s) about them will be edited" in out
+        # The running palaute sends what the forget queued.
+        await fake.wait_for(lambda: "answer erased" in shown(alert), timeout=15)
+        assert COMMENT not in shown(alert) and keyboard_rows(alert) == []
+        await fake.wait_for(lambda: any(h["type"] == "contact.erased" for h in hooks), 15)
+        assert await bot.terminate() == 0
+    finally:
+        await bot.ensure_stopped()
+        await runner.cleanup()
+        await fake.stop()
+    db = tmp_path / "palaute.db"
+    assert bytes_naming(db, PERSONAL) == {}, bot.log()
+    assert query(db, "SELECT COUNT(*) FROM contacts") == [(0,)]
+
+
+def test_forget_finds_every_spelling_of_an_address(tmp_path: Path) -> None:
+    """`palaute forget web:anna@example.com` also erases `Anna@Example.com` and a variant with a
+    zero-width space, as an older palaute stored them; a new one stores one spelling."""
+    config = tmp_path / "palaute.toml"
+    config.write_text(f'[storage]\npath = "{tmp_path / "palaute.db"}"\n', encoding="utf-8")
+    assert cli_main(["trigger", "nps", "--config", str(config), "--contact",
+                     "web:\u200bAnna.PII@Example.com "]) == 0  # fmt: skip
+    db = tmp_path / "palaute.db"
+    assert query(db, "SELECT address FROM contacts") == [("anna.pii@example.com",)]
+    with contextlib.closing(sqlite3.connect(db)) as connection, connection:
+        for spelling in ("Anna.PII@Example.com", "anna.p\u200bii@example.com"):
+            connection.execute(
+                "INSERT INTO contacts (channel, address, created_at) VALUES ('web', ?, 0)",
+                (spelling,),
+            )
+    assert cli_main(["forget", "--config", str(config), "web:anna.pii@example.com"]) == 0
+    assert query(db, "SELECT channel, address FROM contacts") == []
+    assert query(db, "SELECT COUNT(*) FROM invitations") == [(0,)]
