@@ -9,7 +9,7 @@ update, slack_sdk every request and response body, aiohttp's access log every pa
 survey link is `/s/<token>`, and whoever has it answers as the customer). Their DEBUG lines
 keep what happened but not the data: a line's arguments, or for a line formatted beforehand
 everything after its first `:`, become `[…]`. aiosqlite's per-query lines are dropped, and
-survey link tokens are cut out of any line at any level.
+personal survey link tokens are cut out of any line at any level.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ LIBRARIES = frozenset(
      "asyncio", "jinja2", "PIL", "matplotlib", "hpack", "urllib3", "websockets"}
 )  # fmt: skip
 """Loggers whose DEBUG lines may carry what palaute sends and receives."""
-_SURVEY_PATH = re.compile(r"(/s/)[A-Za-z0-9_\-.~%]+")
+_SURVEY_PATH = re.compile(r"(/s/)(?!s-[A-Za-z0-9_]{1,40}-[A-Za-z0-9_-]{16}\b)[A-Za-z0-9_\-.~%]+")
+"""A personal survey link's token; an open survey's (`s-<touchpoint>-<signature>`, printed on
+posters and logged at start as the demo link) is public and stays."""
 
 
 _secrets: list[str] = []

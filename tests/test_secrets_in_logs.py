@@ -291,6 +291,7 @@ def test_library_debug_lines_keep_what_happened_but_not_the_data() -> None:
     assert "Calling Bot API endpoint `[…]` with parameters `[…]`" in lines
     assert '"GET /s/[token]' in lines and "palaute.example/s/[token]" in lines
     assert "executing" not in lines  # aiosqlite's per-query lines are off
+    assert "/s/s-nps-AbCdEfGhIjKlMnOp" in lines  # an open survey's link is public
     for value in (LIBRARY_TOKEN, COMMENT, SLACK_EMAIL):
         assert value not in lines
 
@@ -311,3 +312,4 @@ def _log_a_few_library_lines() -> None:
     logging.getLogger("aiosqlite").debug("executing %s", ("SELECT ?", (token,)))
     logging.getLogger("aiohttp.access").info('127.0.0.1 "GET /s/%s?p=x HTTP/1.1" 200', token)
     logging.getLogger("bot.surveys").info("opened https://palaute.example/s/%s", token)
+    logging.getLogger("bot.http").info("demo: https://palaute.example/s/s-nps-AbCdEfGhIjKlMnOp")
