@@ -23,6 +23,7 @@ from bot.app import PalauteApp
 from bot.cli import main as cli_main
 from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
+from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser, fake_telegram  # noqa: F401
 from tests.loopback import serve
 from tests.palaute_process import (
@@ -32,6 +33,7 @@ from tests.palaute_process import (
     palaute_command,
     query,
 )
+from tests.team_channel import eventually
 from tests.telegram_helpers import (
     MovableClock,
     keyboard_rows,
@@ -40,6 +42,8 @@ from tests.telegram_helpers import (
     texts,
     wait_for_text,
 )
+from tests.test_followups import _answer_score as answer_score
+from tests.test_followups import _start as start_followups
 
 GROUP = -1001234567890
 CUSTOMER_ID = 5550123987
@@ -313,3 +317,21 @@ def test_forget_finds_every_spelling_of_an_address(tmp_path: Path) -> None:
     assert cli_main(["forget", "--config", str(config), "web:anna.pii@example.com"]) == 0
     assert query(db, "SELECT channel, address FROM contacts") == []
     assert query(db, "SELECT COUNT(*) FROM invitations") == [(0,)]
+
+
+async def test_an_alert_in_flight_during_the_erasure_is_erased_once_posted(
+    app_factory: AppFactory, db_path: Path
+) -> None:
+    app, slack, telegram, _clock = await start_followups(app_factory, db_path)
+    slack.gate = telegram.gate = asyncio.Event()
+    await answer_score(app, score="2", address="UCUST")
+    await asyncio.sleep(0.1)  # both alerts are with the platform, waiting for the gate
+    await app.incoming.erasure.forget(channel="slack", address="UCUST")
+    slack.gate.set()
+    await eventually(lambda: bool(slack.team_edits) and bool(telegram.team_edits))
+    for channel in (slack, telegram):
+        [posted] = channel.team
+        [edit] = channel.team_edits
+        assert edit.ref == posted.ref
+        assert edit.message.text.startswith("Alert #1: answer erased")
+        assert edit.message.buttons == ()
