@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import aiosqlite
 
@@ -273,6 +274,22 @@ def _senders(payload: str) -> set[str]:
     return found
 
 
+def _parsed_body(body: str) -> Any:
+    """A request body kept as received (Slack over HTTP): JSON, or a form whose `payload`
+    field is JSON (interactivity) or whose fields name the user (slash commands)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        pass
+    form = {key: values[0] for key, values in parse_qs(body).items()}
+    if "payload" in form:
+        try:
+            return json.loads(form["payload"])
+        except ValueError:
+            return form
+    return form
+
+
 def _collect_senders(value: Any, found: set[str]) -> None:
     if isinstance(value, list):
         for item in value:
@@ -285,4 +302,6 @@ def _collect_senders(value: Any, found: set[str]) -> None:
             found.add(str(child["id"]))
         elif key in ("user", "user_id") and isinstance(child, str):
             found.add(child)
+        if key == "body" and isinstance(child, str):
+            child = _parsed_body(child)
         _collect_senders(child, found)

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from bot.cli import main as cli_main
 from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.conftest import AppFactory
+from tests.fakes.slack_api import FORM_CONTENT_TYPE, FakeSlack, slash_command_body
 from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser, fake_telegram  # noqa: F401
 from tests.loopback import serve
 from tests.palaute_process import (
@@ -33,7 +35,8 @@ from tests.palaute_process import (
     palaute_command,
     query,
 )
-from tests.team_channel import eventually
+from tests.slack_harness import BEN, eventually, start_slack_app
+from tests.team_channel import eventually as dispatched
 from tests.telegram_helpers import (
     MovableClock,
     keyboard_rows,
@@ -328,10 +331,65 @@ async def test_an_alert_in_flight_during_the_erasure_is_erased_once_posted(
     await asyncio.sleep(0.1)  # both alerts are with the platform, waiting for the gate
     await app.incoming.erasure.forget(channel="slack", address="UCUST")
     slack.gate.set()
-    await eventually(lambda: bool(slack.team_edits) and bool(telegram.team_edits))
+    await dispatched(lambda: bool(slack.team_edits) and bool(telegram.team_edits))
     for channel in (slack, telegram):
         [posted] = channel.team
         [edit] = channel.team_edits
         assert edit.ref == posted.ref
         assert edit.message.text.startswith("Alert #1: answer erased")
         assert edit.message.buttons == ()
+
+
+async def test_stop_then_delete_in_slack(
+    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+) -> None:
+    slack = await start_slack_app(
+        app_factory, fake_slack, db_path,
+        '[team]\nreport_to = ["slack:C0GENERAL"]\ndaily_summary = "off"\nweekly_digest = false\n',
+    )  # fmt: skip
+    await slack.app.triggers.trigger(
+        TriggerRequest("offsite", ContactSpec("slack", BEN), properties={"phone": PHONE})
+    )
+    await slack.app.invitations.tick()
+    [question] = await slack.wait_for_dms(BEN, 1)
+    await slack.click(BEN, question, "2")
+    await slack.wait_for_dms(BEN, 2)  # the answer shown, the follow-up question
+    await slack.dm(BEN, COMMENT)
+
+    def in_channel() -> list[str]:
+        return [json.dumps(m, ensure_ascii=False) for m in fake_slack.messages("C0GENERAL")]
+
+    await eventually_true(lambda: any(COMMENT in m for m in in_channel()), "the alert")
+
+    for command in ("stop", "delete"):
+        body = slash_command_body("/palaute", command, BEN, fake=fake_slack)
+        assert (await slack.inbound.post(body, FORM_CONTENT_TYPE))[0] == 200
+    await eventually_true(
+        lambda: any("Yes, erase my data" in json.dumps(m) for m in slack.dms(BEN)), "the confirm"
+    )
+    confirm = next(m for m in slack.dms(BEN) if "Yes, erase my data" in json.dumps(m))
+    await slack.click(BEN, confirm, "Yes, erase my data")
+    await eventually_true(
+        lambda: "your data has been erased" in slack.dms(BEN)[-1]["text"], "the confirmation"
+    )
+    await eventually_true(
+        lambda: any("answer erased" in m for m in in_channel()), "the alert edited"
+    )
+    assert not any(COMMENT in m or PHONE in m for m in in_channel())
+
+    async def quiet() -> bool:
+        counts = await slack.app.store.outbox.counts()
+        return not counts.get("pending") and not counts.get("sending")
+
+    await eventually(quiet, what="an empty outbox")
+    found = await tables_naming(slack.app, {"comment": COMMENT, "phone": PHONE, "address": BEN})
+    assert found == {}
+    result = await slack.app.triggers.trigger(TriggerRequest("offsite", ContactSpec("slack", BEN)))
+    assert result.invitation.state is InvitationState.SUPPRESSED
+
+
+async def eventually_true(check: Callable[[], bool], what: str) -> None:
+    async def holds() -> bool:
+        return check()
+
+    await eventually(holds, what=what)
