@@ -70,6 +70,11 @@ def _quoted_forms(texts: Iterable[str]) -> set[str]:
     return {form for form in forms if len(form) >= MIN_QUOTED_LENGTH}
 
 
+def _chunks(values: list[str], size: int = 200) -> list[list[str]]:
+    """Searches split so that no statement nears SQLite's expression depth limit (1000)."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
 def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
@@ -197,21 +202,23 @@ class ErasureRepository:
                 " AND json_extract(payload, '$.thread_ref') = ?)"
             )
             params += [channel, address, ref]
-        if quoted:
-            # A message waiting for someone else is only dropped when it is for the team.
-            found = " OR ".join("instr(payload, ?) > 0" for _ in quoted)
-            conditions.append(
-                f"((state != 'pending' OR kind IN ('team', 'team_edit', 'webhook')) AND ({found}))"
+        returning = " RETURNING channel, address, kind, state, result, payload"
+        rows = (
+            await self._rows(
+                connection, f"DELETE FROM outbox WHERE {' OR '.join(conditions)}{returning}", params
             )
-            params += sorted(quoted)
-        if not conditions:
-            return
-        rows = await self._rows(
-            connection,
-            f"DELETE FROM outbox WHERE {' OR '.join(conditions)}"
-            " RETURNING channel, address, kind, state, result, payload",
-            params,
+            if conditions
+            else []
         )
+        for chunk in _chunks(sorted(quoted)):
+            # A message waiting for someone else is only dropped when it is for the team.
+            found = " OR ".join("instr(payload, ?) > 0" for _ in chunk)
+            rows += await self._rows(
+                connection,
+                "DELETE FROM outbox WHERE (state != 'pending'"
+                f" OR kind IN ('team', 'team_edit', 'webhook')) AND ({found}){returning}",
+                chunk,
+            )
         erased.outbox_rows = len(rows)
         alerts = {(p.channel, p.address, p.message_ref) for p in erased.posted}
         for channel, address, kind, state, result, payload in rows:
@@ -235,26 +242,26 @@ class ErasureRepository:
         quoted: set[str],
     ) -> None:
         addresses = {address for _channel, address in chats}
-        needles = sorted(quoted | addresses)
-        if not needles:
-            return
-        found = " OR ".join("instr(payload, ?) > 0" for _ in needles)
-        candidates = await self._rows(
-            connection,
-            f"SELECT id, channel, payload, processed_at FROM inbox WHERE {found}",
-            needles,
-        )
+        candidates: dict[int, tuple[int, str, str, float | None]] = {}
+        for chunk in _chunks(sorted(quoted | addresses)):
+            found = " OR ".join("instr(payload, ?) > 0" for _ in chunk)
+            for row in await self._rows(
+                connection,
+                f"SELECT id, channel, payload, processed_at FROM inbox WHERE {found}",
+                chunk,
+            ):
+                candidates[row[0]] = tuple(row)
         # Their own updates go whatever their state (an unprocessed one would be handled
         # after the erasure); others' only once handled, when they quote the person.
         doomed = [
             row_id
-            for row_id, _channel, payload, processed_at in candidates
+            for row_id, _channel, payload, processed_at in candidates.values()
             if addresses & _senders(payload)
             or (processed_at is not None and any(form in payload for form in quoted))
         ]
         for start in range(0, len(doomed), 500):
-            chunk = doomed[start : start + 500]
-            await connection.execute(f"DELETE FROM inbox WHERE id IN ({_marks(chunk)})", chunk)
+            ids = doomed[start : start + 500]
+            await connection.execute(f"DELETE FROM inbox WHERE id IN ({_marks(ids)})", ids)
         erased.inbox_rows = len(doomed)
 
     @staticmethod

@@ -24,6 +24,7 @@ from bot.app import PalauteApp
 from bot.cli import main as cli_main
 from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
+from storage.store import Store
 from tests.conftest import AppFactory
 from tests.fakes.slack_api import FORM_CONTENT_TYPE, FakeSlack, slash_command_body
 from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser, fake_telegram  # noqa: F401
@@ -393,3 +394,26 @@ async def eventually_true(check: Callable[[], bool], what: str) -> None:
         return check()
 
     await eventually(holds, what=what)
+
+
+async def test_a_person_with_many_long_answers_is_erased(store: Store) -> None:
+    """Hundreds of quoted texts are searched for in batches: no statement grows past SQLite's
+    expression depth limit, so the erasure does not fail for the people who wrote the most."""
+    from tests.test_storage import NOW, _invitation
+
+    invitation_id = await _invitation(store)
+    async with store.database.transaction() as connection:
+        await connection.executemany(
+            "INSERT INTO answers (invitation_id, survey_id, touchpoint, channel, question_id,"
+            " kind, value_text, answered_at) VALUES (?, 'nps', 'delivered', 'telegram', ?,"
+            " 'text', ?, ?)",
+            [(invitation_id, f"q{i}", f"Rivi {i} <b>&\nrivi {i} toinen", NOW) for i in range(400)],
+        )
+        await store.outbox.enqueue(
+            connection, channel="slack", address="CTEAM", kind="team",
+            payload={"text": "Rivi 399 <b>&"}, now=NOW,
+        )  # fmt: skip
+        [contact] = await store.contacts.matching(connection, channel="telegram", address="42")
+        erased = await store.erasure.erase(connection, [contact], now=NOW)
+    assert erased.contacts == 1 and erased.outbox_rows == 1
+    assert await store.database.fetchall("SELECT * FROM answers") == []
