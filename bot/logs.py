@@ -30,6 +30,8 @@ LIBRARIES = frozenset(
 _SURVEY_PATH = re.compile(r"(/s/)(?!s-[A-Za-z0-9_]{1,40}-[A-Za-z0-9_-]{16}\b)[A-Za-z0-9_\-.~%]+")
 """A personal survey link's token; an open survey's (`s-<touchpoint>-<signature>`, printed on
 posters and logged at start as the demo link) is public and stays."""
+_SURVEY_QUERY = re.compile(r"(/s/[^\s?\"']*\?)[^\s\"']+")
+"""A survey link's query: `?p=` carries the properties it was made with."""
 
 
 _secrets: list[str] = []
@@ -84,7 +86,8 @@ class SecretScrubber(logging.Formatter):
             line = super().format(_without_details(record))
         except (TypeError, ValueError):  # a template whose placeholders are not all %s
             line = f"{record.name}: {OMITTED}"
-        return _SURVEY_PATH.sub(r"\1[token]", _replace(line, _secrets))
+        line = _SURVEY_PATH.sub(r"\1[token]", _replace(line, _secrets))
+        return _SURVEY_QUERY.sub(rf"\1{OMITTED}", line)
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:

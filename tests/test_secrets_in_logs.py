@@ -289,7 +289,8 @@ def test_library_debug_lines_keep_what_happened_but_not_the_data() -> None:
     lines = stream.getvalue()
     assert "Received the following response - status: […]" in lines
     assert "Calling Bot API endpoint `[…]` with parameters `[…]`" in lines
-    assert '"GET /s/[token]' in lines and "palaute.example/s/[token]" in lines
+    assert '"GET /s/[token]?[…] HTTP/1.1" 200' in lines and "palaute.example/s/[token]" in lines
+    assert "eyJwaG9uZSI6" not in lines  # the link's properties
     assert "executing" not in lines  # aiosqlite's per-query lines are off
     assert "/s/s-nps-AbCdEfGhIjKlMnOp" in lines  # an open survey's link is public
     for value in (LIBRARY_TOKEN, COMMENT, SLACK_EMAIL):
@@ -310,6 +311,8 @@ def _log_a_few_library_lines() -> None:
         "Calling Bot API endpoint `%s` with parameters `%s`", "sendMessage", {"text": COMMENT}
     )
     logging.getLogger("aiosqlite").debug("executing %s", ("SELECT ?", (token,)))
-    logging.getLogger("aiohttp.access").info('127.0.0.1 "GET /s/%s?p=x HTTP/1.1" 200', token)
+    logging.getLogger("aiohttp.access").info(
+        '127.0.0.1 "GET /s/%s?p=%s HTTP/1.1" 200', token, "eyJwaG9uZSI6ICIrMzU4In0.sig"
+    )
     logging.getLogger("bot.surveys").info("opened https://palaute.example/s/%s", token)
     logging.getLogger("bot.http").info("demo: https://palaute.example/s/s-nps-AbCdEfGhIjKlMnOp")
