@@ -23,6 +23,7 @@ from aiohttp import web
 from bot.app import PalauteApp
 from bot.cli import main as cli_main
 from bot.triggers import ContactSpec, TriggerRequest
+from storage.database import Database
 from storage.records import InvitationState
 from storage.store import Store
 from tests.conftest import AppFactory
@@ -417,3 +418,28 @@ async def test_a_person_with_many_long_answers_is_erased(store: Store) -> None:
         erased = await store.erasure.erase(connection, [contact], now=NOW)
     assert erased.contacts == 1 and erased.outbox_rows == 1
     assert await store.database.fetchall("SELECT * FROM answers") == []
+
+
+async def test_addresses_stored_before_normalising_are_normalised_by_the_migration(
+    db_path: Path,
+) -> None:
+    database = await Database.open(db_path, migrate=False)
+    await database.migrate(target=4)
+    async with database.transaction() as connection:
+        for address in ("Anna@Example.com", "  ben@example.com\u200b", "anna@example.com "):
+            await connection.execute(
+                "INSERT INTO contacts (channel, address, created_at) VALUES ('web', ?, 0)",
+                (address,),
+            )
+        await connection.execute(
+            "INSERT INTO contacts (channel, address, created_at) VALUES ('telegram', '-1001', 0)"
+        )
+    await database.close()
+    database = await Database.open(db_path)
+    rows = await database.fetchall("SELECT address FROM contacts ORDER BY id")
+    await database.close()
+    # The first of two spellings of one address takes the normal form; the other stays, and
+    # `palaute forget` still finds both.
+    assert [row["address"] for row in rows] == [
+        "anna@example.com", "ben@example.com", "anna@example.com ", "-1001",
+    ]  # fmt: skip
