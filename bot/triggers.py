@@ -19,6 +19,7 @@ import aiosqlite
 from bot.clock import Clock, to_datetime
 from bot.config import Config, TouchpointConfig
 from bot.timing import local_day_bounds, outside_quiet_hours
+from storage.addresses import normalize_address
 from storage.invitations import NewInvitation
 from storage.records import Contact, Invitation, InvitationState
 from storage.store import Store
@@ -47,7 +48,7 @@ class ContactSpec:
     def parse(cls, text: str, field: str = "contact") -> ContactSpec:
         """'telegram:123', 'slack:U0123', 'web:…' or 'ref:crm-42'."""
         kind, _, value = text.partition(":")
-        value = value.strip()
+        value = normalize_address(value)
         if not value:
             raise TriggerError(
                 field, f'"{text}" must be telegram:CHAT_ID, slack:USER_ID or ref:EXTERNAL_ID'

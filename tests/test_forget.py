@@ -443,3 +443,8 @@ async def test_addresses_stored_before_normalising_are_normalised_by_the_migrati
     assert [row["address"] for row in rows] == [
         "anna@example.com", "ben@example.com", "anna@example.com ", "-1001",
     ]  # fmt: skip
+
+
+def test_a_chat_id_pasted_with_an_invisible_character_is_still_a_chat_id() -> None:
+    spec = ContactSpec.parse("telegram:\u200b5550123987\u2060 ")
+    assert (spec.channel, spec.address) == ("telegram", "5550123987")
