@@ -464,6 +464,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_forget(args: argparse.Namespace, config: Config) -> int:
+    from bot.erasure import ErasureService
     from bot.triggers import ContactSpec, TriggerError
 
     try:
@@ -473,19 +474,35 @@ async def cmd_forget(args: argparse.Namespace, config: Config) -> int:
         return EXIT_CONFIG
     store = await _open_store(config)
     try:
-        contact = (
-            await store.contacts.find_by_ref(spec.ref)
-            if spec.ref
-            else await store.contacts.find(spec.channel or "", spec.address or "")
-        )
-        if contact is None:
-            print(f"No contact {spec.label} in {config.storage.path}.")
-            return EXIT_FAILURE
-        await store.contacts.forget(contact.id)
-        print(f"Deleted {spec.label} and everything they answered.")
-        return 0
+        # The running palaute sends the edits and events queued here (its outbox is shared).
+        service = ErasureService(store, config, SystemClock(), wake=lambda: None)
+        result = await service.forget(channel=spec.channel, address=spec.address, ref=spec.ref)
     finally:
         await store.close()
+    erased = result.erased
+    if not erased.contacts:
+        print(f"No contact {spec.label} in {config.storage.path}.")
+        return EXIT_FAILURE
+    print(
+        f"Deleted {spec.label} and everything they answered: {len(erased.invitation_ids)}"
+        f" survey(s), {erased.outbox_rows} queued or sent message(s), {erased.inbox_rows}"
+        " received update(s)."
+    )
+    if result.team_edits:
+        print(f"{result.team_edits} team message(s) about them will be edited to say so.")
+    if result.webhook_events:
+        print(f"{result.webhook_events} webhook(s) will get a contact.erased event.")
+    if erased.suppressed:
+        print(
+            "They had opted out: that is kept (as a keyed hash), so they are never surveyed again."
+        )
+    if not result.checkpointed:
+        print(
+            "palaute forget: warning: the write-ahead log could not be emptied now; the deleted"
+            " rows leave it at the next checkpoint.",
+            file=sys.stderr,
+        )
+    return 0
 
 
 async def cmd_status(args: argparse.Namespace, config: Config) -> int:

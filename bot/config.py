@@ -31,7 +31,7 @@ from conversations.survey import Survey
 DEFAULT_CONFIG_NAME = "palaute.toml"
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TARGET_CHANNELS = ("slack", "telegram")
-WEBHOOK_EVENTS = ("response.completed", "response.detractor", "followup.resolved")
+WEBHOOK_EVENTS = ("response.completed", "response.detractor", "followup.resolved", "contact.erased")
 
 
 class ConfigError(Exception):

@@ -213,6 +213,9 @@ class Dispatcher:
                     connection=connection,
                 )
                 await self.store.invitations.stamp_sent(connection, message.invitation_id, now=now)
+        elif message.payload.get("erase_when_sent"):
+            # The confirmation of an erasure: once sent, nothing of it is kept (bot.erasure).
+            await self.store.outbox.delete(message.id)
         else:
             await self.store.outbox.mark_sent(message.id, now=now, result=ref)
 

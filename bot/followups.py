@@ -24,10 +24,12 @@ from bot.alerts import (
 from bot.channels.base import Incoming
 from bot.clock import Clock
 from bot.config import Config
+from bot.erasure import erased_notice
 from bot.reports.render import team_payload
 from conversations.engine import Conversation, Step
 from conversations.localization import render, resolve
 from conversations.questions import QuestionKind
+from storage.erasure import PostedMessage
 from storage.followups import Followup
 from storage.outbox import PRIORITY_ALERT
 from storage.records import Invitation, OutboxMessage
@@ -203,6 +205,13 @@ class FollowupService:
         )
         followup = await self.store.followups.get(followup_id)
         if followup is None:
+            # Erased while the alert was on its way (bot.erasure): it must not stay up as sent.
+            notice = erased_notice(
+                PostedMessage(message.channel, message.address, ref, followup_id), self.language
+            )
+            async with self.store.database.transaction() as connection:
+                await self._enqueue_edit(connection, message.channel, message.address, ref, notice)
+            self.wake()
             return
         payload = await self._payload(followup)
         if payload["text"] != message.payload.get("text"):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.channels.base import Incoming, IncomingKind
 from bot.clock import Clock
+from bot.erasure import Confirmation, ErasureService
 from bot.surveys import OPT_OUT_PAYLOAD, SurveyService, parse_answer_payload
 from bot.tokens import InvalidToken, TokenKind, TokenSigner, decode_id
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
@@ -38,6 +39,7 @@ class IncomingHandler:
         self.triggers = triggers
         self.signer = signer
         self.clock = clock
+        self.erasure = ErasureService(store, surveys.config, clock, surveys.wake)
         self.followups: FollowupService | None = None
         """Takes the team's alert buttons (`f:<id>:claim`) before any customer handling."""
         self.relay: ReplyRelay | None = None
@@ -121,9 +123,12 @@ class IncomingHandler:
             )
             return
         if payload == DELETE_PAYLOAD:
-            await self.store.contacts.forget(contact_id)
-            await self.surveys.send_text(
-                incoming.channel, incoming.address, text("deleted", language)
+            await self.erasure.forget(
+                channel=incoming.channel,
+                address=incoming.address,
+                confirmation=Confirmation(
+                    incoming.channel, incoming.address, text("deleted", language)
+                ),
             )
             return
         parsed = parse_answer_payload(payload)

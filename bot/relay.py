@@ -128,6 +128,8 @@ class ReplyRelay:
             contact = await self.store.contacts.get(followup.contact_id)
             if contact is None or contact.unreachable_at is not None:
                 return "relay_unreachable"
+            if contact.opted_out_at is not None:
+                return "relay_opted_out"
         return None
 
     async def _customer_language(self, followup: Followup) -> str:

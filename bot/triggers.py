@@ -21,6 +21,7 @@ from bot.clock import Clock, to_datetime
 from bot.config import Config, TouchpointConfig
 from bot.survey_fit import property_overflows
 from bot.timing import local_day_bounds, outside_quiet_hours
+from storage.addresses import normalize_address
 from storage.invitations import NewInvitation
 from storage.records import Contact, Invitation, InvitationState
 from storage.store import Store
@@ -49,7 +50,7 @@ class ContactSpec:
     def parse(cls, text: str, field: str = "contact") -> ContactSpec:
         """'telegram:123', 'slack:U0123', 'web:…' or 'ref:crm-42'."""
         kind, _, value = text.partition(":")
-        value = value.strip()
+        value = normalize_address(value)
         if not value:
             raise TriggerError(
                 field,

@@ -49,6 +49,7 @@ KIND = "webhook"
 COMPLETED = "response.completed"
 DETRACTOR = "response.detractor"
 RESOLVED = "followup.resolved"
+ERASED = "contact.erased"
 TIMEOUT_SECONDS = 10.0
 
 
@@ -91,10 +92,15 @@ class WebhookPublisher:
         return [hook for hook in self.config.webhooks if event in hook.events]
 
     async def publish(
-        self, connection: aiosqlite.Connection, event: str, data: Mapping[str, Any]
+        self,
+        connection: aiosqlite.Connection,
+        event: str,
+        data: Mapping[str, Any],
+        *,
+        hooks: Sequence[WebhookConfig] | None = None,
     ) -> int:
         now = self.clock.now()
-        hooks = self.subscribed(event)
+        hooks = self.subscribed(event) if hooks is None else hooks
         for hook in hooks:
             await self.store.outbox.enqueue(
                 connection,
@@ -206,6 +212,22 @@ class WebhookPublisher:
             data["contact"] = contact
         await self.publish(connection, RESOLVED, data)
         self.wake()
+
+
+    async def on_erased(
+        self,
+        connection: aiosqlite.Connection,
+        invitation_ids: Sequence[int],
+        followup_ids: Sequence[int],
+    ) -> int:
+        """`contact.erased` to every webhook, whatever it subscribed to: any of them may keep a
+        copy of what was erased. Only ids the subscriber was sent before: no personal data."""
+        return await self.publish(
+            connection,
+            ERASED,
+            {"invitation_ids": list(invitation_ids), "followup_ids": list(followup_ids)},
+            hooks=self.config.webhooks,
+        )
 
 
 class WebhookChannel(Channel):

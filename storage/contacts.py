@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import aiosqlite
 
+from storage.addresses import normalize_address
 from storage.database import Database
 from storage.records import Contact
+from storage.suppressions import OPT_OUT_REASON, SuppressionRepository, identities
 
 
 class ContactRepository:
-    def __init__(self, database: Database) -> None:
+    """Addresses and refs are stored and looked up normalised (storage.addresses)."""
+
+    def __init__(self, database: Database, suppressions: SuppressionRepository) -> None:
         self.database = database
+        self.suppressions = suppressions
 
     async def get(self, contact_id: int) -> Contact | None:
         row = await self.database.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
@@ -26,13 +31,37 @@ class ContactRepository:
 
     async def find(self, channel: str, address: str) -> Contact | None:
         row = await self.database.fetchone(
-            "SELECT * FROM contacts WHERE channel = ? AND address = ?", (channel, address)
+            "SELECT * FROM contacts WHERE channel = ? AND address = ?",
+            (channel, normalize_address(address)),
         )
         return Contact.from_row(row) if row else None
 
     async def find_by_ref(self, ref: str) -> Contact | None:
-        row = await self.database.fetchone("SELECT * FROM contacts WHERE ref = ?", (ref,))
+        row = await self.database.fetchone(
+            "SELECT * FROM contacts WHERE ref = ?", (normalize_address(ref),)
+        )
         return Contact.from_row(row) if row else None
+
+    async def matching(
+        self,
+        connection: aiosqlite.Connection,
+        *,
+        channel: str | None = None,
+        address: str | None = None,
+        ref: str | None = None,
+    ) -> list[Contact]:
+        """Every contact with this identity however it was spelled when stored, also by an
+        older palaute that did not normalise (`Anna@Example.com`, a zero-width space)."""
+        if channel and address:
+            params: tuple[str, ...] = (normalize_address(address), channel)
+            sql = "channel = ?2 AND (address = ?1 OR palaute_normalized(address) = ?1)"
+        elif ref:
+            sql, params = "ref = ?1 OR palaute_normalized(ref) = ?1", (normalize_address(ref),)
+        else:
+            raise ValueError("a contact needs a channel and address, or a ref")
+        async with connection.execute(f"SELECT * FROM contacts WHERE {sql}", params) as cursor:
+            rows = await cursor.fetchall()
+        return [Contact.from_row(row) for row in rows]
 
     async def ensure(
         self,
@@ -45,7 +74,12 @@ class ContactRepository:
         display_name: str | None = None,
         language: str | None = None,
     ) -> int:
-        """The id of the contact with this channel identity or ref, created if new (in a transaction)."""
+        """The id of the contact with this channel identity or ref, created if new (in a transaction).
+
+        A new contact whose identity was suppressed (it opted out, then was erased) starts
+        opted out."""
+        address = normalize_address(address) if address else address
+        ref = normalize_address(ref) if ref else ref
         key: tuple[str, ...]
         if channel and address:
             key_sql, key = "channel = ? AND address = ?", (channel, address)
@@ -63,16 +97,23 @@ class ContactRepository:
                     (display_name, language, row[0]),
                 )
             return int(row[0])
-        cursor = await connection.execute(
-            "INSERT INTO contacts (channel, address, ref, display_name, language, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (channel, address, ref, display_name, language, now),
+        suppressed = await self.suppressions.contains_any(
+            connection, identities(channel, address, ref)
         )
+        cursor = await connection.execute(
+            "INSERT INTO contacts (channel, address, ref, display_name, language, created_at,"
+            " opted_out_at, opt_out_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                channel, address, ref, display_name, language, now,
+                now if suppressed else None, OPT_OUT_REASON if suppressed else None,
+            ),
+        )  # fmt: skip
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
     async def link_ref(self, ref: str, channel: str, address: str, *, now: float) -> int:
         """Join an external reference to a chat identity; the ref's touchpoints follow it."""
+        ref = normalize_address(ref)
         async with self.database.transaction() as connection:
             chat_id = await self.ensure(connection, channel=channel, address=address, now=now)
             async with connection.execute("SELECT id FROM contacts WHERE ref = ?", (ref,)) as cur:
@@ -89,6 +130,12 @@ class ContactRepository:
                 )
                 await connection.execute("DELETE FROM contacts WHERE id = ?", (ref_id,))
             await connection.execute("UPDATE contacts SET ref = ? WHERE id = ?", (ref, chat_id))
+            if await self.suppressions.contains_any(connection, identities(None, None, ref)):
+                await connection.execute(
+                    "UPDATE contacts SET opted_out_at = COALESCE(opted_out_at, ?),"
+                    " opt_out_reason = COALESCE(opt_out_reason, ?) WHERE id = ?",
+                    (now, OPT_OUT_REASON, chat_id),
+                )
             await connection.execute(
                 "UPDATE invitations SET channel = ? WHERE contact_id = ? AND channel IS NULL",
                 (channel, chat_id),
@@ -110,6 +157,12 @@ class ContactRepository:
                 "UPDATE contacts SET opted_out_at = ?, opt_out_reason = ? WHERE id = ?",
                 (now if opted_out else None, reason if opted_out else None, contact_id),
             )
+            contact = await self.get_in(connection, contact_id)
+            if not opted_out and contact is not None:
+                # Their own /start: an opt-out kept from before an erasure ends too.
+                await self.suppressions.remove(
+                    connection, identities(contact.channel, contact.address, contact.ref)
+                )
 
     async def set_unreachable(
         self,
@@ -139,14 +192,3 @@ class ContactRepository:
             await connection.execute(
                 "UPDATE contacts SET language = ? WHERE id = ?", (language, contact_id)
             )
-
-    async def forget(self, contact_id: int) -> bool:
-        """Delete a contact and, by cascade, everything they answered."""
-        async with self.database.transaction() as connection:
-            await connection.execute(
-                "DELETE FROM outbox WHERE invitation_id IN"
-                " (SELECT id FROM invitations WHERE contact_id = ?)",
-                (contact_id,),
-            )
-            cursor = await connection.execute("DELETE FROM contacts WHERE id = ?", (contact_id,))
-            return cursor.rowcount > 0

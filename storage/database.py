@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import aiosqlite
 
+from storage.addresses import normalize_address
 from storage.inline import InlineConnection
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,10 @@ class Database:
             # No busy timeout here: InlineConnection waits for other processes asynchronously.
             raw.execute("PRAGMA busy_timeout = 0")
             raw.execute("PRAGMA foreign_keys = ON")
+            # Deleted and overwritten content is zeroed, not left in free space: an erased
+            # person's comment must not be readable in the file's bytes (storage.erasure).
+            raw.execute("PRAGMA secure_delete = ON")
+            raw.create_function("palaute_normalized", 1, _normalized, deterministic=True)
             if path != ":memory:":
                 raw.execute("PRAGMA journal_mode = WAL")
             raw.execute("PRAGMA synchronous = NORMAL")
@@ -98,6 +103,7 @@ class Database:
                 connection.row_factory = aiosqlite.Row
                 await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 await connection.execute("PRAGMA foreign_keys = ON")
+                await connection.execute("PRAGMA secure_delete = ON")
             database = cls(connection, writer, path)
             if migrate:
                 await database.migrate()
@@ -238,9 +244,33 @@ class Database:
         async with self.transaction() as connection:
             await connection.executemany(sql, rows)
 
+    async def checkpoint(self, attempts: int = 40) -> bool:
+        """Copy the WAL into the database file and empty it (`wal_checkpoint(TRUNCATE)`), so that
+        the old page images it holds (rows just erased) are gone from disk too. A reader in
+        another process can hold it up for a moment; False when it still could not finish."""
+        if self._connection is None:
+            return True
+        for _attempt in range(attempts):
+            async with self._write_lock:
+                try:
+                    rows = await self._connection.execute_fetchall(
+                        "PRAGMA wal_checkpoint(TRUNCATE)"
+                    )
+                except sqlite3.Error as error:
+                    raise self._failure(error) from error
+            busy = next(iter(rows))[0]
+            if not busy:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
     async def query_plan(self, sql: str, params: Sequence[Any] = ()) -> list[str]:
         rows = await self.fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
         return [str(row["detail"]) for row in rows]
+
+
+def _normalized(value: str | None) -> str | None:
+    return normalize_address(value) if isinstance(value, str) else value
 
 
 async def _close(connection: aiosqlite.Connection | None, raw: sqlite3.Connection | None) -> None:

@@ -128,6 +128,9 @@ class OutboxRepository:
         else:
             await connection.execute(sql, (now, result, message_id))
 
+    async def delete(self, message_id: int) -> None:
+        await self.database.execute("DELETE FROM outbox WHERE id = ?", (message_id,))
+
     async def retry_later(self, message_id: int, *, not_before: float, error: str) -> None:
         await self.database.execute(
             "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",

@@ -9,6 +9,7 @@ from storage.answers import AnswerRepository
 from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository
 from storage.database import Database
+from storage.erasure import ErasureRepository
 from storage.followups import FollowupRepository
 from storage.inbox import InboxRepository
 from storage.invitations import InvitationRepository
@@ -16,6 +17,7 @@ from storage.outbox import OutboxRepository
 from storage.prompts import SentPromptRepository
 from storage.reports import ReportRepository
 from storage.settings import SettingsRepository
+from storage.suppressions import SuppressionRepository
 from storage.team_reports import TeamReportRepository
 
 
@@ -33,6 +35,8 @@ class Store:
     settings: SettingsRepository
     followups: FollowupRepository
     team_reports: TeamReportRepository
+    suppressions: SuppressionRepository
+    erasure: ErasureRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -40,9 +44,10 @@ class Store:
 
     @classmethod
     def over(cls, database: Database) -> Store:
+        suppressions = SuppressionRepository(database)
         return cls(
             database=database,
-            contacts=ContactRepository(database),
+            contacts=ContactRepository(database, suppressions),
             audiences=AudienceRepository(database),
             invitations=InvitationRepository(database),
             answers=AnswerRepository(database),
@@ -53,6 +58,8 @@ class Store:
             settings=SettingsRepository(database),
             followups=FollowupRepository(database),
             team_reports=TeamReportRepository(database),
+            suppressions=suppressions,
+            erasure=ErasureRepository(database, suppressions),
         )
 
     async def close(self) -> None:

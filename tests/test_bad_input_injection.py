@@ -190,7 +190,8 @@ async def test_hostile_text_round_trips_through_a_web_survey(
     answers, _ = await app.store.answers.for_invitation(invitation.id)
     assert answers == {"nps": 3, "why": SQL, "fix": HTML}
     contact = await app.store.contacts.get(invitation.contact_id or 0)
-    assert contact is not None and contact.address == f"{SQL}@example.com"
+    # Stored as given, except that an e-mail address is kept in one spelling (lower case).
+    assert contact is not None and contact.address == f"{SQL}@example.com".lower()
     assert "answers" in _tables(db_path)
 
 

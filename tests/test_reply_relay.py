@@ -118,3 +118,26 @@ def test_only_a_message_on_the_alert_counts_as_on_the_alert() -> None:
     assert is_alert_message(bare, incoming("telegram", "-1001", "42"))
     # Message 42 of a customer's own chat is another message.
     assert not is_alert_message(bare, incoming("telegram", "555", "42"))
+
+
+async def test_a_customer_who_sent_stop_gets_no_team_reply(
+    app_factory: AppFactory, db_path: Path
+) -> None:
+    app, slack, telegram, _clock = await _start(app_factory, db_path)
+    await _finished_detractor(app)
+    await eventually(lambda: len(telegram.team) == 1)
+    await _refs_recorded(app)
+    await app.incoming(Incoming("slack", "UCUST", IncomingKind.COMMAND, command="stop"))
+    await eventually(lambda: any("any more surveys" in t for _a, t in slack.texts))
+    texts_before = list(slack.texts)
+
+    await app.incoming(
+        Incoming("telegram", "-1001", IncomingKind.TEXT, text="Can we call you?",
+                 message_ref=telegram.team[0].ref, display_name="Anna")
+    )  # fmt: skip
+    await eventually(lambda: len(telegram.team) == 2)
+    assert telegram.team[1].message.thread_ref == telegram.team[0].ref
+    assert "opted out" in telegram.team[1].message.text
+    await asyncio.sleep(0.1)
+    assert slack.texts == texts_before  # nothing reached the customer
+    assert await app.store.followups.replies(1) == []

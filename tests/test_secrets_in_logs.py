@@ -45,6 +45,10 @@ SECRETS = {
     "HOOK_SECRET": "whsec_" + base64.b64encode(b"s3cretOutgoingWebhookKey1357").decode(),
 }
 HOOK_KEY = "s3cretOutgoingWebhookKey1357"
+COMMENT = "Kuriiri jätti paketin naapurille ilman lupaa"
+PHONE = "+358401112233"
+EMAIL = "maija.pii@example.com"
+SLACK_EMAIL = "c.pii@example.com"
 """What the whsec_ secret decodes to: the signing key, no less secret."""
 
 
@@ -104,7 +108,7 @@ async def test_no_secret_in_any_log_line_or_answer(tmp_path: Path) -> None:
     telegram = FakeTelegram(token=SECRETS["TG_TOKEN"])
     telegram.webhook_require_https = True
     slack = FakeSlack(bot_token=SECRETS["SLACK_BOT"], signing_secret=SECRETS["SLACK_SIGNING"])
-    slack.add_user("U0CUSTOMER", name="Customer", email="c@example.com")
+    slack.add_user("U0CUSTOMER", name="Customer", email=SLACK_EMAIL)
     await telegram.start()
     await slack.start()
     runner, hook_url, hooks = await _webhook_receiver()
@@ -133,7 +137,11 @@ async def test_no_secret_in_any_log_line_or_answer(tmp_path: Path) -> None:
             ):
                 async with http.post(
                     f"{base}/api/v1/touchpoints",
-                    json={"touchpoint": "nps", "contact": {"telegram": customer.id}},
+                    json={
+                        "touchpoint": "nps",
+                        "contact": {"telegram": customer.id},
+                        "properties": {"phone": PHONE, "email": EMAIL},
+                    },
                     headers={"Authorization": f"Bearer {token}"},
                 ) as response:
                     assert response.status == expected
@@ -146,10 +154,14 @@ async def test_no_secret_in_any_log_line_or_answer(tmp_path: Path) -> None:
             await _wait_text(telegram, customer.id, "main reason")
             said.append(
                 await _post_update(
-                    http, base, telegram.push_text(customer, "Fast!"), webhook_secret
+                    http, base, telegram.push_text(customer, COMMENT), webhook_secret
                 )
             )
             await _wait_text(telegram, customer.id, "Thank you")
+            # The personal survey link, opened in a browser: its path is the token.
+            [(survey_token,)] = query(tmp_path / "palaute.db", "SELECT token FROM invitations")
+            async with http.get(f"{base}/s/{survey_token}") as response:
+                said.append(await response.text())
             said.append(
                 await _post_update(http, base, {"update_id": 1}, webhook_secret[:-1] + "X", 403)
             )
@@ -211,6 +223,17 @@ async def test_no_secret_in_any_log_line_or_answer(tmp_path: Path) -> None:
     assert not leaked, f"secrets in the output: {sorted(leaked)}"
     bot_id = SECRETS["TG_TOKEN"].split(":")[1]
     assert bot_id not in output
+    # Nor does anything personal reach the log: the link that answers as the customer, what
+    # they wrote, their phone number and e-mail addresses.
+    personal = {
+        "survey token": str(survey_token),
+        "comment": COMMENT,
+        "phone": PHONE,
+        "e-mail": EMAIL,
+        "slack e-mail": SLACK_EMAIL,
+    }
+    in_log = {name for name, value in personal.items() if value in log}
+    assert not in_log, f"personal data in the DEBUG log: {sorted(in_log)}"
 
 
 async def _wait_text(fake: FakeTelegram, chat: int, fragment: str):  # type: ignore[no-untyped-def]
@@ -242,3 +265,54 @@ async def _run(*args: str) -> tuple[int, str, str]:
     )  # fmt: skip
     out, err = await process.communicate()
     return process.returncode or 0, out.decode(), err.decode()
+
+
+def test_library_debug_lines_keep_what_happened_but_not_the_data() -> None:
+    import io
+    import logging
+
+    from bot.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, logging.getLogger("aiosqlite").level)
+    try:
+        configure_logging("DEBUG", [])
+        handler = root.handlers[0]
+        assert isinstance(handler, logging.StreamHandler)
+        stream = io.StringIO()
+        handler.setStream(stream)
+        _log_a_few_library_lines()
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        logging.getLogger("aiosqlite").setLevel(saved[2])
+    lines = stream.getvalue()
+    assert "Received the following response - status: […]" in lines
+    assert "Calling Bot API endpoint `[…]` with parameters `[…]`" in lines
+    assert '"GET /s/[token]?[…] HTTP/1.1" 200' in lines and "palaute.example/s/[token]" in lines
+    assert "eyJwaG9uZSI6" not in lines  # the link's properties
+    assert "executing" not in lines  # aiosqlite's per-query lines are off
+    assert "/s/s-nps-AbCdEfGhIjKlMnOp" in lines  # an open survey's link is public
+    for value in (LIBRARY_TOKEN, COMMENT, SLACK_EMAIL):
+        assert value not in lines
+
+
+LIBRARY_TOKEN = "AbC123-personal_token"
+
+
+def _log_a_few_library_lines() -> None:
+    import logging
+
+    token = LIBRARY_TOKEN
+    logging.getLogger("slack_sdk.web.base_client").debug(
+        f"Received the following response - status: 200, body: {{'email': '{SLACK_EMAIL}'}}"
+    )
+    logging.getLogger("telegram.ext.ExtBot").debug(
+        "Calling Bot API endpoint `%s` with parameters `%s`", "sendMessage", {"text": COMMENT}
+    )
+    logging.getLogger("aiosqlite").debug("executing %s", ("SELECT ?", (token,)))
+    logging.getLogger("aiohttp.access").info(
+        '127.0.0.1 "GET /s/%s?p=%s HTTP/1.1" 200', token, "eyJwaG9uZSI6ICIrMzU4In0.sig"
+    )
+    logging.getLogger("bot.surveys").info("opened https://palaute.example/s/%s", token)
+    logging.getLogger("bot.http").info("demo: https://palaute.example/s/s-nps-AbCdEfGhIjKlMnOp")

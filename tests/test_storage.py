@@ -129,7 +129,9 @@ async def test_forget_removes_everything_of_a_contact(store: Store) -> None:
             )
     contact = await store.contacts.find("telegram", "42")
     assert contact is not None
-    assert await store.contacts.forget(contact.id)
+    async with store.database.transaction() as connection:
+        erased = await store.erasure.erase(connection, [contact], now=NOW)
+    assert erased.contacts == 1 and erased.invitation_ids == [invitation_id]
     assert await store.invitations.get(invitation_id) is None
     assert await store.answers.for_invitation(invitation_id) == ({}, set())
     assert await store.answers.for_invitation(other) == ({"nps": 5}, set())

@@ -152,4 +152,8 @@ TEXTS: dict[str, str] = {
     "relay_closed": "This follow-up is resolved: replies are no longer passed to the customer.",
     "relay_anonymous": "This survey is anonymous: palaute does not pass replies to the customer.",
     "relay_unreachable": "This customer cannot be reached in a chat (a web answer, or they blocked us).",
+    "relay_opted_out": "This customer has opted out (/stop): palaute no longer writes to them, so the reply was not passed on.",
+    "alert_erased_title": "Alert #{id}: answer erased",
+    "alert_erased": "The customer's data was erased at their request: their answer, comment and contact details are no longer kept, here or in palaute.",
+    "relay_erased": "(Erased: this message quoted a customer whose data has been erased.)",
 }

@@ -152,4 +152,8 @@ TEXTS: dict[str, str] = {
     "relay_closed": "Tämä seuranta on ratkaistu: vastauksia ei enää välitetä asiakkaalle.",
     "relay_anonymous": "Tämä kysely on nimetön: palaute ei välitä vastauksia asiakkaalle.",
     "relay_unreachable": "Asiakasta ei tavoiteta keskustelussa (verkkovastaus, tai hän on estänyt botin).",
+    "relay_opted_out": "Asiakas on kieltäytynyt viesteistä (/stop): palaute ei enää kirjoita hänelle, joten vastausta ei välitetty.",
+    "alert_erased_title": "Hälytys #{id}: vastaus poistettu",
+    "alert_erased": "Asiakkaan tiedot poistettiin hänen pyynnöstään: vastausta, kommenttia ja yhteystietoja ei enää säilytetä, ei täällä eikä palautteessa.",
+    "relay_erased": "(Poistettu: viesti lainasi asiakasta, jonka tiedot on poistettu.)",
 }
