@@ -219,7 +219,7 @@ async def test_the_page_shows_scores_followups_comments_and_filters(
     assert 0 < kamppi < everyone
     assert 'value="store=Kamppi" selected' in kamppi_html
     few = await (await client.get(f"{base}/dashboard?window=7&touchpoint=support_call")).text()
-    assert "Customer effort" in few and "Net Promoter Score" not in few
+    assert 'id="survey-ces"' in few and 'id="survey-nps"' not in few
     bad = await client.get(f"{base}/dashboard?window=abc&property=x')--%3D1")
     assert bad.status == 200  # nonsense filters fall back to defaults
     chart = await client.get(

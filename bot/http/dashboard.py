@@ -6,6 +6,7 @@ from outside palaute. Filters are a plain GET form, so every view is a shareable
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,10 +27,15 @@ from bot.reports.format import (
     format_trend,
     format_value,
     metric_label,
+    scores_text,
 )
 from bot.reports.summary import SummaryBuilder, format_age, properties_text, survey_title
 from bot.scores import QuestionTrend, Trend, TrendRow, rolling_trends
+from conversations.localization import render as render_text
+from conversations.localization import resolve
+from conversations.questions import AnswerValue, Question, QuestionKind
 from conversations.texts import text
+from storage.reports import Comment
 
 if TYPE_CHECKING:
     from bot.app import PalauteApp
@@ -70,6 +76,30 @@ class Filters:
             params["property"] = self.property
         params.update(extra)
         return urlencode(params)
+
+
+@dataclass(frozen=True)
+class CommentFilters:
+    """What the comment list is narrowed to, on top of the page's filters."""
+
+    survey: str = ""
+    score_min: int | None = None
+    score_max: int | None = None
+    contains: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.survey or self.contains) or (self.score_min, self.score_max) != (
+            None,
+            None,
+        )
+
+
+def _score_bound(raw: str) -> int | None:
+    try:
+        return max(-100, min(100, int(raw)))
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -133,6 +163,7 @@ class Dashboard:
             web.post("/dashboard/login", self.login),
             web.post("/dashboard/logout", self.logout),
             web.get("/dashboard/chart.png", self.chart),
+            web.get(r"/dashboard/response/{invitation_id:\d{1,18}}", self.response),
             web.get(f"/dashboard/{CSS_FILE}", self.stylesheet),
         ]
 
@@ -228,6 +259,16 @@ class Dashboard:
             prop = ""
         return Filters(window, touchpoint, prop)
 
+    def _comment_filters(self, request: web.Request) -> CommentFilters:
+        query = request.query
+        survey = query.get("survey", "")
+        return CommentFilters(
+            survey=survey if survey in self.config.surveys else "",
+            score_min=_score_bound(query.get("score_min", "")),
+            score_max=_score_bound(query.get("score_max", "")),
+            contains=query.get("q", "").strip()[:MAX_FILTER_LENGTH],
+        )
+
     async def page(self, request: web.Request) -> web.Response:
         if self.auth is None:
             return self._off()
@@ -246,8 +287,16 @@ class Dashboard:
         )
         rows = self.builder.in_config_order(rows)
         start = now - window.total_seconds()
+        comment_filters = self._comment_filters(request)
         comments = await store.reports.comments(
-            start, now + 1, filters=filters.as_mapping(), limit=COMMENTS_SHOWN
+            start,
+            now + 1,
+            survey_id=comment_filters.survey or None,
+            filters=filters.as_mapping(),
+            limit=COMMENTS_SHOWN,
+            score_min=comment_filters.score_min,
+            score_max=comment_filters.score_max,
+            contains=comment_filters.contains,
         )
         choices = await store.reports.dimension_values(start - window.total_seconds(), now + 1)
         body = render(
@@ -265,6 +314,12 @@ class Dashboard:
             surveys=[self._survey_view(row, filters) for row in rows if row.current.responses or row.previous.responses],
             followups=await self._followups(now, filters),
             comments=[self._comment_view(c) for c in comments],
+            comment_filters=comment_filters,
+            comment_surveys=[
+                (survey_id, survey_title(self.config.surveys, survey_id, self.language))
+                for survey_id, survey in self.config.surveys.items()
+                if any(q.kind is QuestionKind.TEXT for q in survey.questions)
+            ],
             updated=datetime.fromtimestamp(now, self.zone).strftime("%d.%m.%Y %H:%M"),
             timezone=self.config.team.timezone,
             csrf=session.csrf,
@@ -344,24 +399,72 @@ class Dashboard:
             )  # fmt: skip
         return views
 
-    def _comment_view(self, comment: Any) -> dict[str, str]:
-        survey = self.config.surveys.get(comment.survey_id)
-        kind = survey.headline.kind.value if survey and survey.headline else ""
-        score = (
-            f"{metric_label(kind, comment.survey_id)} {comment.score}"
-            if comment.score is not None
-            else ""
-        )
+    def _comment_view(self, comment: Comment) -> dict[str, str]:
         where = comment.touchpoint
         if comment.properties:
             where += f" · {properties_text(comment.properties)}"
         return {
             "when": datetime.fromtimestamp(comment.answered_at, self.zone).strftime("%d.%m. %H:%M"),
             "survey": survey_title(self.config.surveys, comment.survey_id, self.language),
-            "score": score,
+            "score": scores_text(comment.scores),
             "where": where,
             "text": comment.text,
+            "response": f"/dashboard/response/{comment.invitation_id}",
         }  # fmt: skip
+
+    async def response(self, request: web.Request) -> web.Response:
+        """One response: every question the customer was asked and what they answered."""
+        if self.auth is None:
+            return self._off()
+        self._require(request)
+        store = self.palaute.store
+        invitation = await store.invitations.get(int(request.match_info["invitation_id"]))
+        answers, skipped = (
+            await store.answers.for_invitation(invitation.id) if invitation else ({}, set())
+        )
+        if invitation is None or not (answers or skipped):
+            return html_response(
+                render("dashboard_message.html", self.language, message=self.t("dash_no_response")),
+                status=404,
+            )
+        survey = self.config.surveys.get(invitation.survey_id)
+        language = invitation.language or self.language
+        rows = []
+        for question in survey.questions if survey else ():
+            if question.id in answers:
+                shown = self._answer_text(question, answers[question.id], language)
+            elif question.id in skipped:
+                shown = self.t("dash_skipped")
+            else:
+                continue
+            asked = resolve(question.text, language, survey.default_language if survey else "en")
+            with contextlib.suppress(KeyError, ValueError, IndexError):
+                asked = render_text(asked, invitation.properties)
+            rows.append((asked, shown))
+        where = invitation.touchpoint
+        if invitation.properties:
+            where += f" · {properties_text(invitation.properties)}"
+        answered = invitation.completed_at or invitation.sent_at or invitation.due_at
+        body = render(
+            "dashboard_response.html",
+            self.language,
+            title=self.t("dash_response_title", id=invitation.id),
+            survey=survey_title(self.config.surveys, invitation.survey_id, self.language),
+            where=where,
+            channel=invitation.channel or "",
+            when=datetime.fromtimestamp(answered, self.zone).strftime("%d.%m.%Y %H:%M"),
+            answers=rows,
+        )
+        return html_response(body)
+
+    def _answer_text(self, question: Question, value: AnswerValue, language: str) -> str:
+        if isinstance(value, bool):
+            return self.t("yes" if value else "no")
+        if question.kind is QuestionKind.CHOICE:
+            for choice in question.choices:
+                if choice.value == value:
+                    return resolve(choice.label, language, self.language)
+        return str(value)
 
     async def chart(self, request: web.Request) -> web.Response:
         self._require(request)
