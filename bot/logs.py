@@ -40,11 +40,24 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return _replace(text, sorted(given.union(_secrets), key=len, reverse=True))
 
 
+REVEALED = "palaute_revealed_secret"
+"""The record attribute naming the one secret a line is meant to show (see `reveal`)."""
+
+
+def reveal(logger: logging.Logger, message: str, secret: str, *args: object) -> None:
+    """Log `message` (at INFO) for the operator with `secret` in it, e.g. a one-time sign-in
+    link: the secret is scrubbed from every other line from now on, and shown in this one only."""
+    add_secret(secret)
+    logger.info(message, *args, extra={REVEALED: secret})
+
+
 class SecretScrubber(logging.Formatter):
     """Formats a record, then scrubs every added secret out of the whole line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return _replace(super().format(record), _secrets)
+        shown = getattr(record, REVEALED, None)
+        secrets = [s for s in _secrets if s != shown] if shown else _secrets
+        return _replace(super().format(record), secrets)
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:

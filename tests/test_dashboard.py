@@ -97,7 +97,10 @@ async def _sign_in(
 async def test_the_dashboard_is_off_without_a_password(
     app_factory: AppFactory, db_path: Path, client: aiohttp.ClientSession
 ) -> None:
-    app = await app_factory(make_config("", db_path), channels={})
+    # On a loopback host it signs in by a printed link instead: tests/test_dashboard_link.py.
+    app = await app_factory(
+        make_config('[server]\nhost = "0.0.0.0"\nport = 0\n', db_path), channels={}
+    )
     response = await client.get(f"{_base(app)}/dashboard")
     assert response.status == 404 and "set server.dashboard_password" in await response.text()
 

@@ -7,6 +7,7 @@ from outside palaute. Filters are a plain GET form, so every view is a shareable
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,10 @@ from aiohttp import web
 
 from bot.alerts import contact_text, followup_status, score_text
 from bot.http.dashboard_auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, DashboardAuth
+from bot.http.dashboard_link import LINK_SECONDS, SignInLinks, is_loopback
 from bot.http.pages import STATIC_DIR, html_response, render
+from bot.http.web_survey import links
+from bot.logs import reveal
 from bot.reports.chart import chart_png
 from bot.reports.format import (
     format_margin,
@@ -39,6 +43,8 @@ from storage.reports import Comment
 
 if TYPE_CHECKING:
     from bot.app import PalauteApp
+
+log = logging.getLogger(__name__)
 
 CSS_FILE = "dashboard.css"
 WINDOW_CHOICES = (7, 30, 90)
@@ -147,7 +153,14 @@ class Dashboard:
         self.config = palaute.config
         self.language = palaute.config.defaults.language
         self.zone = ZoneInfo(palaute.config.team.timezone)
-        password = palaute.config.server.dashboard_password
+        server = palaute.config.server
+        password = server.dashboard_password
+        self.links = (
+            SignInLinks(palaute.clock.now) if not password and is_loopback(server.host) else None
+        )
+        if self.links is not None:
+            # Signed in by link only: sessions are bound to a password nobody knows.
+            password = secrets.token_urlsafe(32)
         self.auth = DashboardAuth(palaute.signer, password) if password else None
         self.secure = palaute.config.server.base_url.startswith("https://")
         self.builder = SummaryBuilder(palaute.store, palaute.config)
@@ -162,6 +175,8 @@ class Dashboard:
             web.get("/dashboard/login", self.login_form),
             web.post("/dashboard/login", self.login),
             web.post("/dashboard/logout", self.logout),
+            web.get("/dashboard/signin", self.sign_in_by_link),
+            web.post("/dashboard/signin/new", self.new_link),
             web.get("/dashboard/chart.png", self.chart),
             web.get(r"/dashboard/response/{invitation_id:\d{1,18}}", self.response),
             web.get(f"/dashboard/{CSS_FILE}", self.stylesheet),
@@ -194,11 +209,18 @@ class Dashboard:
             raise web.HTTPSeeOther("/dashboard")
         return self._login_page(status=200, error=None)
 
-    def _login_page(self, *, status: int, error: str | None) -> web.Response:
+    def _login_page(
+        self, *, status: int, error: str | None, notice: str | None = None
+    ) -> web.Response:
         assert self.auth is not None
         nonce = secrets.token_urlsafe(16)
         body = render(
-            "dashboard_login.html", self.language, error=error, token=self.auth.login_token(nonce)
+            "dashboard_login.html",
+            self.language,
+            error=error,
+            notice=notice,
+            token=self.auth.login_token(nonce),
+            link_only=self.links is not None,
         )
         response = html_response(body, status=status)
         self._cookie(response, LOGIN_COOKIE, nonce, 3600)
@@ -207,6 +229,8 @@ class Dashboard:
     async def login(self, request: web.Request) -> web.Response:
         if self.auth is None:
             return self._off()
+        if self.links is not None:
+            return self._login_page(status=400, error=None)
         address = request.remote or "?"
         if self.auth.blocked(address):
             return self._login_page(status=429, error=self.t("dash_too_many"))
@@ -224,6 +248,57 @@ class Dashboard:
         self._cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
         response.del_cookie(LOGIN_COOKIE, path="/dashboard")
         raise response
+
+    def announce(self, base_url: str) -> None:
+        """The dashboard's line in the log at start: its address, a sign-in link, or why it is off."""
+        server = self.config.server
+        if self.links is not None:
+            self._print_link(base_url)
+        elif self.auth is not None:
+            log.info("Dashboard: %s/dashboard (sign in with server.dashboard_password)", base_url)
+        else:
+            log.warning(
+                "Dashboard off: server.host %s is reachable from other machines and "
+                "server.dashboard_password is not set",
+                server.host,
+            )
+
+    def _print_link(self, base_url: str) -> None:
+        assert self.links is not None
+        token = self.links.issue()
+        reveal(
+            log,
+            "Dashboard sign-in link (one use, valid %d min): %s",
+            token,
+            LINK_SECONDS // 60,
+            f"{base_url}/dashboard/signin?{urlencode({'token': token})}",
+        )
+
+    async def sign_in_by_link(self, request: web.Request) -> web.Response:
+        if self.links is None or self.auth is None:
+            raise web.HTTPNotFound()
+        if not self.links.redeem(request.query.get("token")):
+            return self._login_page(status=403, error=self.t("dash_link_used"))
+        _session, cookie = self.auth.new_session()
+        response = web.HTTPSeeOther("/dashboard")
+        self._cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
+        raise response
+
+    async def new_link(self, request: web.Request) -> web.Response:
+        """Print a new sign-in link in the operator's log (not on the page: whoever presses
+        the button need not be the operator)."""
+        if self.links is None or self.auth is None:
+            raise web.HTTPNotFound()
+        form = await request.post()
+        token = form.get("token")
+        if not self.auth.login_token_ok(
+            request.cookies.get(LOGIN_COOKIE), token if isinstance(token, str) else None
+        ):
+            return self._login_page(status=400, error=self.t("dash_expired_form"))
+        if not self.links.may_issue():
+            return self._login_page(status=429, error=None, notice=self.t("dash_link_wait"))
+        self._print_link(links(self.palaute).base_url)
+        return self._login_page(status=200, error=None, notice=self.t("dash_link_printed"))
 
     async def logout(self, request: web.Request) -> web.Response:
         session = self._session(request)
