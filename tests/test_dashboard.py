@@ -238,7 +238,7 @@ async def test_the_page_shows_scores_followups_comments_and_filters(
 async def test_in_a_real_browser_with_a_screenshot(
     app_factory: AppFactory, db_path: Path, tmp_path: Path
 ) -> None:
-    """Set PALAUTE_UPDATE_SCREENSHOT=1 to also write docs/dashboard.png."""
+    """Set PALAUTE_UPDATE_SCREENSHOT=1 to also write docs/dashboard.png and dashboard-phone.png."""
     if not CHROMIUM.exists():
         pytest.skip(
             "no Chromium at /usr/bin/chromium (apt-get install chromium); not downloading one"
@@ -278,9 +278,18 @@ async def test_in_a_real_browser_with_a_screenshot(
             assert problems == []  # no CSP violations, no broken resources
             shot = tmp_path / "dashboard.png"
             await page.screenshot(path=str(shot), full_page=True)
+            phone = await browser.new_page(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2
+            )
+            await phone.context.add_cookies(await page.context.cookies())
+            await phone.goto(f"{base}/dashboard")
+            await phone.wait_for_load_state("networkidle")
+            phone_shot = tmp_path / "dashboard-phone.png"
+            await phone.screenshot(path=str(phone_shot))
         finally:
             await browser.close()
     with Image.open(shot) as image:
         assert image.width == 1280 and image.height > 900
     if os.environ.get("PALAUTE_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, DOCS / "dashboard.png")
+        shutil.copyfile(phone_shot, DOCS / "dashboard-phone.png")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -110,9 +109,6 @@ async def test_on_a_phone_nothing_is_wider_than_the_screen(
     # Still the whole page, not a cut version of it.
     for heading in ("Net Promoter Score", "Open follow-ups", "Recent comments"):
         assert await page.get_by_role("heading", name=heading).is_visible()
-    if os.environ.get("PALAUTE_UPDATE_SCREENSHOT") == "1":
-        docs = Path(__file__).resolve().parent.parent / "docs"
-        await page.screenshot(path=str(docs / "dashboard-phone.png"), full_page=False)
 
 
 async def test_on_a_desktop_the_charts_are_the_desktop_ones(

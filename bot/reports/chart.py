@@ -159,7 +159,7 @@ def chart_figure(
     # Fixed margins, in inches, that fit the tick labels, both axis labels and the legend
     # under each panel: tight_layout measured every text on the figure first and took a third
     # of the rendering time.
-    left, right, top, bottom, panel = 0.75, 0.7, 0.8, 0.15, 2.3
+    left, right, top, bottom, panel = 0.75, 0.7, 0.7, 0.15, 2.3
     narrow = width - left - right < 4
     legend = 0.75 if narrow else 0.6
     top += 0.15 if narrow else 0  # room for a title on two lines
