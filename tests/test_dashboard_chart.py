@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
 
-from bot.http.dashboard import CHART_WIDTH
+from bot.http.dashboard import CHART_WIDTH, PHONE_CHART_DPI, PHONE_CHART_WIDTH
 from bot.reports.chart import ChartSeries, chart_figure, render_chart
 
 LAST_DAY = date(2026, 12, 1)
@@ -47,8 +47,8 @@ def _series(
     )
 
 
-def _drawn(series: list[ChartSeries], width: float = CHART_WIDTH) -> Figure:
-    figure = chart_figure(series, title=TITLE, labels=LABELS, width=width)
+def _drawn(series: list[ChartSeries], width: float = CHART_WIDTH, dpi: int = 100) -> Figure:
+    figure = chart_figure(series, title=TITLE, labels=LABELS, width=width, dpi=dpi)
     figure.canvas.draw()
     return figure
 
@@ -78,17 +78,17 @@ def test_the_chart_says_which_days_it_shows() -> None:
     assert legend[1] == "the 30 days before (3.10.–1.11.2026)"
 
 
-def test_date_labels_never_overlap_at_dashboard_or_report_width() -> None:
-    for width in (CHART_WIDTH, 9.0):
+def test_date_labels_never_overlap_on_a_phone_the_dashboard_or_a_report() -> None:
+    for width, dpi in ((PHONE_CHART_WIDTH, PHONE_CHART_DPI), (CHART_WIDTH, 100), (9.0, 100)):
         for days in (7, 30, 90):
-            figure = _drawn([_series([4.0] * days)], width=width)
+            figure = _drawn([_series([4.0] * days)], width=width, dpi=dpi)
             renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
             labels = [
                 label
                 for label in figure.axes[0].get_xticklabels()
                 if label.get_visible() and label.get_text()
             ]
-            assert len(labels) >= 3, (width, days)
+            assert len(labels) >= 2, (width, days)
             boxes = [label.get_window_extent(renderer) for label in labels]
             for first, second in combinations(boxes, 2):
                 # a little air between labels, as a reader needs

@@ -11,10 +11,8 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from matplotlib.dates import num2date
-from matplotlib.figure import Figure
 
 from bot.reports.format import format_value, metric_label
 from bot.scores import question_score
@@ -22,6 +20,9 @@ from conversations.questions import Question, QuestionKind
 from conversations.survey import Survey
 from storage.reports import QuestionAggregate
 from storage.store import Store
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, not when palaute starts
+    from matplotlib.figure import Figure
 
 DAY = timedelta(days=1)
 ANSWERS_COLOR = "#cbd5e1"
@@ -132,6 +133,14 @@ def _isolated(values: Sequence[float | None]) -> list[int]:
     ]
 
 
+def _tick_days(days: Sequence[date], plot_width: float) -> list[date]:
+    """Every few days back from the last one (always labelled), one label per 0.65 inch at
+    most: "29.11." and "1.12." never run into each other, at any window or width."""
+    fits = max(2, int(plot_width / 0.65))
+    step = max(1, -(-len(days) // fits))
+    return sorted(days[-1 - i] for i in range(0, len(days), step))
+
+
 def _score_limits(data: ChartSeries) -> tuple[float, float] | None:
     """The whole scale, never zoomed to the data: zoomed, noise looks like a trend."""
     if data.kind == "nps":
@@ -151,9 +160,10 @@ def chart_figure(
 ) -> Figure:
     """One panel per survey, `width` inches wide. `labels`: current, previous, answers, empty."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator
+    from matplotlib.dates import date2num, num2date
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
     panels = max(1, len(series))
     # Fixed margins, in inches, that fit the tick labels, both axis labels and the legend
@@ -245,10 +255,7 @@ def chart_figure(
         axes.set_ylabel(data.label)
         axes.grid(axis="y", color="#e2e8f0")
         axes.set_xlim(first - DAY, last + DAY)
-        # About one date per 0.8 inch: "29.11." and "1.12." never run into each other.
-        axes.xaxis.set_major_locator(
-            AutoDateLocator(minticks=3, maxticks=max(3, int(plot_width / 0.8)))
-        )
+        axes.xaxis.set_major_locator(FixedLocator(date2num(_tick_days(data.days, plot_width))))
         axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _date(num2date(x).date())))
         axes.tick_params(axis="x", labelsize=8)
         axes.legend(
