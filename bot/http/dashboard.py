@@ -95,10 +95,8 @@ class CommentFilters:
 
     @property
     def active(self) -> bool:
-        return bool(self.survey or self.contains) or (self.score_min, self.score_max) != (
-            None,
-            None,
-        )
+        bounds = (self.score_min, self.score_max)
+        return bool(self.survey or self.contains) or bounds != (None, None)
 
 
 def _score_bound(raw: str) -> int | None:
