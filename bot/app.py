@@ -123,6 +123,7 @@ class PalauteApp:
                     " to another port)"
                 ) from error
             web_survey.announce(self)
+            self.dashboard.announce(web_survey.links(self).base_url)
         # Channels first, so that what the outbox kept from the last run goes out at once.
         for name, channel in self.channels.items():
             try:
@@ -145,7 +146,7 @@ class PalauteApp:
         app.router.add_get("/healthz", health)
         app.add_routes(api.routes())
         web_survey.install(app, self)
-        dashboard.install(app, self)
+        self.dashboard = dashboard.install(app, self)
         for channel in self.channels.values():
             app.add_routes(http_routes_of(channel))
         return app

@@ -77,16 +77,29 @@ def _without_details(record: logging.LogRecord) -> logging.LogRecord:
     return quiet
 
 
+REVEALED = "palaute_revealed_secret"
+"""The record attribute naming the one secret a line is meant to show (see `reveal`)."""
+
+
+def reveal(logger: logging.Logger, message: str, secret: str, *args: object) -> None:
+    """Log `message` (at INFO) for the operator with `secret` in it, e.g. a one-time sign-in
+    link: the secret is scrubbed from every other line from now on, and shown in this one only."""
+    add_secret(secret)
+    logger.info(message, *args, extra={REVEALED: secret})
+
+
 class SecretScrubber(logging.Formatter):
     """Formats a record without a library's DEBUG details, then scrubs every added secret and
     every survey link token out of the whole line."""
 
     def format(self, record: logging.LogRecord) -> str:
+        shown = getattr(record, REVEALED, None)
+        secrets = [s for s in _secrets if s != shown] if shown else _secrets
         try:
             line = super().format(_without_details(record))
         except (TypeError, ValueError):  # a template whose placeholders are not all %s
             line = f"{record.name}: {OMITTED}"
-        line = _SURVEY_PATH.sub(r"\1[token]", _replace(line, _secrets))
+        line = _SURVEY_PATH.sub(r"\1[token]", _replace(line, secrets))
         return _SURVEY_QUERY.sub(rf"\1{OMITTED}", line)
 
 

@@ -46,8 +46,11 @@ class Comment:
     touchpoint: str
     channel: str
     properties: Mapping[str, Any] = field(default_factory=dict)
+    scores: tuple[tuple[str, str, int], ...] = ()
+    """(question id, kind, value) of every score the response gave, in the order answered."""
 
 
+_SCORE_KINDS = "('nps', 'csat', 'ces', 'rating')"
 _TOUCHPOINT_JOIN = " JOIN touchpoints t ON t.id = i.touchpoint_id"
 _INVITATION_JOIN = " JOIN invitations i ON i.id = a.invitation_id" + _TOUCHPOINT_JOIN
 
@@ -260,28 +263,63 @@ class ReportRepository:
         survey_id: str | None = None,
         limit: int = 20,
         filters: Mapping[str, str] | None = None,
+        score_min: int | None = None,
+        score_max: int | None = None,
+        contains: str = "",
     ) -> list[Comment]:
-        """Free-text answers of the window, newest first, with the survey's headline score."""
+        """Free-text answers of the window, newest first, with the response's scores.
+
+        `score_min`/`score_max` keep comments whose response gave a score in that range (any of
+        its scores: an event's three ratings); `contains` keeps those with that text in them
+        (case-insensitive for ASCII letters, as SQLite's LIKE)."""
         where, params = _scope(None, survey_id, filters).where("a")
+        if score_min is not None or score_max is not None:
+            where += (
+                " AND EXISTS (SELECT 1 FROM answers s WHERE s.invitation_id = a.invitation_id"
+                f" AND s.kind IN {_SCORE_KINDS} AND s.skipped = 0 AND s.value_num BETWEEN ? AND ?)"
+            )
+            params += [
+                score_min if score_min is not None else -1e9,
+                score_max if score_max is not None else 1e9,
+            ]
+        if contains:
+            escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where += " AND a.value_text LIKE ? ESCAPE '\\'"
+            params.append(f"%{escaped}%")
         rows = await self.database.fetchall(
             "SELECT a.survey_id, a.invitation_id, a.question_id, a.value_text, a.answered_at,"
             " a.touchpoint, a.channel, t.properties,"
             " (SELECT CAST(s.value_num AS INTEGER) FROM answers s WHERE s.invitation_id = a.invitation_id"
-            "  AND s.kind IN ('nps', 'csat', 'ces') AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1)"
-            " AS score"
+            f"  AND s.kind IN {_SCORE_KINDS} AND s.value_num IS NOT NULL"
+            "  ORDER BY s.kind = 'rating', s.id LIMIT 1) AS score"
             f" FROM answers a{_INVITATION_JOIN} WHERE a.answered_at >= ? AND a.answered_at < ?"
             f" AND a.kind = 'text' AND a.skipped = 0{where} ORDER BY a.answered_at DESC, a.id DESC"
             " LIMIT ?",
             [start, end, *params, limit],
         )
+        scores = await self._scores({r["invitation_id"] for r in rows})
         return [
             Comment(
                 r["survey_id"], r["invitation_id"], r["question_id"], r["value_text"],
                 r["answered_at"], r["score"], r["touchpoint"], r["channel"],
-                json.loads(r["properties"]),
+                json.loads(r["properties"]), tuple(scores.get(r["invitation_id"], ())),
             )
             for r in rows
         ]  # fmt: skip
+
+    async def _scores(self, invitation_ids: set[int]) -> dict[int, list[tuple[str, str, int]]]:
+        found: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+        if not invitation_ids:
+            return found
+        marks = ", ".join("?" * len(invitation_ids))
+        for row in await self.database.fetchall(
+            "SELECT invitation_id, question_id, kind, CAST(value_num AS INTEGER) AS value"
+            f" FROM answers WHERE invitation_id IN ({marks}) AND kind IN {_SCORE_KINDS}"
+            " AND skipped = 0 AND value_num IS NOT NULL ORDER BY id",
+            sorted(invitation_ids),
+        ):
+            found[row["invitation_id"]].append((row["question_id"], row["kind"], row["value"]))
+        return found
 
     async def export_rows(
         self, *, survey_id: str | None = None, by_response: bool = False

@@ -98,7 +98,10 @@ async def _sign_in(
 async def test_the_dashboard_is_off_without_a_password(
     app_factory: AppFactory, db_path: Path, client: aiohttp.ClientSession
 ) -> None:
-    app = await app_factory(make_config("", db_path), channels={})
+    # On a loopback host it signs in by a printed link instead: tests/test_dashboard_link.py.
+    app = await app_factory(
+        make_config('[server]\nhost = "0.0.0.0"\nport = 0\n', db_path), channels={}
+    )
     response = await client.get(f"{_base(app)}/dashboard")
     assert response.status == 404 and "set server.dashboard_password" in await response.text()
 
@@ -220,7 +223,7 @@ async def test_the_page_shows_scores_followups_comments_and_filters(
     assert 0 < kamppi < everyone
     assert 'value="store=Kamppi" selected' in kamppi_html
     few = await (await client.get(f"{base}/dashboard?window=7&touchpoint=support_call")).text()
-    assert "Customer effort" in few and "Net Promoter Score" not in few
+    assert 'id="survey-ces"' in few and 'id="survey-nps"' not in few
     bad = await client.get(f"{base}/dashboard?window=abc&property=x')--%3D1")
     assert bad.status == 200  # nonsense filters fall back to defaults
     chart = await client.get(
@@ -236,7 +239,7 @@ async def test_the_page_shows_scores_followups_comments_and_filters(
 async def test_in_a_real_browser_with_a_screenshot(
     app_factory: AppFactory, db_path: Path, tmp_path: Path
 ) -> None:
-    """Set PALAUTE_UPDATE_SCREENSHOT=1 to also write docs/dashboard.png."""
+    """Set PALAUTE_UPDATE_SCREENSHOT=1 to also write docs/dashboard.png and dashboard-phone.png."""
     if not CHROMIUM.exists():
         pytest.skip(
             "no Chromium at /usr/bin/chromium (apt-get install chromium); not downloading one"
@@ -276,9 +279,18 @@ async def test_in_a_real_browser_with_a_screenshot(
             assert problems == []  # no CSP violations, no broken resources
             shot = tmp_path / "dashboard.png"
             await page.screenshot(path=str(shot), full_page=True)
+            phone = await browser.new_page(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2
+            )
+            await phone.context.add_cookies(await page.context.cookies())
+            await phone.goto(f"{base}/dashboard")
+            await phone.wait_for_load_state("networkidle")
+            phone_shot = tmp_path / "dashboard-phone.png"
+            await phone.screenshot(path=str(phone_shot))
         finally:
             await browser.close()
     with Image.open(shot) as image:
         assert image.width == 1280 and image.height > 900
     if os.environ.get("PALAUTE_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, DOCS / "dashboard.png")
+        shutil.copyfile(phone_shot, DOCS / "dashboard-phone.png")

@@ -6,6 +6,8 @@ from outside palaute. Filters are a plain GET form, so every view is a shareable
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,7 +19,10 @@ from aiohttp import web
 
 from bot.alerts import contact_text, followup_status, score_text
 from bot.http.dashboard_auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, DashboardAuth
+from bot.http.dashboard_link import LINK_SECONDS, SignInLinks, is_loopback
 from bot.http.pages import STATIC_DIR, html_response, render
+from bot.http.web_survey import links
+from bot.logs import reveal
 from bot.reports.chart import chart_png
 from bot.reports.format import (
     format_margin,
@@ -26,18 +31,29 @@ from bot.reports.format import (
     format_trend,
     format_value,
     metric_label,
+    scores_text,
 )
 from bot.reports.summary import SummaryBuilder, format_age, properties_text, survey_title
 from bot.scores import QuestionTrend, Trend, TrendRow, rolling_trends
+from conversations.localization import render as render_text
+from conversations.localization import resolve
+from conversations.questions import AnswerValue, Question, QuestionKind
 from conversations.texts import text
+from storage.reports import Comment
 
 if TYPE_CHECKING:
     from bot.app import PalauteApp
+
+log = logging.getLogger(__name__)
 
 CSS_FILE = "dashboard.css"
 WINDOW_CHOICES = (7, 30, 90)
 CHART_WIDTH = 6.4
 """Inches at 100 dpi: the chart's text stays readable at the width of a survey card."""
+PHONE_CHART_WIDTH = 3.5
+PHONE_CHART_DPI = 200
+"""A phone's card is ~350 CSS px on a screen of 2–3 device pixels per CSS pixel: a narrower
+chart drawn sharper, rather than the desktop one shrunk until its text is unreadable."""
 COMMENTS_SHOWN = 15
 MAX_FILTER_LENGTH = 200
 
@@ -68,6 +84,28 @@ class Filters:
         return urlencode(params)
 
 
+@dataclass(frozen=True)
+class CommentFilters:
+    """What the comment list is narrowed to, on top of the page's filters."""
+
+    survey: str = ""
+    score_min: int | None = None
+    score_max: int | None = None
+    contains: str = ""
+
+    @property
+    def active(self) -> bool:
+        bounds = (self.score_min, self.score_max)
+        return bool(self.survey or self.contains) or bounds != (None, None)
+
+
+def _score_bound(raw: str) -> int | None:
+    try:
+        return max(-100, min(100, int(raw)))
+    except ValueError:
+        return None
+
+
 @dataclass
 class QuestionView:
     label: str
@@ -94,6 +132,7 @@ class SurveyView:
     invitations: int
     responses: int
     chart_url: str
+    phone_chart_url: str
     questions: list[QuestionView] = field(default_factory=list)
 
 
@@ -112,7 +151,14 @@ class Dashboard:
         self.config = palaute.config
         self.language = palaute.config.defaults.language
         self.zone = ZoneInfo(palaute.config.team.timezone)
-        password = palaute.config.server.dashboard_password
+        server = palaute.config.server
+        password = server.dashboard_password
+        self.links = (
+            SignInLinks(palaute.clock.now) if not password and is_loopback(server.host) else None
+        )
+        if self.links is not None:
+            # Signed in by link only: sessions are bound to a password nobody knows.
+            password = secrets.token_urlsafe(32)
         self.auth = DashboardAuth(palaute.signer, password) if password else None
         self.secure = palaute.config.server.base_url.startswith("https://")
         self.builder = SummaryBuilder(palaute.store, palaute.config)
@@ -127,7 +173,10 @@ class Dashboard:
             web.get("/dashboard/login", self.login_form),
             web.post("/dashboard/login", self.login),
             web.post("/dashboard/logout", self.logout),
+            web.get("/dashboard/signin", self.sign_in_by_link),
+            web.post("/dashboard/signin/new", self.new_link),
             web.get("/dashboard/chart.png", self.chart),
+            web.get(r"/dashboard/response/{invitation_id:\d{1,18}}", self.response),
             web.get(f"/dashboard/{CSS_FILE}", self.stylesheet),
         ]
 
@@ -158,11 +207,18 @@ class Dashboard:
             raise web.HTTPSeeOther("/dashboard")
         return self._login_page(status=200, error=None)
 
-    def _login_page(self, *, status: int, error: str | None) -> web.Response:
+    def _login_page(
+        self, *, status: int, error: str | None, notice: str | None = None
+    ) -> web.Response:
         assert self.auth is not None
         nonce = secrets.token_urlsafe(16)
         body = render(
-            "dashboard_login.html", self.language, error=error, token=self.auth.login_token(nonce)
+            "dashboard_login.html",
+            self.language,
+            error=error,
+            notice=notice,
+            token=self.auth.login_token(nonce),
+            link_only=self.links is not None,
         )
         response = html_response(body, status=status)
         self._cookie(response, LOGIN_COOKIE, nonce, 3600)
@@ -171,6 +227,8 @@ class Dashboard:
     async def login(self, request: web.Request) -> web.Response:
         if self.auth is None:
             return self._off()
+        if self.links is not None:
+            return self._login_page(status=400, error=None)
         address = request.remote or "?"
         if self.auth.blocked(address):
             return self._login_page(status=429, error=self.t("dash_too_many"))
@@ -188,6 +246,57 @@ class Dashboard:
         self._cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
         response.del_cookie(LOGIN_COOKIE, path="/dashboard")
         raise response
+
+    def announce(self, base_url: str) -> None:
+        """The dashboard's line in the log at start: its address, a sign-in link, or why it is off."""
+        server = self.config.server
+        if self.links is not None:
+            self._print_link(base_url)
+        elif self.auth is not None:
+            log.info("Dashboard: %s/dashboard (sign in with server.dashboard_password)", base_url)
+        else:
+            log.warning(
+                "Dashboard off: server.host %s is reachable from other machines and "
+                "server.dashboard_password is not set",
+                server.host,
+            )
+
+    def _print_link(self, base_url: str) -> None:
+        assert self.links is not None
+        token = self.links.issue()
+        reveal(
+            log,
+            "Dashboard sign-in link (one use, valid %d min): %s",
+            token,
+            LINK_SECONDS // 60,
+            f"{base_url}/dashboard/signin?{urlencode({'token': token})}",
+        )
+
+    async def sign_in_by_link(self, request: web.Request) -> web.Response:
+        if self.links is None or self.auth is None:
+            raise web.HTTPNotFound()
+        if not self.links.redeem(request.query.get("token")):
+            return self._login_page(status=403, error=self.t("dash_link_used"))
+        _session, cookie = self.auth.new_session()
+        response = web.HTTPSeeOther("/dashboard")
+        self._cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
+        raise response
+
+    async def new_link(self, request: web.Request) -> web.Response:
+        """Print a new sign-in link in the operator's log (not on the page: whoever presses
+        the button need not be the operator)."""
+        if self.links is None or self.auth is None:
+            raise web.HTTPNotFound()
+        form = await request.post()
+        token = form.get("token")
+        if not self.auth.login_token_ok(
+            request.cookies.get(LOGIN_COOKIE), token if isinstance(token, str) else None
+        ):
+            return self._login_page(status=400, error=self.t("dash_expired_form"))
+        if not self.links.may_issue():
+            return self._login_page(status=429, error=None, notice=self.t("dash_link_wait"))
+        self._print_link(links(self.palaute).base_url)
+        return self._login_page(status=200, error=None, notice=self.t("dash_link_printed"))
 
     async def logout(self, request: web.Request) -> web.Response:
         session = self._session(request)
@@ -223,6 +332,16 @@ class Dashboard:
             prop = ""
         return Filters(window, touchpoint, prop)
 
+    def _comment_filters(self, request: web.Request) -> CommentFilters:
+        query = request.query
+        survey = query.get("survey", "")
+        return CommentFilters(
+            survey=survey if survey in self.config.surveys else "",
+            score_min=_score_bound(query.get("score_min", "")),
+            score_max=_score_bound(query.get("score_max", "")),
+            contains=query.get("q", "").strip()[:MAX_FILTER_LENGTH],
+        )
+
     async def page(self, request: web.Request) -> web.Response:
         if self.auth is None:
             return self._off()
@@ -241,8 +360,16 @@ class Dashboard:
         )
         rows = self.builder.in_config_order(rows)
         start = now - window.total_seconds()
+        comment_filters = self._comment_filters(request)
         comments = await store.reports.comments(
-            start, now + 1, filters=filters.as_mapping(), limit=COMMENTS_SHOWN
+            start,
+            now + 1,
+            survey_id=comment_filters.survey or None,
+            filters=filters.as_mapping(),
+            limit=COMMENTS_SHOWN,
+            score_min=comment_filters.score_min,
+            score_max=comment_filters.score_max,
+            contains=comment_filters.contains,
         )
         choices = await store.reports.dimension_values(start - window.total_seconds(), now + 1)
         body = render(
@@ -260,6 +387,12 @@ class Dashboard:
             surveys=[self._survey_view(row, filters) for row in rows if row.current.responses or row.previous.responses],
             followups=await self._followups(now, filters),
             comments=[self._comment_view(c) for c in comments],
+            comment_filters=comment_filters,
+            comment_surveys=[
+                (survey_id, survey_title(self.config.surveys, survey_id, self.language))
+                for survey_id, survey in self.config.surveys.items()
+                if any(q.kind is QuestionKind.TEXT for q in survey.questions)
+            ],
             updated=datetime.fromtimestamp(now, self.zone).strftime("%d.%m.%Y %H:%M"),
             timezone=self.config.team.timezone,
             csrf=session.csrf,
@@ -285,6 +418,7 @@ class Dashboard:
             invitations=row.current.invitations_sent,
             responses=row.current.responses,
             chart_url=f"/dashboard/chart.png?{filters.query(survey=row.survey)}",
+            phone_chart_url=f"/dashboard/chart.png?{filters.query(survey=row.survey, size='phone')}",
         )
         if headline is not None:
             if headline.enough:
@@ -338,24 +472,72 @@ class Dashboard:
             )  # fmt: skip
         return views
 
-    def _comment_view(self, comment: Any) -> dict[str, str]:
-        survey = self.config.surveys.get(comment.survey_id)
-        kind = survey.headline.kind.value if survey and survey.headline else ""
-        score = (
-            f"{metric_label(kind, comment.survey_id)} {comment.score}"
-            if comment.score is not None
-            else ""
-        )
+    def _comment_view(self, comment: Comment) -> dict[str, str]:
         where = comment.touchpoint
         if comment.properties:
             where += f" · {properties_text(comment.properties)}"
         return {
             "when": datetime.fromtimestamp(comment.answered_at, self.zone).strftime("%d.%m. %H:%M"),
             "survey": survey_title(self.config.surveys, comment.survey_id, self.language),
-            "score": score,
+            "score": scores_text(comment.scores),
             "where": where,
             "text": comment.text,
+            "response": f"/dashboard/response/{comment.invitation_id}",
         }  # fmt: skip
+
+    async def response(self, request: web.Request) -> web.Response:
+        """One response: every question the customer was asked and what they answered."""
+        if self.auth is None:
+            return self._off()
+        self._require(request)
+        store = self.palaute.store
+        invitation = await store.invitations.get(int(request.match_info["invitation_id"]))
+        answers, skipped = (
+            await store.answers.for_invitation(invitation.id) if invitation else ({}, set())
+        )
+        if invitation is None or not (answers or skipped):
+            return html_response(
+                render("dashboard_message.html", self.language, message=self.t("dash_no_response")),
+                status=404,
+            )
+        survey = self.config.surveys.get(invitation.survey_id)
+        language = invitation.language or self.language
+        rows = []
+        for question in survey.questions if survey else ():
+            if question.id in answers:
+                shown = self._answer_text(question, answers[question.id], language)
+            elif question.id in skipped:
+                shown = self.t("dash_skipped")
+            else:
+                continue
+            asked = resolve(question.text, language, survey.default_language if survey else "en")
+            with contextlib.suppress(KeyError, ValueError, IndexError):
+                asked = render_text(asked, invitation.properties)
+            rows.append((asked, shown))
+        where = invitation.touchpoint
+        if invitation.properties:
+            where += f" · {properties_text(invitation.properties)}"
+        answered = invitation.completed_at or invitation.sent_at or invitation.due_at
+        body = render(
+            "dashboard_response.html",
+            self.language,
+            title=self.t("dash_response_title", id=invitation.id),
+            survey=survey_title(self.config.surveys, invitation.survey_id, self.language),
+            where=where,
+            channel=invitation.channel or "",
+            when=datetime.fromtimestamp(answered, self.zone).strftime("%d.%m.%Y %H:%M"),
+            answers=rows,
+        )
+        return html_response(body)
+
+    def _answer_text(self, question: Question, value: AnswerValue, language: str) -> str:
+        if isinstance(value, bool):
+            return self.t("yes" if value else "no")
+        if question.kind is QuestionKind.CHOICE:
+            for choice in question.choices:
+                if choice.value == value:
+                    return resolve(choice.label, language, self.language)
+        return str(value)
 
     async def chart(self, request: web.Request) -> web.Response:
         self._require(request)
@@ -369,7 +551,14 @@ class Dashboard:
             today, [survey_id], days=filters.window, smooth=smooth, filters=filters.as_mapping()
         )
         labels = self.builder.chart_labels(filters.window, smooth)
-        png = await chart_png(series, title=labels["title"], labels=labels, width=CHART_WIDTH)
+        phone = request.query.get("size") == "phone"
+        png = await chart_png(
+            series,
+            title=labels["title"],
+            labels=labels,
+            width=PHONE_CHART_WIDTH if phone else CHART_WIDTH,
+            dpi=PHONE_CHART_DPI if phone else 100,
+        )
         return web.Response(
             body=png,
             content_type="image/png",

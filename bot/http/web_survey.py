@@ -275,13 +275,6 @@ def announce(palaute: PalauteApp) -> list[str]:
     """The addresses to open after start, logged for whoever runs `palaute run`."""
     builder = links(palaute)
     lines = [f"Survey demo (open in a browser): {builder.open_survey_url('nps')}"]
-    dashboard = sorted(
-        r.canonical
-        for r in palaute.web_app.router.resources()
-        if r.canonical.startswith("/dashboard")
-    )
-    if dashboard:
-        lines.append(f"Dashboard: {builder.base_url}{dashboard[0]}")
     lines.append(f"Answers are stored in {os.path.abspath(palaute.config.storage.path)}")
     for line in lines:
         log.info("%s", line)

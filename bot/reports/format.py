@@ -6,6 +6,8 @@ number reads the same everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.scores import QuestionTrend, Trend, TrendRow
 from conversations.texts import text
 
@@ -16,6 +18,13 @@ _PERCENT_KINDS = ("csat", "yes_no")
 def metric_label(kind: str, question_id: str = "") -> str:
     """NPS, CSAT, CES, or the question id of a rating or yes/no question."""
     return _LABELS.get(kind, question_id or kind)
+
+
+def scores_text(scores: Sequence[tuple[str, str, int]]) -> str:
+    """The scores one response gave: "NPS 2", or an event's "before 4 · during 1 · after 2"."""
+    return " · ".join(
+        f"{metric_label(kind, question_id)} {value}" for question_id, kind, value in scores
+    )
 
 
 def format_value(kind: str, value: float | None) -> str:

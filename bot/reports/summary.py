@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 from bot.alerts import detractor_threshold, followup_status, score_text
 from bot.config import Config
 from bot.reports.chart import ChartSeries, chart_png, chart_series
-from bot.reports.format import format_score, format_value, headline_line, metric_label
+from bot.reports.format import (
+    format_score,
+    format_value,
+    headline_line,
+    metric_label,
+    scores_text,
+)
 from bot.reports.render import Line, Section, TeamDocument
 from bot.scores import TrendRow, rolling_trends
 from conversations.localization import resolve
@@ -50,9 +56,12 @@ def format_date(day: date, language: str) -> str:
 
 
 def format_age(seconds: float, language: str) -> str:
+    """Whole units, rounded down, never 0: "1 min", "3 h", "2 d"."""
     if seconds >= 86400:
         return text("age_days", language, n=int(seconds // 86400))
-    return text("age_hours", language, n=max(1, int(seconds // 3600)))
+    if seconds >= 3600:
+        return text("age_hours", language, n=int(seconds // 3600))
+    return text("age_minutes", language, n=max(1, int(seconds // 60)))
 
 
 def properties_text(properties: Mapping[str, Any]) -> str:
@@ -238,11 +247,9 @@ class SummaryBuilder:
         return [Section(heading, tuple(self._comment_line(c) for c in comments))]
 
     def _comment_line(self, comment: Comment) -> Line:
-        survey = self.config.surveys.get(comment.survey_id)
-        kind = survey.headline.kind.value if survey and survey.headline else ""
         label_parts = []
-        if comment.score is not None:
-            label_parts.append(f"{metric_label(kind, comment.survey_id)} {comment.score}")
+        if comment.scores:
+            label_parts.append(scores_text(comment.scores))
         label_parts.append(comment.touchpoint)
         if comment.properties:
             label_parts.append(properties_text(comment.properties))

@@ -17,6 +17,7 @@ from bot.reports.format import (
     format_trend,
     format_value,
     metric_label,
+    scores_text,
 )
 from bot.scores import TrendRow
 from storage.reports import Comment
@@ -54,6 +55,7 @@ def comment_json(comment: Comment, timezone: Any) -> dict[str, Any]:
         "question": comment.question_id,
         "text": comment.text,
         "score": comment.score,
+        "scores": {question_id: value for question_id, _kind, value in comment.scores},
         "answered_at": datetime.fromtimestamp(comment.answered_at, timezone).isoformat(
             timespec="seconds"
         ),
@@ -174,5 +176,5 @@ def write_text(
         console.print("Latest comments:")
         for comment in comments:
             when = datetime.fromtimestamp(comment.answered_at, timezone).strftime("%Y-%m-%d %H:%M")
-            score = f" [{comment.score}]" if comment.score is not None else ""
+            score = f" [{scores_text(comment.scores)}]" if comment.scores else ""
             console.print(f"  {when} {comment.survey_id}{score}: {comment.text}", markup=False)
