@@ -23,6 +23,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from bot.channels.slack import COMMAND, SLACK_UNAVAILABLE, SlackChannel
+from bot.channels.slack_blocks import escape_mrkdwn
 from bot.durations import format_duration, parse_duration
 from bot.scores import ScoreRow, rolling_scores
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, describe_due
@@ -44,7 +45,15 @@ _EMAIL = re.compile(r"^(?:<mailto:([^|>]+)(?:\|[^>]*)?>|([^\s<>@]+@[^\s<>@]+\.[^
 _RECENTLY = re.compile(r"^surveyed \S+ before")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
-SEND_USAGE = "`/palaute send <touchpoint> <audience | @person | #channel | email> [key=value …]`"
+SEND_USAGE = escape_mrkdwn(
+    "`/palaute send <touchpoint> <audience | @person | #channel | email> [key=value …]`"
+)
+
+
+def code(text: str) -> str:
+    """`text` (an organizer's word, a name from the config) shown as code, never as markup:
+    replies are mrkdwn, where `<!here>` would notify a channel."""
+    return f"`{escape_mrkdwn(text)}`"
 
 
 class CommandError(Exception):
@@ -66,7 +75,7 @@ class SendRequest:
         for word in words[2:]:
             key, equals, value = word.partition("=")
             if not equals or not key:
-                raise CommandError(f"`{word}` is not a property: write it as key=value")
+                raise CommandError(f"{code(word)} is not a property: write it as key=value")
             properties[key] = value
         return cls(words[0], words[1], properties)
 
@@ -122,7 +131,7 @@ def words_of(text: str) -> list[str]:
     try:
         return shlex.split(text.translate(_QUOTES))
     except ValueError as error:
-        raise CommandError(f"Could not read the command: {error}") from None
+        raise CommandError(f"Could not read the command: {escape_mrkdwn(str(error))}") from None
 
 
 def score_line(row: ScoreRow, min_n: int) -> str:
@@ -136,7 +145,7 @@ def score_line(row: ScoreRow, min_n: int) -> str:
         score = f"mean {row.questions[0].value:.2f}"
     else:
         score = "no score"
-    parts = [f"*{row.survey}*: {score}"]
+    parts = [f"*{escape_mrkdwn(row.survey)}*: {score}"]
     if row.margin_of_error is not None:
         parts.append(f"±{row.margin_of_error:.1f}")
     parts.append(f"n={row.n}")
@@ -147,7 +156,9 @@ def score_line(row: ScoreRow, min_n: int) -> str:
 
 
 def _held_back_lines(outcome: Outcome) -> list[str]:
-    return [f"• {n} not asked: {reason}" for reason, n in outcome.held_back.most_common()]
+    return [
+        f"• {n} not asked: {escape_mrkdwn(reason)}" for reason, n in outcome.held_back.most_common()
+    ]
 
 
 def _section(markdown: str) -> dict[str, Any]:
@@ -187,11 +198,13 @@ class OrganizerCommands:
                 else:
                     await respond(await self.scores(words[1:]))
             else:
-                await respond(f"I don't know `{words[0]}`.\n\n{await self.help(user_id)}")
+                await respond(f"I don't know {code(words[0])}.\n\n{await self.help(user_id)}")
         except CommandError as error:
             await respond(str(error))
         except SLACK_UNAVAILABLE as error:
-            await respond(f"Slack did not answer ({slack_problem(error)}); please try again.")
+            await respond(
+                f"Slack did not answer ({escape_mrkdwn(slack_problem(error))}); please try again."
+            )
 
     async def on_confirm(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
@@ -215,13 +228,15 @@ class OrganizerCommands:
             await respond(str(error), replace_original=True)
             return
         except SLACK_UNAVAILABLE as error:
-            await respond(f"Slack did not answer ({slack_problem(error)}); please try again.")
+            await respond(
+                f"Slack did not answer ({escape_mrkdwn(slack_problem(error))}); please try again."
+            )
             return
         # Start what is due now at once: a tick already running when the first invitations
         # were stored would otherwise leave the rest to the next one.
         await self.app.invitations.tick()
         lines = [
-            f"*Sent `{request.touchpoint}` to {recipients.label}*",
+            f"*Sent {code(request.touchpoint)} to {recipients.label}*",
             f"• {len(outcome.asked)} will be asked",
             *_held_back_lines(outcome),
         ]
@@ -259,7 +274,7 @@ class OrganizerCommands:
         recipients = await self.recipients(request.target)
         outcome = await self.run(request, recipients, self.app.triggers.preview)
         lines = [
-            f"*Send `{request.touchpoint}` to {recipients.label}?*",
+            f"*Send {code(request.touchpoint)} to {recipients.label}?*",
             f"• {len(outcome.asked)} will be asked{self._when(outcome)}",
             *_held_back_lines(outcome),
         ]
@@ -299,8 +314,10 @@ class OrganizerCommands:
         except TriggerError as error:
             hint = ""
             if error.field.startswith("properties."):
-                hint = f" Add `{error.field.removeprefix('properties.')}=…` to the command."
-            raise CommandError(f"{error.message}.{hint}") from None
+                hint = (
+                    f" Add {code(error.field.removeprefix('properties.') + '=…')} to the command."
+                )
+            raise CommandError(f"{escape_mrkdwn(error.message)}.{hint}") from None
 
     def _when(self, outcome: Outcome) -> str:
         if not outcome.asked:
@@ -332,7 +349,7 @@ class OrganizerCommands:
             return Recipients(f"<@{user_id}>", [ContactSpec("slack", user_id)])
         if match := _EMAIL.match(target):
             email = match.group(1) or match.group(2)
-            return Recipients(email, [ContactSpec("slack", email)])
+            return Recipients(escape_mrkdwn(email), [ContactSpec("slack", email)])
         try:
             if match := _CHANNEL.match(target):
                 channel_id = match.group(1) or match.group(2)
@@ -344,12 +361,12 @@ class OrganizerCommands:
                 return await self._people(f"<!subteam^{group}>", members)
         except SLACK_UNAVAILABLE as error:
             raise CommandError(
-                f"Slack would not list {target} ({slack_problem(error)}); "
+                f"Slack would not list {escape_mrkdwn(target)} ({slack_problem(error)}); "
                 "palaute may have to be added to it first."
             ) from None
         if target.startswith(("@", "#")):
             raise CommandError(
-                f"Slack passed `{target}` on as plain text. Pick the person or channel from "
+                f"Slack passed {code(target)} on as plain text. Pick the person or channel from "
                 "Slack's suggestions, or turn on “Escape channels, users, and links” for "
                 "/palaute in the app's settings."
             )
@@ -371,9 +388,9 @@ class OrganizerCommands:
     async def _audience(self, name: str) -> Recipients:
         members = await self.app.store.audiences.members(name)
         if not members:
-            known = ", ".join(f"`{n}`" for n, _ in await self.app.store.audiences.names())
+            known = ", ".join(code(n) for n, _ in await self.app.store.audiences.names())
             raise CommandError(
-                f"There is no audience `{name}` with members"
+                f"There is no audience {code(name)} with members"
                 + (f" (audiences: {known})." if known else ".")
                 + f"\nUsage: {SEND_USAGE}"
             )
@@ -381,7 +398,7 @@ class OrganizerCommands:
             ContactSpec(m.channel, m.address) if m.channel else ContactSpec(ref=m.ref)
             for m in members
         ]
-        return Recipients(f"the audience `{name}`", contacts)
+        return Recipients(f"the audience {code(name)}", contacts)
 
     # ------------------------------------------------------------------ scores and help
 
@@ -396,9 +413,9 @@ class OrganizerCommands:
             try:
                 window = parse_duration(arg)
             except ValueError:
-                surveys = ", ".join(f"`{s}`" for s in sorted(config.surveys))
+                surveys = ", ".join(code(s) for s in sorted(config.surveys))
                 raise CommandError(
-                    f"`{arg}` is neither a survey ({surveys}) nor a window such as `7d` or `30d`."
+                    f"{code(arg)} is neither a survey ({surveys}) nor a window such as `7d` or `30d`."
                 ) from None
         rows = await rolling_scores(
             self.app.store,
@@ -425,6 +442,6 @@ class OrganizerCommands:
                 "",
                 f"{SEND_USAGE}: survey people; you confirm first",
                 "`/palaute scores [survey] [window]`: rolling scores, e.g. `/palaute scores nps 7d`",
-                "Touchpoints: " + ", ".join(f"`{t}`" for t in touchpoints),
+                "Touchpoints: " + ", ".join(code(t) for t in touchpoints),
             ]
         return "\n".join(lines)

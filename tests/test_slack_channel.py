@@ -82,7 +82,7 @@ async def test_survey_an_audience_from_a_slash_command_to_the_scores(slack: Slac
     # He answers in the question's thread.
     await slack.dm(BEN, "Great food &amp; <https://example.com|people>", thread_ts=why["ts"])
     [_, answered_why, thanks] = await slack.wait_for_dms(BEN, 3)
-    assert "Your answer: Great food & people" in answered_why["text"]
+    assert "Your answer: Great food &amp; people" in answered_why["text"]  # mrkdwn, escaped
     assert thanks["text"] == "Thank you for your feedback!"
     assert list(buttons(thanks)) == ["Don't ask me again"]
 

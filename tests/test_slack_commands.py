@@ -59,3 +59,16 @@ async def test_scores_arguments(slack: SlackHarness) -> None:
     assert "No answers yet." in await reply(slack, "scores")
     assert "Scores over the last 30 days" in await reply(slack, "scores")
     assert "`fortnight` is neither a survey" in await reply(slack, "scores fortnight")
+
+
+async def test_what_an_organizer_typed_is_echoed_as_text_never_as_markup(
+    slack: SlackHarness,
+) -> None:
+    unknown = await reply(slack, "<!here> <https://evil.example|x>")
+    assert unknown.startswith("I don't know `&lt;!here&gt;`")
+    assert "`/palaute send &lt;touchpoint&gt; &lt;audience" in unknown  # the usage, literally
+    missing = await reply(slack, "send offsite <https://evil.example|x>&co")
+    assert "no audience `&lt;https://evil.example|x&gt;&amp;co`" in missing
+    prop = await reply(slack, "send offsite U0AINO <!channel>")
+    assert "`&lt;!channel&gt;` is not a property" in prop
+    assert slack.fake.markup_problems == []

@@ -38,6 +38,7 @@ from bot.channels.base import (
 )
 from bot.channels.slack_blocks import (
     ACTION_PREFIX,
+    escape_mrkdwn,
     message_blocks,
     prompt_blocks,
     team_blocks,
@@ -420,9 +421,11 @@ class SlackChannel(Channel):
     # ------------------------------------------------------------------ sending
 
     async def _post(self, channel: str, fallback: str, blocks: list[Any], **extra: Any) -> str:
+        # `text` is what notifications show, parsed as mrkdwn: escaped, as everything palaute
+        # posts holds customers' words. No `parse` or `link_names`: a bare "@here" stays text.
         with slack_errors():
             response = await self.client.chat_postMessage(
-                channel=channel, text=fallback, blocks=blocks, **extra
+                channel=channel, text=escape_mrkdwn(fallback), blocks=blocks, **extra
             )
         return f"{response['channel']}:{response['ts']}"
 
@@ -446,7 +449,7 @@ class SlackChannel(Channel):
         # The blocks are replaced too: chat.update keeps the old ones (the buttons) otherwise.
         with slack_errors(ignore=GONE_ERRORS):
             await self.client.chat_update(
-                channel=channel, ts=ts, text=text, blocks=text_blocks(text)
+                channel=channel, ts=ts, text=escape_mrkdwn(text), blocks=text_blocks(text)
             )
 
     async def send_team(self, address: str, message: TeamMessage) -> str:
@@ -472,5 +475,8 @@ class SlackChannel(Channel):
         channel, ts = split_ref(message_ref)
         with slack_errors(ignore=GONE_ERRORS):
             await self.client.chat_update(
-                channel=channel, ts=ts, text=message.text, blocks=team_blocks(message)
+                channel=channel,
+                ts=ts,
+                text=escape_mrkdwn(message.text),
+                blocks=team_blocks(message),
             )

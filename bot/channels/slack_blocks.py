@@ -36,6 +36,13 @@ SELECT_FROM_ROWS = 6
 """From this many one-button rows (a long list of choices) a menu reads better than a column."""
 
 
+def escape_mrkdwn(text: str) -> str:
+    """`text` as Slack shows it literally where it parses markup (a message's `text`, mrkdwn):
+    `&`, `<` and `>` as entities, so that nothing typed becomes a mention (`<!here>`), a link
+    or a channel (https://docs.slack.dev/messaging/formatting-message-text#escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def plain(text: str) -> PlainTextObject:
     return PlainTextObject(text=text, emoji=True)
 
