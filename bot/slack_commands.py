@@ -17,13 +17,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
-from bot.channels.slack import COMMAND, SLACK_UNAVAILABLE, SlackChannel
+from bot.channels.slack import COMMAND, SlackChannel
 from bot.channels.slack_blocks import escape_mrkdwn
+from bot.channels.slack_errors import SLACK_UNAVAILABLE
 from bot.durations import format_duration, parse_duration
 from bot.scores import ScoreRow, rolling_scores
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, describe_due
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from bot.app import PalauteApp
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SEND_ACTION = "palaute_send_confirm"
 CANCEL_ACTION = "palaute_send_cancel"
@@ -114,10 +116,30 @@ class Outcome:
             self.held_back[reason] += 1
 
 
+NOT_LISTED = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "no_such_subteam",
+        "method_not_supported_for_channel_type",
+    }
+)
+"""conversations.members / usergroups.users.list errors that mean palaute cannot see it."""
+
+
 def slack_problem(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error"))
     return type(error).__name__
+
+
+def trouble_reply(error: Exception) -> str:
+    problem = slack_problem(error)
+    if problem in ("ratelimited", "rate_limited"):
+        return (
+            "Slack is limiting how fast palaute may look people up; please try again in a minute."
+        )
+    return f"Slack did not answer ({escape_mrkdwn(problem)}); please try again."
 
 
 def describe_window(window: timedelta) -> str:
@@ -202,9 +224,7 @@ class OrganizerCommands:
         except CommandError as error:
             await respond(str(error))
         except SLACK_UNAVAILABLE as error:
-            await respond(
-                f"Slack did not answer ({escape_mrkdwn(slack_problem(error))}); please try again."
-            )
+            await respond(trouble_reply(error))
 
     async def on_confirm(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
@@ -228,9 +248,7 @@ class OrganizerCommands:
             await respond(str(error), replace_original=True)
             return
         except SLACK_UNAVAILABLE as error:
-            await respond(
-                f"Slack did not answer ({escape_mrkdwn(slack_problem(error))}); please try again."
-            )
+            await respond(trouble_reply(error))
             return
         # Start what is due now at once: a tick already running when the first invitations
         # were stored would otherwise leave the rest to the next one.
@@ -350,20 +368,14 @@ class OrganizerCommands:
         if match := _EMAIL.match(target):
             email = match.group(1) or match.group(2)
             return Recipients(escape_mrkdwn(email), [ContactSpec("slack", email)])
-        try:
-            if match := _CHANNEL.match(target):
-                channel_id = match.group(1) or match.group(2)
-                members = await self.directory.channel_members(channel_id)
-                return await self._people(f"everyone in <#{channel_id}>", members)
-            if match := _USER_GROUP.match(target):
-                group = match.group(1)
-                members = sorted(await self.directory.usergroup_members(group))
-                return await self._people(f"<!subteam^{group}>", members)
-        except SLACK_UNAVAILABLE as error:
-            raise CommandError(
-                f"Slack would not list {escape_mrkdwn(target)} ({slack_problem(error)}); "
-                "palaute may have to be added to it first."
-            ) from None
+        if match := _CHANNEL.match(target):
+            channel_id = match.group(1) or match.group(2)
+            members = await self._listed(target, self.directory.channel_members(channel_id))
+            return await self._people(f"everyone in <#{channel_id}>", members)
+        if match := _USER_GROUP.match(target):
+            group = match.group(1)
+            members = sorted(await self._listed(target, self.directory.usergroup_members(group)))
+            return await self._people(f"<!subteam^{group}>", members)
         if target.startswith(("@", "#")):
             raise CommandError(
                 f"Slack passed {code(target)} on as plain text. Pick the person or channel from "
@@ -372,12 +384,24 @@ class OrganizerCommands:
             )
         return await self._audience(target)
 
+    async def _listed(self, target: str, listing: Awaitable[T]) -> T:
+        """Members of a channel or user group; other trouble than not seeing it goes on up."""
+        try:
+            return await listing
+        except SlackApiError as error:
+            if slack_problem(error) not in NOT_LISTED:
+                raise
+            raise CommandError(
+                f"Slack would not list {escape_mrkdwn(target)} ({slack_problem(error)}); "
+                "palaute may have to be added to it first."
+            ) from None
+
     async def _people(self, label: str, user_ids: Iterable[str]) -> Recipients:
         limit = asyncio.Semaphore(LOOKUPS_AT_ONCE)
 
         async def look_up(user_id: str) -> bool:
             async with limit:
-                person = await self.directory.user(user_id)
+                person = await self.directory.user(user_id, patient=True)
             return person is not None and person.can_be_surveyed
 
         ids = list(user_ids)

@@ -251,3 +251,42 @@ async def test_requests_acknowledged_before_a_crash_are_processed_at_start(
 
 def _request(touchpoint: str, user: str) -> TriggerRequest:
     return TriggerRequest(touchpoint, ContactSpec("slack", user))
+
+
+@pytest.mark.parametrize(
+    ("error", "person_reachable"),
+    [
+        ("restricted_action", True),  # a workspace preference: not about Ben
+        ("restricted_action_read_only_channel", False),
+        ("restricted_action_thread_only_channel", False),
+        ("no_permission", False),
+        ("invalid_blocks", True),
+        ("msg_blocks_too_long", True),
+        ("invalid_metadata_schema", True),
+    ],
+)
+async def test_a_refusal_from_slack_is_not_retried(
+    slack: SlackHarness, error: str, person_reachable: bool
+) -> None:
+    slack.fake.fail_next("chat.postMessage", error)
+    await slack.app.triggers.trigger(_request("offsite", BEN))
+
+    async def failed() -> bool:
+        return (await slack.app.store.outbox.counts()).get("failed") == 1
+
+    await eventually(failed, what=f"the message refused with {error} to fail at once")
+    [(_, _, _, _, reason)] = await slack.app.store.outbox.failures()
+    assert reason is not None and error in reason
+    assert len(slack.fake.calls_to("chat.postMessage")) == 1
+    contact = await slack.contact(BEN)
+    assert contact is not None and (contact.unreachable_at is None) is person_reachable
+
+
+@pytest.mark.parametrize("error", ["internal_error", "fatal_error", "service_unavailable"])
+async def test_a_passing_trouble_at_slack_is_retried(slack: SlackHarness, error: str) -> None:
+    slack.fake.fail_next("chat.postMessage", error)
+    await slack.app.triggers.trigger(_request("offsite", BEN))
+    [refused, posted] = await slack.fake.wait_for_calls("chat.postMessage", 2)
+    assert (refused.error, posted.ok) == (error, True)
+    [question] = slack.dms(BEN)
+    assert question["text"].startswith("How likely")

@@ -72,3 +72,27 @@ async def test_what_an_organizer_typed_is_echoed_as_text_never_as_markup(
     prop = await reply(slack, "send offsite U0AINO <!channel>")
     assert "`&lt;!channel&gt;` is not a property" in prop
     assert slack.fake.markup_problems == []
+
+
+async def test_a_rate_limited_lookup_is_waited_out_when_sending_to_a_channel(
+    slack: SlackHarness,
+) -> None:
+    slack.fake.rate_limit_next("users.info", retry_after=1)
+    preview = await reply(slack, "send offsite <#C0GENERAL>")
+    assert "*Send `offsite` to everyone in <#C0GENERAL>?*" in preview
+    assert "4 will be asked now" in preview
+    assert "1 bot(s) or deactivated account(s) left out" in preview
+    calls = slack.fake.calls_to("users.info")
+    [limited] = [c for c in calls if c.status == 429]
+    retried = [c for c in calls if c.ok and c.params["user"] == limited.params["user"]]
+    assert retried and retried[0].timestamp - limited.timestamp >= 1.0
+
+
+async def test_why_slack_would_not_list_a_channel_is_told_as_it_is(slack: SlackHarness) -> None:
+    slack.fake.fail_next("conversations.members", "not_in_channel")
+    not_in = await reply(slack, "send offsite <#C0GENERAL>")
+    assert "palaute may have to be added to it first" in not_in
+    slack.fake.fail_next("users.info", "internal_error", status=500, times=5)
+    trouble = await reply(slack, "send offsite <#C0GENERAL>")
+    assert "Slack did not answer (internal_error); please try again." in trouble
+    assert "added to it" not in trouble
