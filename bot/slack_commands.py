@@ -3,12 +3,13 @@
 Replies are ephemeral (through the command's response_url). Sending is confirmed first: the
 organizer sees how many people will be asked and how many are suppressed, and why, before
 anything is stored. Only `[slack] admins` (user ids, or user groups S…) may send or see scores.
+The send waiting for its confirmation is kept in the database (storage.pending_sends): the
+button carries only its token, survives a restart, and sends once however often it is pressed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+PENDING_FOR = timedelta(days=1)
+"""How long a send waits for its confirmation (the preview's response_url lasts 30 minutes,
+but the button stays in the organizer's channel)."""
 SEND_ACTION = "palaute_send_confirm"
 CANCEL_ACTION = "palaute_send_cancel"
 LOOKUPS_AT_ONCE = 8
@@ -81,14 +85,11 @@ class SendRequest:
             properties[key] = value
         return cls(words[0], words[1], properties)
 
-    def to_value(self) -> str:
-        return json.dumps(
-            {"t": self.touchpoint, "to": self.target, "p": self.properties, "n": self.nonce}
-        )
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": self.touchpoint, "to": self.target, "p": self.properties, "n": self.nonce}
 
     @classmethod
-    def from_value(cls, value: str) -> SendRequest:
-        data = json.loads(value)
+    def from_dict(cls, data: dict[str, Any]) -> SendRequest:
         return cls(str(data["t"]), str(data["to"]), dict(data.get("p") or {}), str(data["n"]))
 
 
@@ -183,6 +184,23 @@ def _held_back_lines(outcome: Outcome) -> list[str]:
     ]
 
 
+async def reply(respond: AsyncRespond, text: str, **fields: Any) -> None:
+    """Answer through the response_url. Slack answers a refusal with an HTTP error and its
+    reason (`invalid_blocks`, `used_url_too_many_times`…): logged, and a reply with blocks is
+    told again as plain text, so that the organizer is never left without an answer."""
+    response = await respond(text=text, **fields)
+    if response.status_code == 200:
+        return
+    log.warning("Slack refused a /palaute reply: HTTP %s %s", response.status_code, response.body)
+    if "blocks" not in fields:
+        return
+    plain = {key: value for key, value in fields.items() if key != "blocks"}
+    note = f"\n\n_Slack refused this reply ({escape_mrkdwn(str(response.body))})._"
+    again = await respond(text=text + note, **plain)
+    if again.status_code != 200:
+        log.warning("Slack refused it as text too: HTTP %s %s", again.status_code, again.body)
+
+
 def _section(markdown: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": markdown[:3000]}}
 
@@ -212,27 +230,44 @@ class OrganizerCommands:
             words = words_of(str(command.get("text") or ""))
             name = words[0].lower() if words else "help"
             if name == "help":
-                await respond(await self.help(user_id))
+                await reply(respond, await self.help(user_id))
             elif name in ("send", "scores"):
                 await self.require_admin(user_id)
                 if name == "send":
-                    await self.preview(SendRequest.parse(words[1:]), respond)
+                    await self.preview(SendRequest.parse(words[1:]), user_id, respond)
                 else:
-                    await respond(await self.scores(words[1:]))
+                    await reply(respond, await self.scores(words[1:]))
             else:
-                await respond(f"I don't know {code(words[0])}.\n\n{await self.help(user_id)}")
+                await reply(
+                    respond, f"I don't know {code(words[0])}.\n\n{await self.help(user_id)}"
+                )
         except CommandError as error:
-            await respond(str(error))
+            await reply(respond, str(error))
         except SLACK_UNAVAILABLE as error:
-            await respond(trouble_reply(error))
+            await reply(respond, trouble_reply(error))
 
     async def on_confirm(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
+        token = str(action.get("value") or "")
         try:
             await self.require_admin(str(body["user"]["id"]))
-            request = SendRequest.from_value(str(action["value"]))
+        except CommandError as error:
+            await reply(respond, str(error))
+            return
+        now = self.app.clock.now()
+        pending = await self.app.store.pending_sends.confirm(
+            token, now=now, newer_than=now - PENDING_FOR.total_seconds()
+        )
+        if pending is None:
+            if await self.app.store.pending_sends.state(token) == "confirmed":
+                await reply(respond, "This send was already confirmed: nothing was sent twice.")
+            else:
+                await reply(respond, "This send has expired: run `/palaute send` again.")
+            return
+        request = SendRequest.from_dict(pending.request)
+        try:
             recipients = await self.recipients(request.target)
             outcome = await self.run(
                 request,
@@ -245,10 +280,13 @@ class OrganizerCommands:
                 ),
             )
         except CommandError as error:
-            await respond(str(error), replace_original=True)
+            await self.app.store.pending_sends.release(token)
+            await reply(respond, str(error), replace_original=True)
             return
         except SLACK_UNAVAILABLE as error:
-            await respond(trouble_reply(error))
+            # Confirmable again; what was stored is not stored twice (the idempotency keys).
+            await self.app.store.pending_sends.release(token)
+            await reply(respond, trouble_reply(error))
             return
         # Start what is due now at once: a tick already running when the first invitations
         # were stored would otherwise leave the rest to the next one.
@@ -258,11 +296,11 @@ class OrganizerCommands:
             f"• {len(outcome.asked)} will be asked",
             *_held_back_lines(outcome),
         ]
-        await respond("\n".join(lines), replace_original=True)
+        await reply(respond, "\n".join(lines), replace_original=True)
 
     async def on_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
         await ack()
-        await respond("Cancelled: nothing was sent.", replace_original=True)
+        await reply(respond, "Cancelled: nothing was sent.", replace_original=True)
 
     # ------------------------------------------------------------------ who may
 
@@ -287,7 +325,7 @@ class OrganizerCommands:
 
     # ------------------------------------------------------------------ send
 
-    async def preview(self, request: SendRequest, respond: AsyncRespond) -> None:
+    async def preview(self, request: SendRequest, user_id: str, respond: AsyncRespond) -> None:
         self.validate(request)
         recipients = await self.recipients(request.target)
         outcome = await self.run(request, recipients, self.app.triggers.preview)
@@ -300,7 +338,7 @@ class OrganizerCommands:
             lines.append(f"• {recipients.left_out} bot(s) or deactivated account(s) left out")
         blocks: list[dict[str, Any]] = [_section("\n".join(lines))]
         if outcome.asked:
-            value = request.to_value()
+            value = await self._keep(request, user_id)
             blocks.append(
                 {
                     "type": "actions",
@@ -322,7 +360,18 @@ class OrganizerCommands:
                     ],
                 }
             )
-        await respond(text="\n".join(lines), blocks=blocks)
+        await reply(respond, "\n".join(lines), blocks=blocks)
+
+    async def _keep(self, request: SendRequest, user_id: str) -> str:
+        """Store the send until it is confirmed; its token is the confirm button's value."""
+        pending = self.app.store.pending_sends
+        now = self.app.clock.now()
+        await pending.prune(now - PENDING_FOR.total_seconds())
+        token = secrets.token_urlsafe(16)
+        await pending.create(
+            token, channel="slack", requested_by=user_id, request=request.to_dict(), now=now
+        )
+        return token
 
     def validate(self, request: SendRequest) -> None:
         try:

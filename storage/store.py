@@ -13,6 +13,7 @@ from storage.followups import FollowupRepository
 from storage.inbox import InboxRepository
 from storage.invitations import InvitationRepository
 from storage.outbox import OutboxRepository
+from storage.pending_sends import PendingSendRepository
 from storage.prompts import SentPromptRepository
 from storage.reports import ReportRepository
 from storage.settings import SettingsRepository
@@ -33,6 +34,7 @@ class Store:
     settings: SettingsRepository
     followups: FollowupRepository
     team_reports: TeamReportRepository
+    pending_sends: PendingSendRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -53,6 +55,7 @@ class Store:
             settings=SettingsRepository(database),
             followups=FollowupRepository(database),
             team_reports=TeamReportRepository(database),
+            pending_sends=PendingSendRepository(database),
         )
 
     async def close(self) -> None:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import PalauteApp
+from bot.config import Config
 from tests.conftest import AppFactory
 from tests.fakes.slack_api import RESPONSE_URL, FakeSlack
-from tests.slack_harness import AINO, SlackHarness, start_slack_app
+from tests.slack_harness import ADMIN, AINO, SlackHarness, buttons, start_slack_app
 
 EVENT_TOUCHPOINT = """
 [touchpoints.summer_party]
@@ -96,3 +98,50 @@ async def test_why_slack_would_not_list_a_channel_is_told_as_it_is(slack: SlackH
     trouble = await reply(slack, "send offsite <#C0GENERAL>")
     assert "Slack did not answer (internal_error); please try again." in trouble
     assert "added to it" not in trouble
+
+
+async def test_a_long_send_waits_server_side_and_is_sent_once_even_after_a_restart(
+    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+) -> None:
+    first_app: list[PalauteApp] = []
+
+    async def start_once(config: Config) -> PalauteApp:
+        app = PalauteApp(config)
+        await app.start()
+        first_app.append(app)
+        return app
+
+    first = await start_slack_app(start_once, fake_slack, db_path, EVENT_TOUCHPOINT)
+    name = "Kesäjuhlat " + "ä" * 400  # ~2400 characters as JSON with ensure_ascii
+    try:
+        preview = await first.command(f'send summer_party <@{AINO}> "event_name={name}"')
+    finally:
+        await first_app[0].stop()  # palaute restarts before the organizer confirms
+    assert preview.ok, preview.response_text
+    assert "1 will be asked now" in preview.params["text"]
+    confirm = buttons(preview.params)["Send to 1"]
+    assert len(confirm["value"]) <= 64  # a reference, not the request
+
+    slack = await start_slack_app(app_factory, fake_slack, db_path, EVENT_TOUCHPOINT)
+    for _ in range(2):  # the organizer presses twice
+        await slack.click(
+            ADMIN, preview.params, "Send to 1", response_url=fake_slack.new_response_url()
+        )
+    [_, sent, again] = await fake_slack.wait_for_calls(RESPONSE_URL, 3)
+    assert "1 will be asked" in sent.params["text"]
+    assert again.params["text"] == "This send was already confirmed: nothing was sent twice."
+    [invitation] = await slack.invitations(AINO)
+    assert invitation.properties["event_name"] == name
+    [question] = await slack.wait_for_dms(AINO, 1)
+    assert question["text"]
+
+
+async def test_a_reply_slack_refuses_is_told_in_plain_text(slack: SlackHarness) -> None:
+    slack.fake.fail_next(RESPONSE_URL, "invalid_blocks", status=400)
+    before = len(slack.fake.calls_to(RESPONSE_URL))
+    await slack.command(f"send offsite <@{AINO}>")
+    [refused, told] = (await slack.fake.wait_for_calls(RESPONSE_URL, before + 2))[before:]
+    assert refused.status == 400 and refused.params["blocks"]
+    assert told.ok and "blocks" not in told.params
+    assert "*Send `offsite` to <@U0AINO>?*" in told.params["text"]
+    assert "Slack refused this reply (invalid_blocks)" in told.params["text"]
