@@ -433,6 +433,27 @@ async def test_blocks_are_checked_by_slack_sdks_models(
     assert update.value.response["error"] == "invalid_blocks"
 
 
+async def test_option_groups_are_checked_too(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    menu = select(1)
+    del menu["options"]
+    for group_size, label, ok in (
+        (100, "1–100", True),
+        (101, "1–101", False),
+        (1, "x" * 76, False),
+    ):
+        options = select(group_size)["options"]
+        menu["option_groups"] = [
+            {"label": {"type": "plain_text", "text": label}, "options": options}
+        ]
+        blocks = [{"type": "actions", "elements": [menu]}]
+        if ok:
+            await client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+            continue
+        with pytest.raises(SlackApiError) as error:
+            await client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+        assert error.value.response["error"] == "invalid_blocks"
+
+
 async def test_unknown_block_types_and_long_headers_are_invalid_blocks(
     fake_slack: FakeSlack, client: AsyncWebClient
 ) -> None:

@@ -290,3 +290,35 @@ async def test_a_passing_trouble_at_slack_is_retried(slack: SlackHarness, error:
     assert (refused.error, posted.ok) == (error, True)
     [question] = slack.dms(BEN)
     assert question["text"].startswith("How likely")
+
+
+MENU = "\n".join(
+    [
+        "[touchpoints.canteen]",
+        'survey = "canteen"',
+        "[[surveys.canteen.questions]]",
+        'id = "dish"',
+        'type = "choice"',
+        "optional = true",
+        'text = "Which of our 120 dishes did you have?"',
+        "choices = [" + ", ".join(f'"Dish {i}"' for i in range(1, 121)) + "]",
+    ]
+)
+
+
+async def test_a_menu_of_120_choices_loses_neither_a_choice_nor_skip(
+    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+) -> None:
+    slack = await start_slack_app(app_factory, fake_slack, db_path, MENU)
+    await slack.app.triggers.trigger(_request("canteen", BEN))
+    await slack.app.triggers.trigger(_request("canteen", AINO))
+    [question] = await slack.wait_for_dms(BEN, 1)
+    [kysymys] = await slack.wait_for_dms(AINO, 1)
+    await slack.select(BEN, question, "Dish 120")
+    await slack.select(AINO, kysymys, "Skip")
+    [answered, _] = await slack.wait_for_dms(BEN, 2)
+    assert "Your answer: Dish 120" in answered["text"]
+    await slack.wait_for_dms(AINO, 2)
+    assert await slack.answers(BEN) == {"dish": "dish_120"}
+    [invitation] = await slack.invitations(AINO)
+    assert await slack.app.store.answers.for_invitation(invitation.id) == ({}, {"dish"})

@@ -45,7 +45,7 @@ import aiohttp
 import pytest_asyncio
 from aiohttp import web
 from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block, Option
+from slack_sdk.models.blocks import Block, Option, OptionGroup
 from slack_sdk.signature import SignatureVerifier
 
 from tests.loopback import serve
@@ -1101,9 +1101,11 @@ def _model_errors(block: dict[str, Any], where: str) -> list[str]:
         if parsed is None:
             return [f"unsupported type: {block['type']} {where}/type]"]
         parsed.to_dict()  # validates the block and the objects in it
-        # ...except options, which the select elements keep as dicts when parsed.
+        # ...except options and option groups, which the select elements keep as dicts.
         for option in Option.parse_all(_options_in(block)) or []:
             option.validate_json()
+        for group in OptionGroup.parse_all(_option_groups_in(block)) or []:
+            group.validate_json()
     except SlackObjectFormationError as error:
         return [f"{error} {where}]"]
     except (TypeError, ValueError, AttributeError, KeyError) as error:
@@ -1124,6 +1126,19 @@ def _options_in(value: Any) -> list[Any]:
     for key, item in value.items():
         if key not in ("options", "option_groups") and isinstance(item, (list, dict)):
             found += _options_in(item)
+    return found
+
+
+def _option_groups_in(value: Any) -> list[Any]:
+    """Every option group of every select menu in `value`, recursively."""
+    if isinstance(value, list):
+        return [group for item in value for group in _option_groups_in(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [g for g in value.get("option_groups") or [] if isinstance(g, dict)]
+    for key, item in value.items():
+        if key != "option_groups" and isinstance(item, (list, dict)):
+            found += _option_groups_in(item)
     return found
 
 
