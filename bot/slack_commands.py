@@ -256,9 +256,12 @@ class OrganizerCommands:
         except CommandError as error:
             await reply(respond, str(error))
             return
+        # One click is one trigger_id; the inbox runs a click again after a crash, which may
+        # then finish what it started (the idempotency keys keep what was stored from doubling).
+        click = str(body.get("trigger_id") or action.get("action_ts") or "")
         now = self.app.clock.now()
         pending = await self.app.store.pending_sends.confirm(
-            token, now=now, newer_than=now - PENDING_FOR.total_seconds()
+            token, click=click, now=now, newer_than=now - PENDING_FOR.total_seconds()
         )
         if pending is None:
             if await self.app.store.pending_sends.state(token) == "confirmed":

@@ -31,14 +31,18 @@ class PendingSendRepository:
             (token, channel, requested_by, json.dumps(request), now),
         )
 
-    async def confirm(self, token: str, *, now: float, newer_than: float) -> PendingSend | None:
-        """The send, marked confirmed; None when it is unknown, too old or confirmed before
-        (two presses of one button, even at once, confirm it once)."""
+    async def confirm(
+        self, token: str, *, click: str, now: float, newer_than: float
+    ) -> PendingSend | None:
+        """The send, marked confirmed by `click`; None when it is unknown, too old, or was
+        confirmed by another click (two presses, even at once, confirm it once). The same
+        click again (replayed after a crash) gets the send, to finish it."""
         async with self.database.transaction() as connection:
             cursor = await connection.execute(
-                "UPDATE pending_sends SET confirmed_at = ?"
-                " WHERE token = ? AND confirmed_at IS NULL AND created_at > ?",
-                (now, token, newer_than),
+                "UPDATE pending_sends SET confirmed_at = ?, confirmed_by = ?"
+                " WHERE token = ? AND created_at > ?"
+                " AND (confirmed_at IS NULL OR confirmed_by = ?)",
+                (now, click, token, newer_than, click),
             )
             if cursor.rowcount != 1:
                 return None
@@ -54,7 +58,8 @@ class PendingSendRepository:
     async def release(self, token: str) -> None:
         """Confirmable again: the send could not be made (Slack did not answer, say)."""
         await self.database.execute(
-            "UPDATE pending_sends SET confirmed_at = NULL WHERE token = ?", (token,)
+            "UPDATE pending_sends SET confirmed_at = NULL, confirmed_by = NULL WHERE token = ?",
+            (token,),
         )
 
     async def state(self, token: str) -> str | None:
