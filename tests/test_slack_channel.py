@@ -210,6 +210,24 @@ async def test_a_contact_addressed_by_email_through_the_api(slack: SlackHarness)
     assert kysymys["text"].startswith("Kuinka todennäköisesti")
 
 
+async def test_an_email_lookup_waits_out_a_rate_limit(slack: SlackHarness) -> None:
+    slack.fake.rate_limit_next("users.lookupByEmail", retry_after=1)
+    url = f"http://127.0.0.1:{slack.app.http.port}/api/v1/touchpoints"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            url,
+            json={"touchpoint": "offsite", "contact": {"slack": "ben@example.com"}},
+            headers={"Authorization": "Bearer test-api-token"},
+        ) as response,
+    ):
+        assert response.status == 202, await response.text()
+    limited, found = slack.fake.calls_to("users.lookupByEmail")
+    assert (limited.status, found.status) == (429, 200)
+    assert found.timestamp - limited.timestamp >= 1.0
+    await slack.wait_for_dms(BEN, 1)
+
+
 async def test_a_rate_limit_is_waited_out(slack: SlackHarness) -> None:
     slack.fake.rate_limit_next("chat.postMessage", retry_after=1)
     await slack.app.triggers.trigger(_request("offsite", BEN))

@@ -325,10 +325,14 @@ class SlackChannel(Channel):
 
     async def _user_by_email(self, email: str) -> SlackUser:
         try:
-            person = await self.directory.user_by_email(email)
+            # The touchpoint's sender waits: a 429 is waited out for its Retry-After.
+            person = await self.directory.user_by_email(email, patient=True)
         except SLACK_UNAVAILABLE as error:
+            problem = error.response.get("error") if isinstance(error, SlackApiError) else None
             raise TriggerError(
-                "contact.slack", f"could not look up {email} in Slack ({error}); try again"
+                "contact.slack",
+                f"could not look up {email} in Slack ({problem or type(error).__name__}); "
+                "try again",
             ) from error
         if person is None:
             raise TriggerError("contact.slack", f"no Slack user has the email {email}")

@@ -89,10 +89,12 @@ class SlackDirectory:
 
         return await self._cached(f"user:{user_id}", self.user_ttl, load)
 
-    async def user_by_email(self, email: str) -> SlackUser | None:
+    async def user_by_email(self, email: str, *, patient: bool = False) -> SlackUser | None:
+        client = self.patient_client if patient else self.client
+
         async def load() -> str | None:
             try:
-                response = await self.client.users_lookupByEmail(email=email)
+                response = await client.users_lookupByEmail(email=email)
             except SlackApiError as error:
                 if error.response.get("error") in _NO_SUCH_USER:
                     return None
@@ -101,7 +103,7 @@ class SlackDirectory:
 
         user_id = await self._cached(f"email:{email.lower()}", self.user_ttl, load)
         # users.lookupByEmail leaves out the locale; users.info has it.
-        return await self.user(user_id) if user_id else None
+        return await self.user(user_id, patient=patient) if user_id else None
 
     async def usergroup_members(self, usergroup_id: str) -> frozenset[str]:
         async def load() -> frozenset[str]:
