@@ -121,6 +121,15 @@ def test_team_messages_keep_their_own_blocks_and_add_buttons() -> None:
     assert validate_blocks(blocks) == []
 
 
+def test_a_team_message_with_too_many_blocks_keeps_its_buttons() -> None:
+    own: list[dict[str, object]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"line {i}"}} for i in range(60)
+    ]
+    blocks = as_dicts(team_blocks(TeamMessage("x", blocks=own, buttons=(row("Claim"),))))
+    assert len(blocks) == 50 and validate_blocks(blocks) == []
+    assert blocks[-1]["elements"][0]["text"]["text"] == "Claim"
+
+
 def test_typed_text_reads_slack_markup_back() -> None:
     assert typed_text("Fish &amp; chips &lt;3") == "Fish & chips <3"
     assert typed_text("see <https://example.com|our site> or <https://x.io>") == (

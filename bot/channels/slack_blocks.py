@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from itertools import count
+from typing import TypeVar
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -29,6 +30,7 @@ ACTION_PREFIX = "palaute_button_"
 SELECT_ACTION_ID = f"{ACTION_PREFIX}select"
 
 log = logging.getLogger(__name__)
+_B = TypeVar("_B")
 
 # Block Kit's limits, as slack_sdk.models.blocks checks them (and Slack answers invalid_blocks
 # beyond): https://docs.slack.dev/reference/block-kit/blocks,
@@ -149,10 +151,10 @@ def wants_words(prompt: OutgoingPrompt) -> bool:
     return sum(len(row) for row in prompt.rows) <= 1
 
 
-def _with_buttons(text: list[Block], buttons: list[Block]) -> list[Block]:
+def _with_buttons(text: Sequence[_B], buttons: Sequence[_B]) -> list[_B]:
     """Text blocks, then buttons: within 50 blocks, a too long text is cut, never a button."""
     room = max(MAX_MESSAGE_BLOCKS - len(buttons), 1)
-    return (text[:room] + buttons)[:MAX_MESSAGE_BLOCKS]
+    return [*text[:room], *buttons][:MAX_MESSAGE_BLOCKS]
 
 
 def prompt_blocks(prompt: OutgoingPrompt, *, placeholder: str, hint: str | None) -> list[Block]:
@@ -173,5 +175,5 @@ def team_blocks(message: TeamMessage) -> list[Block | dict[str, object]]:
     body: list[Block | dict[str, object]] = (
         list(message.blocks) if message.blocks else list(text_blocks(message.text))
     )
-    body += button_blocks(message.buttons, placeholder="…", block_prefix="palaute_team_row_")
-    return body[:MAX_MESSAGE_BLOCKS]
+    buttons = button_blocks(message.buttons, placeholder="…", block_prefix="palaute_team_row_")
+    return _with_buttons(body, buttons)
