@@ -165,6 +165,8 @@ def fuzz(url: str, secret: str, response_url: Callable[[], str]) -> dict[int, in
     @example(request=("payload", "[]", None))
     @example(request=("json", [None], None))
     @example(request=("json", {"type": "event_callback", "event": None}, None))
+    @example(request=("command", ("/palaute", "stop"), ("", "C0GENERAL")))  # no user id
+    @example(request=("click", ("", "palaute_button_0", "x"), ("D0AINO", "1700000000.000001")))
     def one(request: tuple[str, Any, Any]) -> None:
         body, content_type = build(request, response_url())
         status = post(url, secret, body, content_type)

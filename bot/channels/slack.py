@@ -235,6 +235,13 @@ class SlackChannel(Channel):
             log.info("could not look up Slack user %s: %s", user_id, error)
             return None
 
+    async def _deliver(self, user_id: str, kind: IncomingKind, **fields: Any) -> None:
+        """Hand what someone did to the app; a request naming nobody is not Slack's."""
+        if not user_id:
+            log.info("ignoring a Slack %s without a user id", kind.value)
+            return
+        await self.deliver(await self._incoming(user_id, kind, **fields))
+
     async def _incoming(self, user_id: str, kind: IncomingKind, **fields: Any) -> Incoming:
         person = await self._person(user_id)
         return Incoming(
@@ -254,14 +261,12 @@ class SlackChannel(Channel):
         ref = None
         if conversation and container.get("message_ts"):
             ref = f"{conversation}:{container['message_ts']}"
-        await self.deliver(
-            await self._incoming(
-                body["user"]["id"],
-                IncomingKind.BUTTON,
-                payload=payload,
-                message_ref=ref,
-                shared_chat=is_shared_conversation(conversation),
-            )
+        await self._deliver(
+            str((body.get("user") or {}).get("id") or ""),
+            IncomingKind.BUTTON,
+            payload=payload,
+            message_ref=ref,
+            shared_chat=is_shared_conversation(conversation),
         )
 
     async def _replies_to_palaute(self, event: dict[str, Any]) -> bool:
@@ -273,34 +278,28 @@ class SlackChannel(Channel):
 
     async def _on_thread_reply(self, event: dict[str, Any]) -> None:
         # About the thread's first message: the alert's ref, as send_team returned it.
-        await self.deliver(
-            await self._incoming(
-                str(event["user"]),
-                IncomingKind.TEXT,
-                text=typed_text(str(event.get("text") or "")),
-                message_ref=f"{event['channel']}:{event['thread_ts']}",
-                external_id=event.get("client_msg_id"),
-                shared_chat=True,
-            )
+        await self._deliver(
+            str(event["user"]),
+            IncomingKind.TEXT,
+            text=typed_text(str(event.get("text") or "")),
+            message_ref=f"{event['channel']}:{event['thread_ts']}",
+            external_id=event.get("client_msg_id"),
+            shared_chat=True,
         )
 
     async def _on_message(self, event: dict[str, Any]) -> None:
         # A reply in a question's thread and a plain DM are both answers to the open question.
-        await self.deliver(
-            await self._incoming(
-                str(event["user"]),
-                IncomingKind.TEXT,
-                text=typed_text(str(event.get("text") or "")),
-                external_id=event.get("client_msg_id"),
-            )
+        await self._deliver(
+            str(event["user"]),
+            IncomingKind.TEXT,
+            text=typed_text(str(event.get("text") or "")),
+            external_id=event.get("client_msg_id"),
         )
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack()
-        await self.deliver(
-            await self._incoming(
-                str(command["user_id"]), IncomingKind.COMMAND, command=subcommand(command)
-            )
+        await self._deliver(
+            str(command.get("user_id") or ""), IncomingKind.COMMAND, command=subcommand(command)
         )
 
     # ------------------------------------------------------------------ contacts
