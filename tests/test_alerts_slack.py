@@ -314,8 +314,13 @@ async def test_the_daily_summary_reaches_the_channel_as_blocks_and_a_chart(
     nine = datetime.combine(datetime.now(zone).date() + timedelta(days=1), clock_time(9), zone)
     clock.advance(nine.timestamp() + 30 - time.time())
 
+    # Slack asks the chart's upload to wait a second: it does, rather than dropping the chart.
+    fake_slack.rate_limit_next("files.getUploadURLExternal", retry_after=1)
     [period] = await app.reporter.run_due()
     [completed] = await fake_slack.wait_for_calls("files.completeUploadExternal", 1)
+    limited, granted = fake_slack.calls_to("files.getUploadURLExternal")
+    assert (limited.status, granted.status) == (429, 200)
+    assert granted.timestamp - limited.timestamp >= 1.0
     [posted] = [c for c in fake_slack.calls_to("chat.postMessage") if c.ok]
     assert posted.params["channel"] == TEAM_CHANNEL
     assert posted.params["text"].startswith(f"Feedback summary, {period.period}")
