@@ -36,7 +36,7 @@ from bot.channels.base import (
 )
 from bot.channels.slack_blocks import (
     ACTION_PREFIX,
-    escape_mrkdwn,
+    fallback_text,
     message_blocks,
     prompt_blocks,
     team_blocks,
@@ -364,7 +364,7 @@ class SlackChannel(Channel):
         # posts holds customers' words. No `parse` or `link_names`: a bare "@here" stays text.
         with slack_errors():
             response = await self.client.chat_postMessage(
-                channel=channel, text=escape_mrkdwn(fallback), blocks=blocks, **extra
+                channel=channel, text=fallback_text(fallback), blocks=blocks, **extra
             )
         return f"{response['channel']}:{response['ts']}"
 
@@ -388,7 +388,7 @@ class SlackChannel(Channel):
         # The blocks are replaced too: chat.update keeps the old ones (the buttons) otherwise.
         with slack_errors(ignore=GONE_ERRORS):
             await self.client.chat_update(
-                channel=channel, ts=ts, text=escape_mrkdwn(text), blocks=text_blocks(text)
+                channel=channel, ts=ts, text=fallback_text(text), blocks=text_blocks(text)
             )
 
     async def send_team(self, address: str, message: TeamMessage) -> str:
@@ -416,6 +416,6 @@ class SlackChannel(Channel):
             await self.client.chat_update(
                 channel=channel,
                 ts=ts,
-                text=escape_mrkdwn(message.text),
+                text=fallback_text(message.text),
                 blocks=team_blocks(message),
             )

@@ -55,6 +55,17 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+MAX_FALLBACK_TEXT = 4000
+"""chat.postMessage refuses `text` over 40,000 characters (msg_too_long) and advises fewer
+than 4,000; with blocks, `text` is only what notifications show."""
+
+
+def fallback_text(text: str) -> str:
+    """A message's `text` beside its blocks: escaped (at most 5 characters each: `&amp;`), so
+    shortened first to stay within Slack's limit."""
+    return escape_mrkdwn(shorten(text, MAX_FALLBACK_TEXT))
+
+
 def plain(text: str) -> PlainTextObject:
     return PlainTextObject(text=text, emoji=True)
 
