@@ -49,6 +49,7 @@ _CHANNEL = re.compile(r"^(?:<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,}))$"
 _USER_GROUP = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$")
 _EMAIL = re.compile(r"^(?:<mailto:([^|>]+)(?:\|[^>]*)?>|([^\s<>@]+@[^\s<>@]+\.[^\s<>@]+))$")
 _RECENTLY = re.compile(r"^surveyed \S+ before")
+_CUT_ENTITY = re.compile(r"&[a-z]{0,3}$")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
 SEND_USAGE = escape_mrkdwn(
@@ -202,7 +203,9 @@ async def reply(respond: AsyncRespond, text: str, **fields: Any) -> None:
 
 
 def _section(markdown: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown[:3000]}}
+    if len(markdown) > 3000:  # a section's limit; not in the middle of an `&amp;`
+        markdown = _CUT_ENTITY.sub("", markdown[:2999]) + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown}}
 
 
 class OrganizerCommands:

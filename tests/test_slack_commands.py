@@ -145,3 +145,10 @@ async def test_a_reply_slack_refuses_is_told_in_plain_text(slack: SlackHarness) 
     assert told.ok and "blocks" not in told.params
     assert "*Send `offsite` to <@U0AINO>?*" in told.params["text"]
     assert "Slack refused this reply (invalid_blocks)" in told.params["text"]
+
+
+def test_a_long_reply_is_cut_within_a_section_and_never_inside_an_entity() -> None:
+    from bot.slack_commands import _section
+
+    text = _section("a" * 2997 + "&amp;" * 10)["text"]["text"]
+    assert len(text) <= 3000 and text.endswith("a…")
