@@ -8,6 +8,7 @@ import pytest
 
 from bot.app import PalauteApp
 from bot.config import Config
+from bot.slack_commands import _section
 from tests.conftest import AppFactory
 from tests.fakes.slack_api import RESPONSE_URL, FakeSlack
 from tests.slack_harness import ADMIN, AINO, SlackHarness, buttons, start_slack_app
@@ -148,7 +149,5 @@ async def test_a_reply_slack_refuses_is_told_in_plain_text(slack: SlackHarness) 
 
 
 def test_a_long_reply_is_cut_within_a_section_and_never_inside_an_entity() -> None:
-    from bot.slack_commands import _section
-
     text = _section("a" * 2997 + "&amp;" * 10)["text"]["text"]
     assert len(text) <= 3000 and text.endswith("a…")
