@@ -3,12 +3,13 @@
 Replies are ephemeral (through the command's response_url). Sending is confirmed first: the
 organizer sees how many people will be asked and how many are suppressed, and why, before
 anything is stored. Only `[slack] admins` (user ids, or user groups S…) may send or see scores.
+The send waiting for its confirmation is kept in the database (storage.pending_sends): the
+button carries only its token, survives a restart, and sends once however often it is pressed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
@@ -17,12 +18,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
-from bot.channels.slack import COMMAND, SLACK_UNAVAILABLE, SlackChannel
+from bot.channels.slack import COMMAND, SlackChannel
+from bot.channels.slack_blocks import escape_mrkdwn
+from bot.channels.slack_errors import SLACK_UNAVAILABLE
 from bot.durations import format_duration, parse_duration
 from bot.scores import ScoreRow, rolling_scores
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, describe_due
@@ -32,7 +35,11 @@ if TYPE_CHECKING:
     from bot.app import PalauteApp
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
+PENDING_FOR = timedelta(days=1)
+"""How long a send waits for its confirmation (the preview's response_url lasts 30 minutes,
+but the button stays in the organizer's channel)."""
 SEND_ACTION = "palaute_send_confirm"
 CANCEL_ACTION = "palaute_send_cancel"
 LOOKUPS_AT_ONCE = 8
@@ -42,9 +49,18 @@ _CHANNEL = re.compile(r"^(?:<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,}))$"
 _USER_GROUP = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$")
 _EMAIL = re.compile(r"^(?:<mailto:([^|>]+)(?:\|[^>]*)?>|([^\s<>@]+@[^\s<>@]+\.[^\s<>@]+))$")
 _RECENTLY = re.compile(r"^surveyed \S+ before")
+_CUT_ENTITY = re.compile(r"&[a-z]{0,3}$")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
-SEND_USAGE = "`/palaute send <touchpoint> <audience | @person | #channel | email> [key=value …]`"
+SEND_USAGE = escape_mrkdwn(
+    "`/palaute send <touchpoint> <audience | @person | #channel | email> [key=value …]`"
+)
+
+
+def code(text: str) -> str:
+    """`text` (an organizer's word, a name from the config) shown as code, never as markup:
+    replies are mrkdwn, where `<!here>` would notify a channel."""
+    return f"`{escape_mrkdwn(text)}`"
 
 
 class CommandError(Exception):
@@ -66,18 +82,15 @@ class SendRequest:
         for word in words[2:]:
             key, equals, value = word.partition("=")
             if not equals or not key:
-                raise CommandError(f"`{word}` is not a property: write it as key=value")
+                raise CommandError(f"{code(word)} is not a property: write it as key=value")
             properties[key] = value
         return cls(words[0], words[1], properties)
 
-    def to_value(self) -> str:
-        return json.dumps(
-            {"t": self.touchpoint, "to": self.target, "p": self.properties, "n": self.nonce}
-        )
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": self.touchpoint, "to": self.target, "p": self.properties, "n": self.nonce}
 
     @classmethod
-    def from_value(cls, value: str) -> SendRequest:
-        data = json.loads(value)
+    def from_dict(cls, data: dict[str, Any]) -> SendRequest:
         return cls(str(data["t"]), str(data["to"]), dict(data.get("p") or {}), str(data["n"]))
 
 
@@ -105,10 +118,30 @@ class Outcome:
             self.held_back[reason] += 1
 
 
+NOT_LISTED = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "no_such_subteam",
+        "method_not_supported_for_channel_type",
+    }
+)
+"""conversations.members / usergroups.users.list errors that mean palaute cannot see it."""
+
+
 def slack_problem(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error"))
     return type(error).__name__
+
+
+def trouble_reply(error: Exception) -> str:
+    problem = slack_problem(error)
+    if problem in ("ratelimited", "rate_limited"):
+        return (
+            "Slack is limiting how fast palaute may look people up; please try again in a minute."
+        )
+    return f"Slack did not answer ({escape_mrkdwn(problem)}); please try again."
 
 
 def describe_window(window: timedelta) -> str:
@@ -122,7 +155,7 @@ def words_of(text: str) -> list[str]:
     try:
         return shlex.split(text.translate(_QUOTES))
     except ValueError as error:
-        raise CommandError(f"Could not read the command: {error}") from None
+        raise CommandError(f"Could not read the command: {escape_mrkdwn(str(error))}") from None
 
 
 def score_line(row: ScoreRow, min_n: int) -> str:
@@ -136,7 +169,7 @@ def score_line(row: ScoreRow, min_n: int) -> str:
         score = f"mean {row.questions[0].value:.2f}"
     else:
         score = "no score"
-    parts = [f"*{row.survey}*: {score}"]
+    parts = [f"*{escape_mrkdwn(row.survey)}*: {score}"]
     if row.margin_of_error is not None:
         parts.append(f"±{row.margin_of_error:.1f}")
     parts.append(f"n={row.n}")
@@ -147,11 +180,32 @@ def score_line(row: ScoreRow, min_n: int) -> str:
 
 
 def _held_back_lines(outcome: Outcome) -> list[str]:
-    return [f"• {n} not asked: {reason}" for reason, n in outcome.held_back.most_common()]
+    return [
+        f"• {n} not asked: {escape_mrkdwn(reason)}" for reason, n in outcome.held_back.most_common()
+    ]
+
+
+async def reply(respond: AsyncRespond, text: str, **fields: Any) -> None:
+    """Answer through the response_url. Slack answers a refusal with an HTTP error and its
+    reason (`invalid_blocks`, `used_url_too_many_times`…): logged, and a reply with blocks is
+    told again as plain text, so that the organizer is never left without an answer."""
+    response = await respond(text=text, **fields)
+    if response.status_code == 200:
+        return
+    log.warning("Slack refused a /palaute reply: HTTP %s %s", response.status_code, response.body)
+    if "blocks" not in fields:
+        return
+    plain = {key: value for key, value in fields.items() if key != "blocks"}
+    note = f"\n\n_Slack refused this reply ({escape_mrkdwn(str(response.body))})._"
+    again = await respond(text=text + note, **plain)
+    if again.status_code != 200:
+        log.warning("Slack refused it as text too: HTTP %s %s", again.status_code, again.body)
 
 
 def _section(markdown: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown[:3000]}}
+    if len(markdown) > 3000:  # a section's limit; not in the middle of an `&amp;`
+        markdown = _CUT_ENTITY.sub("", markdown[:2999]) + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown}}
 
 
 class OrganizerCommands:
@@ -179,27 +233,47 @@ class OrganizerCommands:
             words = words_of(str(command.get("text") or ""))
             name = words[0].lower() if words else "help"
             if name == "help":
-                await respond(await self.help(user_id))
+                await reply(respond, await self.help(user_id))
             elif name in ("send", "scores"):
                 await self.require_admin(user_id)
                 if name == "send":
-                    await self.preview(SendRequest.parse(words[1:]), respond)
+                    await self.preview(SendRequest.parse(words[1:]), user_id, respond)
                 else:
-                    await respond(await self.scores(words[1:]))
+                    await reply(respond, await self.scores(words[1:]))
             else:
-                await respond(f"I don't know `{words[0]}`.\n\n{await self.help(user_id)}")
+                await reply(
+                    respond, f"I don't know {code(words[0])}.\n\n{await self.help(user_id)}"
+                )
         except CommandError as error:
-            await respond(str(error))
+            await reply(respond, str(error))
         except SLACK_UNAVAILABLE as error:
-            await respond(f"Slack did not answer ({slack_problem(error)}); please try again.")
+            await reply(respond, trouble_reply(error))
 
     async def on_confirm(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
+        token = str(action.get("value") or "")
         try:
             await self.require_admin(str(body["user"]["id"]))
-            request = SendRequest.from_value(str(action["value"]))
+        except CommandError as error:
+            await reply(respond, str(error))
+            return
+        # One click is one trigger_id; the inbox runs a click again after a crash, which may
+        # then finish what it started (the idempotency keys keep what was stored from doubling).
+        click = str(body.get("trigger_id") or action.get("action_ts") or "")
+        now = self.app.clock.now()
+        pending = await self.app.store.pending_sends.confirm(
+            token, click=click, now=now, newer_than=now - PENDING_FOR.total_seconds()
+        )
+        if pending is None:
+            if await self.app.store.pending_sends.state(token) == "confirmed":
+                await reply(respond, "This send was already confirmed: nothing was sent twice.")
+            else:
+                await reply(respond, "This send has expired: run `/palaute send` again.")
+            return
+        request = SendRequest.from_dict(pending.request)
+        try:
             recipients = await self.recipients(request.target)
             outcome = await self.run(
                 request,
@@ -212,24 +286,27 @@ class OrganizerCommands:
                 ),
             )
         except CommandError as error:
-            await respond(str(error), replace_original=True)
+            await self.app.store.pending_sends.release(token)
+            await reply(respond, str(error), replace_original=True)
             return
         except SLACK_UNAVAILABLE as error:
-            await respond(f"Slack did not answer ({slack_problem(error)}); please try again.")
+            # Confirmable again; what was stored is not stored twice (the idempotency keys).
+            await self.app.store.pending_sends.release(token)
+            await reply(respond, trouble_reply(error))
             return
         # Start what is due now at once: a tick already running when the first invitations
         # were stored would otherwise leave the rest to the next one.
         await self.app.invitations.tick()
         lines = [
-            f"*Sent `{request.touchpoint}` to {recipients.label}*",
+            f"*Sent {code(request.touchpoint)} to {recipients.label}*",
             f"• {len(outcome.asked)} will be asked",
             *_held_back_lines(outcome),
         ]
-        await respond("\n".join(lines), replace_original=True)
+        await reply(respond, "\n".join(lines), replace_original=True)
 
     async def on_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
         await ack()
-        await respond("Cancelled: nothing was sent.", replace_original=True)
+        await reply(respond, "Cancelled: nothing was sent.", replace_original=True)
 
     # ------------------------------------------------------------------ who may
 
@@ -254,12 +331,12 @@ class OrganizerCommands:
 
     # ------------------------------------------------------------------ send
 
-    async def preview(self, request: SendRequest, respond: AsyncRespond) -> None:
+    async def preview(self, request: SendRequest, user_id: str, respond: AsyncRespond) -> None:
         self.validate(request)
         recipients = await self.recipients(request.target)
         outcome = await self.run(request, recipients, self.app.triggers.preview)
         lines = [
-            f"*Send `{request.touchpoint}` to {recipients.label}?*",
+            f"*Send {code(request.touchpoint)} to {recipients.label}?*",
             f"• {len(outcome.asked)} will be asked{self._when(outcome)}",
             *_held_back_lines(outcome),
         ]
@@ -267,7 +344,7 @@ class OrganizerCommands:
             lines.append(f"• {recipients.left_out} bot(s) or deactivated account(s) left out")
         blocks: list[dict[str, Any]] = [_section("\n".join(lines))]
         if outcome.asked:
-            value = request.to_value()
+            value = await self._keep(request, user_id)
             blocks.append(
                 {
                     "type": "actions",
@@ -289,7 +366,18 @@ class OrganizerCommands:
                     ],
                 }
             )
-        await respond(text="\n".join(lines), blocks=blocks)
+        await reply(respond, "\n".join(lines), blocks=blocks)
+
+    async def _keep(self, request: SendRequest, user_id: str) -> str:
+        """Store the send until it is confirmed; its token is the confirm button's value."""
+        pending = self.app.store.pending_sends
+        now = self.app.clock.now()
+        await pending.prune(now - PENDING_FOR.total_seconds())
+        token = secrets.token_urlsafe(16)
+        await pending.create(
+            token, channel="slack", requested_by=user_id, request=request.to_dict(), now=now
+        )
+        return token
 
     def validate(self, request: SendRequest) -> None:
         try:
@@ -299,8 +387,10 @@ class OrganizerCommands:
         except TriggerError as error:
             hint = ""
             if error.field.startswith("properties."):
-                hint = f" Add `{error.field.removeprefix('properties.')}=…` to the command."
-            raise CommandError(f"{error.message}.{hint}") from None
+                hint = (
+                    f" Add {code(error.field.removeprefix('properties.') + '=…')} to the command."
+                )
+            raise CommandError(f"{escape_mrkdwn(error.message)}.{hint}") from None
 
     def _when(self, outcome: Outcome) -> str:
         if not outcome.asked:
@@ -332,35 +422,41 @@ class OrganizerCommands:
             return Recipients(f"<@{user_id}>", [ContactSpec("slack", user_id)])
         if match := _EMAIL.match(target):
             email = match.group(1) or match.group(2)
-            return Recipients(email, [ContactSpec("slack", email)])
-        try:
-            if match := _CHANNEL.match(target):
-                channel_id = match.group(1) or match.group(2)
-                members = await self.directory.channel_members(channel_id)
-                return await self._people(f"everyone in <#{channel_id}>", members)
-            if match := _USER_GROUP.match(target):
-                group = match.group(1)
-                members = sorted(await self.directory.usergroup_members(group))
-                return await self._people(f"<!subteam^{group}>", members)
-        except SLACK_UNAVAILABLE as error:
-            raise CommandError(
-                f"Slack would not list {target} ({slack_problem(error)}); "
-                "palaute may have to be added to it first."
-            ) from None
+            return Recipients(escape_mrkdwn(email), [ContactSpec("slack", email)])
+        if match := _CHANNEL.match(target):
+            channel_id = match.group(1) or match.group(2)
+            members = await self._listed(target, self.directory.channel_members(channel_id))
+            return await self._people(f"everyone in <#{channel_id}>", members)
+        if match := _USER_GROUP.match(target):
+            group = match.group(1)
+            members = sorted(await self._listed(target, self.directory.usergroup_members(group)))
+            return await self._people(f"<!subteam^{group}>", members)
         if target.startswith(("@", "#")):
             raise CommandError(
-                f"Slack passed `{target}` on as plain text. Pick the person or channel from "
+                f"Slack passed {code(target)} on as plain text. Pick the person or channel from "
                 "Slack's suggestions, or turn on “Escape channels, users, and links” for "
                 "/palaute in the app's settings."
             )
         return await self._audience(target)
+
+    async def _listed(self, target: str, listing: Awaitable[T]) -> T:
+        """Members of a channel or user group; other trouble than not seeing it goes on up."""
+        try:
+            return await listing
+        except SlackApiError as error:
+            if slack_problem(error) not in NOT_LISTED:
+                raise
+            raise CommandError(
+                f"Slack would not list {escape_mrkdwn(target)} ({slack_problem(error)}); "
+                "palaute may have to be added to it first."
+            ) from None
 
     async def _people(self, label: str, user_ids: Iterable[str]) -> Recipients:
         limit = asyncio.Semaphore(LOOKUPS_AT_ONCE)
 
         async def look_up(user_id: str) -> bool:
             async with limit:
-                person = await self.directory.user(user_id)
+                person = await self.directory.user(user_id, patient=True)
             return person is not None and person.can_be_surveyed
 
         ids = list(user_ids)
@@ -371,9 +467,9 @@ class OrganizerCommands:
     async def _audience(self, name: str) -> Recipients:
         members = await self.app.store.audiences.members(name)
         if not members:
-            known = ", ".join(f"`{n}`" for n, _ in await self.app.store.audiences.names())
+            known = ", ".join(code(n) for n, _ in await self.app.store.audiences.names())
             raise CommandError(
-                f"There is no audience `{name}` with members"
+                f"There is no audience {code(name)} with members"
                 + (f" (audiences: {known})." if known else ".")
                 + f"\nUsage: {SEND_USAGE}"
             )
@@ -381,7 +477,7 @@ class OrganizerCommands:
             ContactSpec(m.channel, m.address) if m.channel else ContactSpec(ref=m.ref)
             for m in members
         ]
-        return Recipients(f"the audience `{name}`", contacts)
+        return Recipients(f"the audience {code(name)}", contacts)
 
     # ------------------------------------------------------------------ scores and help
 
@@ -396,9 +492,9 @@ class OrganizerCommands:
             try:
                 window = parse_duration(arg)
             except ValueError:
-                surveys = ", ".join(f"`{s}`" for s in sorted(config.surveys))
+                surveys = ", ".join(code(s) for s in sorted(config.surveys))
                 raise CommandError(
-                    f"`{arg}` is neither a survey ({surveys}) nor a window such as `7d` or `30d`."
+                    f"{code(arg)} is neither a survey ({surveys}) nor a window such as `7d` or `30d`."
                 ) from None
         rows = await rolling_scores(
             self.app.store,
@@ -425,6 +521,6 @@ class OrganizerCommands:
                 "",
                 f"{SEND_USAGE}: survey people; you confirm first",
                 "`/palaute scores [survey] [window]`: rolling scores, e.g. `/palaute scores nps 7d`",
-                "Touchpoints: " + ", ".join(f"`{t}`" for t in touchpoints),
+                "Touchpoints: " + ", ".join(code(t) for t in touchpoints),
             ]
         return "\n".join(lines)

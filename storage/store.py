@@ -14,6 +14,7 @@ from storage.followups import FollowupRepository
 from storage.inbox import InboxRepository
 from storage.invitations import InvitationRepository
 from storage.outbox import OutboxRepository
+from storage.pending_sends import PendingSendRepository
 from storage.prompts import SentPromptRepository
 from storage.reports import ReportRepository
 from storage.settings import SettingsRepository
@@ -37,6 +38,7 @@ class Store:
     team_reports: TeamReportRepository
     suppressions: SuppressionRepository
     erasure: ErasureRepository
+    pending_sends: PendingSendRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -60,6 +62,7 @@ class Store:
             team_reports=TeamReportRepository(database),
             suppressions=suppressions,
             erasure=ErasureRepository(database, suppressions),
+            pending_sends=PendingSendRepository(database),
         )
 
     async def close(self) -> None:

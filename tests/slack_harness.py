@@ -96,6 +96,8 @@ def block_texts(message: dict[str, Any]) -> list[str]:
                 )
             for option in element.get("options") or []:
                 found.append(option["text"]["text"])
+            for group in element.get("option_groups") or []:
+                found += [option["text"]["text"] for option in group["options"]]
     return found
 
 
@@ -160,7 +162,10 @@ class SlackHarness:
             for element in block["elements"]
             if element["type"] == "static_select"
         ]
-        [value] = [o["value"] for o in menu["options"] if o["text"]["text"] == label]
+        options = menu.get("options") or [
+            option for group in menu["option_groups"] for option in group["options"]
+        ]
+        [value] = [o["value"] for o in options if o["text"]["text"] == label]
         body = block_actions_body(
             user,
             menu["action_id"],

@@ -183,7 +183,8 @@ async def test_a_detractor_is_followed_up_from_the_slack_channel(
     }
     shown = _shown(alert)
     assert "&lt;b&gt;two days&lt;/b&gt; late &amp; broken" in shown  # mrkdwn, escaped
-    assert "The parcel was <b>two days</b> late & broken" in alert["text"]  # the fallback
+    # The fallback (what notifications show) is mrkdwn too: escaped the same way.
+    assert "The parcel was &lt;b&gt;two days&lt;/b&gt; late &amp; broken" in alert["text"]
     assert "Ben (slack:U0BEN)" in shown and "delivery" in shown and "Kamppi" in shown
     assert "Nobody has taken this yet." in shown
     assert "Reply to this message to write to the customer." in shown
@@ -240,6 +241,43 @@ async def test_a_detractor_is_followed_up_from_the_slack_channel(
     assert await _contacts(app) == [BEN]
 
 
+async def test_nothing_a_customer_writes_becomes_a_mention_or_a_link_in_slack(
+    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+) -> None:
+    comment = "<!channel> see <https://evil.example|invoice> & @here"
+    name = "Ben <!here> & <@U0LEAD>"
+    fake_slack.customer_texts |= {comment, name}
+    _add_team(fake_slack)
+    slack = await start_slack_app(app_factory, fake_slack, db_path, TEAM)
+    fake_slack.users[BEN]["profile"]["display_name"] = name
+    escaped = comment.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    await slack.app.triggers.trigger(TriggerRequest("delivery", ContactSpec("slack", BEN)))
+    await slack.app.invitations.tick()
+    [question] = await slack.wait_for_dms(BEN, 1)
+    await slack.click(BEN, question, "2")
+    [_, why] = await slack.wait_for_dms(BEN, 2)
+    await slack.dm(BEN, escaped, thread_ts=why["ts"])  # as Slack sends what Ben typed
+    await _waiting(lambda: _channel(slack) and "invoice" in _shown(_alert(slack)), "alert")
+    await slack.click(LEAD, _alert(slack), CLAIM)
+    await _say(slack, LEAD, "Sorry!", thread_ts=_alert(slack)["ts"],
+               parent_user_id=fake_slack.bot_user_id)  # fmt: skip
+    await _waiting(lambda: "Sorry!" in slack.dms(BEN)[-1]["text"], "the relayed reply")
+    await slack.dm(BEN, escaped)  # his answer goes into the alert's thread
+    await _waiting(lambda: _thread(slack, _alert(slack)), "the answer in the thread")
+    await _settled(slack.app)
+
+    alert = _alert(slack)
+    assert escaped in alert["text"] and escaped in _shown(alert)
+    assert "Ben &lt;!here&gt; &amp; &lt;@U0LEAD&gt;" in alert["text"]
+    assert _thread(slack, alert) == [f"Ben &lt;!here&gt; &amp; &lt;@U0LEAD&gt; answered: {escaped}"]
+    assert slack.dms(BEN)[1]["text"].endswith(f"Your answer: {escaped}")
+    # No `parse=full` / `link_names`: a bare "@here" stays plain text.
+    sent = fake_slack.calls_to("chat.postMessage") + fake_slack.calls_to("chat.update")
+    assert sent and all(c.params.keys().isdisjoint({"parse", "link_names"}) for c in sent)
+    fake_slack.assert_no_live_markup()
+
+
 async def test_a_reply_also_sent_to_the_channel_is_relayed_too(
     app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
 ) -> None:
@@ -276,8 +314,13 @@ async def test_the_daily_summary_reaches_the_channel_as_blocks_and_a_chart(
     nine = datetime.combine(datetime.now(zone).date() + timedelta(days=1), clock_time(9), zone)
     clock.advance(nine.timestamp() + 30 - time.time())
 
+    # Slack asks the chart's upload to wait a second: it does, rather than dropping the chart.
+    fake_slack.rate_limit_next("files.getUploadURLExternal", retry_after=1)
     [period] = await app.reporter.run_due()
     [completed] = await fake_slack.wait_for_calls("files.completeUploadExternal", 1)
+    limited, granted = fake_slack.calls_to("files.getUploadURLExternal")
+    assert (limited.status, granted.status) == (429, 200)
+    assert granted.timestamp - limited.timestamp >= 1.0
     [posted] = [c for c in fake_slack.calls_to("chat.postMessage") if c.ok]
     assert posted.params["channel"] == TEAM_CHANNEL
     assert posted.params["text"].startswith(f"Feedback summary, {period.period}")

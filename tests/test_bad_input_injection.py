@@ -203,18 +203,25 @@ def _slack_escaped(text: str) -> str:
 async def test_hostile_text_round_trips_through_slack(
     app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
 ) -> None:
+    fake_slack.customer_texts |= {HTML, BOTH}
     slack = await start_slack_app(app_factory, fake_slack, db_path, "[surveys.order]" + SURVEY_ONLY)
     await slack.app.triggers.trigger(
         TriggerRequest("order", ContactSpec("slack", AINO), {"order": HTML}, language="en")
     )
     intro, question = await slack.wait_for_dms(AINO, 2)
-    assert intro["text"] == f"Your order {HTML} arrived."
+    # The notification text is mrkdwn, so escaped; the block shows it as plain text.
+    assert intro["text"] == _slack_escaped(f"Your order {HTML} arrived.")
+    assert intro["blocks"][0]["text"] == {
+        "type": "plain_text",
+        "text": f"Your order {HTML} arrived.",
+        "emoji": True,
+    }
     await slack.click(AINO, question, "2")
     await slack.wait_for_dms(AINO, 3)
     await slack.dm(AINO, _slack_escaped(SQL))
     await slack.wait_for_dms(AINO, 4)
     await slack.dm(AINO, _slack_escaped(BOTH))
     messages = await slack.wait_for_dms(AINO, 5)
-    assert any(f"Your answer: {BOTH}" in m["text"] for m in messages)
+    assert any(f"Your answer: {_slack_escaped(BOTH)}" in m["text"] for m in messages)
     assert await slack.answers(AINO) == {"nps": 2, "why": SQL, "fix": BOTH}
     assert "answers" in _tables(db_path)

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from tests.fakes import slack_api
 from tests.fakes.slack_api import (
@@ -247,7 +248,14 @@ async def test_views_ephemeral_permalink_reactions_usergroups(
         "type": "modal",
         "callback_id": "feedback",
         "title": {"type": "plain_text", "text": "Palaute"},
-        "blocks": [{"type": "input", "block_id": "b", "element": {"type": "plain_text_input"}}],
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "b",
+                "label": {"type": "plain_text", "text": "Why?"},
+                "element": {"type": "plain_text_input"},
+            }
+        ],
     }
     opened = await client.views_open(trigger_id="1.2.abc", view=modal)
     view_id = opened["view"]["id"]
@@ -370,3 +378,181 @@ async def test_bolt_event_and_action(
     status, _ = await inbound.post(body, FORM_CONTENT_TYPE)
     assert status == 200
     assert seen == ["1", "9"]
+
+
+# ---------------------------------------------------------------------- strictness
+
+
+def select(options: int, value_length: int = 5) -> dict[str, Any]:
+    return {
+        "type": "static_select",
+        "action_id": "pick",
+        "placeholder": {"type": "plain_text", "text": "Pick"},
+        "options": [
+            {"text": {"type": "plain_text", "text": str(i)}, "value": str(i).rjust(value_length)}
+            for i in range(options)
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("element", "pointer"),
+    [
+        ({**button(1), "value": "x" * 2001}, "value"),
+        ({**button(1), "text": {"type": "plain_text", "text": "x" * 76}}, "text"),
+        (select(101), "options"),
+        (select(3, value_length=151), "value"),
+    ],
+    ids=["button-value-2001", "button-text-76", "select-101-options", "option-value-151"],
+)
+async def test_blocks_are_checked_by_slack_sdks_models(
+    fake_slack: FakeSlack, client: AsyncWebClient, element: dict[str, Any], pointer: str
+) -> None:
+    blocks = [{"type": "actions", "elements": [element]}]
+    with pytest.raises(SlackApiError) as error:
+        await client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+    assert error.value.response["error"] == "invalid_blocks"
+    assert any(pointer in m for m in error.value.response["response_metadata"]["messages"])
+    assert fake_slack.messages() == []
+
+    # Just within the limits is fine, in a post and in an update.
+    fine = {**element}
+    if pointer == "options":
+        fine = select(100)
+    elif pointer == "text":
+        fine["text"] = {"type": "plain_text", "text": "x" * 75}
+    elif element["type"] == "button":
+        fine["value"] = "ä" * 2000
+    else:
+        fine = select(3, value_length=150)
+    posted = await client.chat_postMessage(
+        channel="C1", text="x", blocks=[{"type": "actions", "elements": [fine]}]
+    )
+    with pytest.raises(SlackApiError) as update:
+        await client.chat_update(channel="C1", ts=posted["ts"], text="x", blocks=blocks)
+    assert update.value.response["error"] == "invalid_blocks"
+
+
+async def test_option_groups_are_checked_too(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    menu = select(1)
+    del menu["options"]
+    for group_size, label, ok in (
+        (100, "1–100", True),
+        (101, "1–101", False),
+        (1, "x" * 76, False),
+    ):
+        options = select(group_size)["options"]
+        menu["option_groups"] = [
+            {"label": {"type": "plain_text", "text": label}, "options": options}
+        ]
+        blocks = [{"type": "actions", "elements": [menu]}]
+        if ok:
+            await client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+            continue
+        with pytest.raises(SlackApiError) as error:
+            await client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+        assert error.value.response["error"] == "invalid_blocks"
+
+
+async def test_unknown_block_types_and_long_headers_are_invalid_blocks(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    for blocks in (
+        [{"type": "no_such_block"}],
+        [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}],
+        [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+    ):
+        with pytest.raises(SlackApiError) as error:
+            await client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+        assert error.value.response["error"] == "invalid_blocks", blocks
+
+
+async def test_response_url_bodies_are_checked_like_messages(fake_slack: FakeSlack) -> None:
+    webhook = AsyncWebhookClient(fake_slack.new_response_url())
+    blocks = [{"type": "actions", "elements": [{**button(1), "value": "x" * 2001}]}]
+    refused = await webhook.send(text="x", blocks=blocks)
+    assert (refused.status_code, refused.body) == (400, "invalid_blocks")
+    empty = await webhook.send_dict({})
+    assert (empty.status_code, empty.body) == (400, "no_text")
+    fine = await webhook.send(text="x", blocks=[{**blocks[0], "elements": [button(1)]}])
+    assert fine.status_code == 200
+
+
+async def test_users_info_is_rate_limited_at_tier_4(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    now = [1000.0]
+    fake_slack.clock = lambda: now[0]
+    fake_slack.add_user("U1")
+    for _ in range(100):
+        await client.users_info(user="U1")
+    with pytest.raises(SlackApiError) as limited:
+        await client.users_info(user="U1")
+    assert limited.value.response.status_code == 429
+    assert limited.value.response["error"] == "ratelimited"
+    assert int(limited.value.response.headers["Retry-After"]) >= 1
+    now[0] += 60.0
+    assert (await client.users_info(user="U1"))["ok"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<!channel> see this",
+        "hey <!here|here>",
+        "<!everyone>",
+        "<https://evil.example|invoice>",
+        "<mailto:a@example.com>",
+        "<@U0NOBODY>",
+        "<#C0NOWHERE>",
+    ],
+)
+async def test_live_markup_in_text_is_flagged(
+    fake_slack: FakeSlack, client: AsyncWebClient, text: str
+) -> None:
+    await client.chat_postMessage(channel="C1", text=text)
+    assert fake_slack.markup_problems, text
+    fake_slack.markup_problems.clear()
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    await client.chat_postMessage(
+        channel="C1",
+        text=escaped,
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": escaped}}],
+    )
+    assert fake_slack.markup_problems == []
+
+
+async def test_customer_text_must_arrive_escaped(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.add_user("U1")
+    fake_slack.add_channel("C1", ["U1"])
+    fake_slack.customer_texts.add("Tom & Jerry <3")
+    # Mentions of people and channels Slack knows are palaute's own (an organizer's reply).
+    await client.chat_postMessage(channel="C1", text="Sent to <@U1> in <#C1>")
+    assert fake_slack.markup_problems == []
+
+    def about_tom() -> list[str]:
+        return [p for p in fake_slack.markup_problems if "customer text 'Tom" in p]
+
+    mrkdwn = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Tom & Jerry <3*"}}]
+    await client.chat_postMessage(channel="C1", text="x", blocks=mrkdwn)
+    assert len(about_tom()) == 1
+    # plain_text is shown as is: no escaping needed there.
+    plain = [{"type": "section", "text": {"type": "plain_text", "text": "Tom & Jerry <3"}}]
+    await client.chat_postMessage(channel="C1", text="Tom &amp; Jerry &lt;3", blocks=plain)
+    assert len(about_tom()) == 1
+
+    await AsyncWebhookClient(fake_slack.new_response_url()).send(text="Tom & Jerry <3")
+    assert len(about_tom()) == 2
+    fake_slack.markup_problems.clear()
+
+
+@pytest.mark.parametrize("option", [{"parse": "full"}, {"link_names": True}])
+async def test_parse_full_and_link_names_are_flagged(
+    fake_slack: FakeSlack, client: AsyncWebClient, option: dict[str, Any]
+) -> None:
+    # With either, Slack turns a bare "@here" or "#general" into a live mention.
+    await client.chat_postMessage(channel="C1", text="hi @here", **option)
+    assert fake_slack.markup_problems
+    fake_slack.markup_problems.clear()

@@ -11,6 +11,7 @@ from bot.channels.slack import typed_text
 from bot.channels.slack_blocks import (
     SELECT_ACTION_ID,
     button_blocks,
+    menu_capacity_problem,
     prompt_blocks,
     team_blocks,
     text_blocks,
@@ -52,6 +53,37 @@ def test_a_long_list_of_choices_is_a_menu() -> None:
     assert validate_blocks([menu_block]) == []
 
 
+def test_more_choices_than_a_menu_holds_are_grouped_and_none_is_lost() -> None:
+    # A static_select holds 100 options, or 100 option groups of 100 (slack_sdk's
+    # StaticSelectElement.options_max_length, OptionGroup.options_max_length).
+    labels = [f"Dish {i}" for i in range(1, 121)] + ["Skip"]
+    [menu_block] = as_dicts(button_blocks([row(label) for label in labels], placeholder="Pick"))
+    [menu] = menu_block["elements"]
+    assert "options" not in menu
+    groups = menu["option_groups"]
+    assert [g["label"]["text"] for g in groups] == ["1–100", "101–121"]
+    shown = [o["text"]["text"] for g in groups for o in g["options"]]
+    assert shown == labels  # "Skip" included
+    assert validate_blocks([menu_block]) == []
+
+
+def test_what_palaute_check_asks_about_a_menu() -> None:
+    assert menu_capacity_problem(120) is None
+    assert menu_capacity_problem(9_999) is None
+    problem = menu_capacity_problem(10_000)
+    assert problem is not None and "more than a Slack menu holds (9999 and a Skip)" in problem
+
+
+def test_a_question_too_long_for_a_message_keeps_its_buttons() -> None:
+    prompt = OutgoingPrompt("x" * 200_000, (row(*map(str, range(6))), row("Skip")))
+    blocks = as_dicts(prompt_blocks(prompt, placeholder="Choose…", hint=None))
+    assert validate_blocks(blocks) == []
+    assert [e["text"]["text"] for b in blocks[-2:] for e in b["elements"]] == [
+        *map(str, range(6)),
+        "Skip",
+    ]
+
+
 def test_a_row_longer_than_block_kit_allows_is_split_and_labels_shortened() -> None:
     blocks = as_dicts(
         button_blocks([row(*(f"{i}" + "x" * 100 for i in range(30)))], placeholder="")
@@ -87,6 +119,15 @@ def test_team_messages_keep_their_own_blocks_and_add_buttons() -> None:
     assert blocks[0] == own[0]
     assert blocks[1]["elements"][0]["value"] == "a:1:0:Claim"
     assert validate_blocks(blocks) == []
+
+
+def test_a_team_message_with_too_many_blocks_keeps_its_buttons() -> None:
+    own: list[dict[str, object]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"line {i}"}} for i in range(60)
+    ]
+    blocks = as_dicts(team_blocks(TeamMessage("x", blocks=own, buttons=(row("Claim"),))))
+    assert len(blocks) == 50 and validate_blocks(blocks) == []
+    assert blocks[-1]["elements"][0]["text"]["text"] == "Claim"
 
 
 def test_typed_text_reads_slack_markup_back() -> None:

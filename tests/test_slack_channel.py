@@ -82,7 +82,7 @@ async def test_survey_an_audience_from_a_slash_command_to_the_scores(slack: Slac
     # He answers in the question's thread.
     await slack.dm(BEN, "Great food &amp; <https://example.com|people>", thread_ts=why["ts"])
     [_, answered_why, thanks] = await slack.wait_for_dms(BEN, 3)
-    assert "Your answer: Great food & people" in answered_why["text"]
+    assert "Your answer: Great food &amp; people" in answered_why["text"]  # mrkdwn, escaped
     assert thanks["text"] == "Thank you for your feedback!"
     assert list(buttons(thanks)) == ["Don't ask me again"]
 
@@ -210,6 +210,24 @@ async def test_a_contact_addressed_by_email_through_the_api(slack: SlackHarness)
     assert kysymys["text"].startswith("Kuinka todennäköisesti")
 
 
+async def test_an_email_lookup_waits_out_a_rate_limit(slack: SlackHarness) -> None:
+    slack.fake.rate_limit_next("users.lookupByEmail", retry_after=1)
+    url = f"http://127.0.0.1:{slack.app.http.port}/api/v1/touchpoints"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            url,
+            json={"touchpoint": "offsite", "contact": {"slack": "ben@example.com"}},
+            headers={"Authorization": "Bearer test-api-token"},
+        ) as response,
+    ):
+        assert response.status == 202, await response.text()
+    limited, found = slack.fake.calls_to("users.lookupByEmail")
+    assert (limited.status, found.status) == (429, 200)
+    assert found.timestamp - limited.timestamp >= 1.0
+    await slack.wait_for_dms(BEN, 1)
+
+
 async def test_a_rate_limit_is_waited_out(slack: SlackHarness) -> None:
     slack.fake.rate_limit_next("chat.postMessage", retry_after=1)
     await slack.app.triggers.trigger(_request("offsite", BEN))
@@ -251,3 +269,74 @@ async def test_requests_acknowledged_before_a_crash_are_processed_at_start(
 
 def _request(touchpoint: str, user: str) -> TriggerRequest:
     return TriggerRequest(touchpoint, ContactSpec("slack", user))
+
+
+@pytest.mark.parametrize(
+    ("error", "person_reachable"),
+    [
+        ("restricted_action", True),  # a workspace preference: not about Ben
+        ("restricted_action_read_only_channel", False),
+        ("restricted_action_thread_only_channel", False),
+        ("no_permission", False),
+        ("invalid_blocks", True),
+        ("msg_blocks_too_long", True),
+        ("invalid_metadata_schema", True),
+    ],
+)
+async def test_a_refusal_from_slack_is_not_retried(
+    slack: SlackHarness, error: str, person_reachable: bool
+) -> None:
+    slack.fake.fail_next("chat.postMessage", error)
+    await slack.app.triggers.trigger(_request("offsite", BEN))
+
+    async def failed() -> bool:
+        return (await slack.app.store.outbox.counts()).get("failed") == 1
+
+    await eventually(failed, what=f"the message refused with {error} to fail at once")
+    [(_, _, _, _, reason)] = await slack.app.store.outbox.failures()
+    assert reason is not None and error in reason
+    assert len(slack.fake.calls_to("chat.postMessage")) == 1
+    contact = await slack.contact(BEN)
+    assert contact is not None and (contact.unreachable_at is None) is person_reachable
+
+
+@pytest.mark.parametrize("error", ["internal_error", "fatal_error", "service_unavailable"])
+async def test_a_passing_trouble_at_slack_is_retried(slack: SlackHarness, error: str) -> None:
+    slack.fake.fail_next("chat.postMessage", error)
+    await slack.app.triggers.trigger(_request("offsite", BEN))
+    [refused, posted] = await slack.fake.wait_for_calls("chat.postMessage", 2)
+    assert (refused.error, posted.ok) == (error, True)
+    [question] = slack.dms(BEN)
+    assert question["text"].startswith("How likely")
+
+
+MENU = "\n".join(
+    [
+        "[touchpoints.canteen]",
+        'survey = "canteen"',
+        "[[surveys.canteen.questions]]",
+        'id = "dish"',
+        'type = "choice"',
+        "optional = true",
+        'text = "Which of our 120 dishes did you have?"',
+        "choices = [" + ", ".join(f'"Dish {i}"' for i in range(1, 121)) + "]",
+    ]
+)
+
+
+async def test_a_menu_of_120_choices_loses_neither_a_choice_nor_skip(
+    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+) -> None:
+    slack = await start_slack_app(app_factory, fake_slack, db_path, MENU)
+    await slack.app.triggers.trigger(_request("canteen", BEN))
+    await slack.app.triggers.trigger(_request("canteen", AINO))
+    [question] = await slack.wait_for_dms(BEN, 1)
+    [kysymys] = await slack.wait_for_dms(AINO, 1)
+    await slack.select(BEN, question, "Dish 120")
+    await slack.select(AINO, kysymys, "Skip")
+    [answered, _] = await slack.wait_for_dms(BEN, 2)
+    assert "Your answer: Dish 120" in answered["text"]
+    await slack.wait_for_dms(AINO, 2)
+    assert await slack.answers(BEN) == {"dish": "dish_120"}
+    [invitation] = await slack.invitations(AINO)
+    assert await slack.app.store.answers.for_invitation(invitation.id) == ({}, {"dish"})

@@ -101,3 +101,18 @@ async def test_an_unreachable_slack_is_a_temporary_failure(fake_slack: FakeSlack
     with pytest.raises(DeliveryError) as caught:
         await SlackChannel(config, ServerConfig()).send_text("C0REPORTS", "Hello")
     assert not caught.value.permanent
+
+
+async def test_a_text_longer_than_slack_takes_is_sent_shortened(
+    channel: SlackChannel, fake_slack: FakeSlack
+) -> None:
+    # chat.postMessage answers msg_too_long past 40,000 characters of `text`; escaping can
+    # make a text five times longer. The blocks carry what fits in 50 sections.
+    long = "<&>" * 20_000
+    ref = await channel.send_text("C0REPORTS", long, ((Button("Skip", "s"),),))
+    await channel.edit("C0REPORTS", ref, long)
+    await channel.send_team("C0REPORTS", TeamMessage(long))
+    posted = fake_slack.calls_to("chat.postMessage") + fake_slack.calls_to("chat.update")
+    assert [c.ok for c in posted] == [True, True, True]
+    assert all(len(c.params["text"]) <= 40_000 for c in posted)
+    assert posted[0].params["blocks"][-1]["elements"][0]["value"] == "s"

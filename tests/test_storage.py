@@ -181,3 +181,22 @@ async def test_score_queries_use_indexes(store: Store) -> None:
         )
     )
     assert "USING INDEX answers_scores" in plan or "USING INDEX answers_time" in plan, plan
+
+
+async def test_a_pending_send_is_confirmed_once(store: Store) -> None:
+    pending = store.pending_sends
+    request = {"t": "offsite", "to": "<@U1>", "p": {"event_name": "ä" * 500}, "n": "abc"}
+    await pending.create("tok", channel="slack", requested_by="U0", request=request, now=100.0)
+    confirmed = await pending.confirm("tok", click="c1", now=110.0, newer_than=0.0)
+    assert confirmed is not None and confirmed.request == request
+    assert await pending.confirm("tok", click="c2", now=120.0, newer_than=0.0) is None
+    # The same click, run again after a crash, may finish the send.
+    assert await pending.confirm("tok", click="c1", now=125.0, newer_than=0.0) is not None
+    assert await pending.state("tok") == "confirmed"
+    await pending.release("tok")  # the send failed: it may be confirmed again
+    assert await pending.confirm("tok", click="c2", now=130.0, newer_than=0.0) is not None
+    assert await pending.confirm("unknown", click="c3", now=130.0, newer_than=0.0) is None
+    await pending.create("old", channel="slack", requested_by="U0", request=request, now=100.0)
+    assert await pending.confirm("old", click="c4", now=200.0, newer_than=150.0) is None
+    assert await pending.prune(150.0) == 2
+    assert await pending.state("tok") is None

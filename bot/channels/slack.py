@@ -11,33 +11,32 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import (
     Button,
     Channel,
-    DeliveryError,
     Incoming,
     IncomingKind,
     Limits,
     OutgoingPrompt,
     TeamMessage,
     permanent_failure,
-    rejected_message,
-    temporary_failure,
 )
 from bot.channels.slack_blocks import (
     ACTION_PREFIX,
+    fallback_text,
     message_blocks,
     prompt_blocks,
     team_blocks,
@@ -45,6 +44,12 @@ from bot.channels.slack_blocks import (
     wants_words,
 )
 from bot.channels.slack_directory import SlackDirectory, SlackUser
+from bot.channels.slack_errors import (
+    GONE_ERRORS,
+    SLACK_UNAVAILABLE,
+    TOKEN_ERRORS,
+    slack_errors,
+)
 from bot.channels.slack_inbox import SlackInbox
 from bot.config import ServerConfig, SlackConfig
 from bot.triggers import TriggerError, TriggerRequest
@@ -58,56 +63,13 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/palaute"
 EVENTS_PATH = "/slack/events"
+PATIENT_RETRIES = 10
+"""How many 429s in a row a lookup someone waits for sits out (each after its Retry-After)."""
 CUSTOMER_COMMANDS = frozenset({"stop", "start", "delete"})
 """`/palaute` subcommands anyone may use about themselves; the rest is for organizers."""
 
-# Errors about the person addressed: they cannot be reached, now or later.
-UNREACHABLE_ERRORS = frozenset(
-    {
-        "user_not_found",
-        "users_not_found",
-        "user_disabled",
-        "cannot_dm_bot",
-        "channel_not_found",
-        "is_archived",
-        "not_in_channel",
-        "messages_tab_disabled",
-    }
-)
-# Errors about palaute's own token. Marking the customer unreachable would be wrong (every
-# contact would be, after an uninstall), so these stay temporary and are logged loudly.
-TOKEN_ERRORS = frozenset(
-    {
-        "account_inactive",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-        "missing_scope",
-        "not_allowed_token_type",
-    }
-)
-# Slack refused this one message (palaute's rendering): it is dropped, the person stays reachable.
-REJECTED_ERRORS = frozenset(
-    {
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "invalid_attachments",
-        "invalid_arguments",
-        "invalid_metadata_format",
-        "msg_too_long",
-        "no_text",
-        "too_many_attachments",
-    }
-)
-# The message to edit is gone or too old: nothing left to do.
-GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
-
 SHARED_CHANNEL_TYPES = frozenset({"channel", "group"})
 """Message events from public and private channels (`message.channels`, `message.groups`)."""
-
-SLACK_UNAVAILABLE = (SlackClientError, aiohttp.ClientError, TimeoutError)
-"""Slack did not answer, or not with a Web API response: worth trying again later."""
 
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 
@@ -137,41 +99,6 @@ def split_ref(message_ref: str) -> tuple[str, str]:
 def thread_ts_of(ref: str) -> str:
     """The ts of a message ref, or the ref itself when it is a bare ts."""
     return split_ref(ref)[1] or ref
-
-
-def delivery_error(error: SlackApiError) -> DeliveryError:
-    response = error.response
-    code = str(response.get("error") or f"HTTP {response.status_code}")
-    if response.status_code == 429:
-        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-        retry_after = headers.get("retry-after")
-        return temporary_failure(
-            "rate limited by Slack", retry_after=float(retry_after) if retry_after else 1.0
-        )
-    if response.status_code >= 500:
-        return temporary_failure(f"Slack server error: {code}")
-    if code in UNREACHABLE_ERRORS:
-        return permanent_failure(f"Slack: {code}")
-    if code in REJECTED_ERRORS:
-        return rejected_message(f"Slack: {code}")
-    if code in TOKEN_ERRORS:
-        log.error("Slack refused palaute's bot token (%s): check slack.bot_token", code)
-        return temporary_failure(f"Slack refused the bot token: {code}")
-    return temporary_failure(f"Slack: {code}")
-
-
-@contextmanager
-def slack_errors(*, ignore: frozenset[str] = frozenset()) -> Iterator[None]:
-    """Web API failures as `DeliveryError`s for the dispatcher; errors in `ignore` pass."""
-    try:
-        yield
-    except SlackApiError as error:
-        if error.response.get("error") in ignore:
-            log.info("Slack: %s; nothing to do", error.response.get("error"))
-            return
-        raise delivery_error(error) from error
-    except SLACK_UNAVAILABLE as error:
-        raise temporary_failure(f"Slack unreachable: {type(error).__name__}") from error
 
 
 async def _from_a_person_in_dm(event: dict[str, Any]) -> bool:
@@ -217,6 +144,16 @@ class SlackChannel(Channel):
         self.server = server
         # No rate-limit retry handler: the dispatcher paces and retries with Retry-After.
         self.client = AsyncWebClient(token=config.bot_token, base_url=api_base_url(config.base_url))
+        # Lookups an organizer waits for, and uploads (which cannot be redone without posting
+        # twice), wait out a 429 for its Retry-After with slack_sdk's own handler.
+        self.patient_client = AsyncWebClient(
+            token=config.bot_token,
+            base_url=api_base_url(config.base_url),
+            retry_handlers=[
+                *async_default_handlers(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=PATIENT_RETRIES),
+            ],
+        )
         self.bolt = AsyncApp(
             name="palaute",
             client=self.client,
@@ -226,7 +163,7 @@ class SlackChannel(Channel):
             ssl_check_enabled=False,
             url_verification_enabled=False,
         )
-        self.directory = SlackDirectory(self.client)
+        self.directory = SlackDirectory(self.client, patient_client=self.patient_client)
         self.inbox = SlackInbox(self.bolt, signing_secret=config.signing_secret)
         self.default_language = "en"
         self._app: PalauteApp | None = None
@@ -298,6 +235,13 @@ class SlackChannel(Channel):
             log.info("could not look up Slack user %s: %s", user_id, error)
             return None
 
+    async def _deliver(self, user_id: str, kind: IncomingKind, **fields: Any) -> None:
+        """Hand what someone did to the app; a request naming nobody is not Slack's."""
+        if not user_id:
+            log.info("ignoring a Slack %s without a user id", kind.value)
+            return
+        await self.deliver(await self._incoming(user_id, kind, **fields))
+
     async def _incoming(self, user_id: str, kind: IncomingKind, **fields: Any) -> Incoming:
         person = await self._person(user_id)
         return Incoming(
@@ -317,14 +261,12 @@ class SlackChannel(Channel):
         ref = None
         if conversation and container.get("message_ts"):
             ref = f"{conversation}:{container['message_ts']}"
-        await self.deliver(
-            await self._incoming(
-                body["user"]["id"],
-                IncomingKind.BUTTON,
-                payload=payload,
-                message_ref=ref,
-                shared_chat=is_shared_conversation(conversation),
-            )
+        await self._deliver(
+            str((body.get("user") or {}).get("id") or ""),
+            IncomingKind.BUTTON,
+            payload=payload,
+            message_ref=ref,
+            shared_chat=is_shared_conversation(conversation),
         )
 
     async def _replies_to_palaute(self, event: dict[str, Any]) -> bool:
@@ -336,34 +278,28 @@ class SlackChannel(Channel):
 
     async def _on_thread_reply(self, event: dict[str, Any]) -> None:
         # About the thread's first message: the alert's ref, as send_team returned it.
-        await self.deliver(
-            await self._incoming(
-                str(event["user"]),
-                IncomingKind.TEXT,
-                text=typed_text(str(event.get("text") or "")),
-                message_ref=f"{event['channel']}:{event['thread_ts']}",
-                external_id=event.get("client_msg_id"),
-                shared_chat=True,
-            )
+        await self._deliver(
+            str(event["user"]),
+            IncomingKind.TEXT,
+            text=typed_text(str(event.get("text") or "")),
+            message_ref=f"{event['channel']}:{event['thread_ts']}",
+            external_id=event.get("client_msg_id"),
+            shared_chat=True,
         )
 
     async def _on_message(self, event: dict[str, Any]) -> None:
         # A reply in a question's thread and a plain DM are both answers to the open question.
-        await self.deliver(
-            await self._incoming(
-                str(event["user"]),
-                IncomingKind.TEXT,
-                text=typed_text(str(event.get("text") or "")),
-                external_id=event.get("client_msg_id"),
-            )
+        await self._deliver(
+            str(event["user"]),
+            IncomingKind.TEXT,
+            text=typed_text(str(event.get("text") or "")),
+            external_id=event.get("client_msg_id"),
         )
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack()
-        await self.deliver(
-            await self._incoming(
-                str(command["user_id"]), IncomingKind.COMMAND, command=subcommand(command)
-            )
+        await self._deliver(
+            str(command.get("user_id") or ""), IncomingKind.COMMAND, command=subcommand(command)
         )
 
     # ------------------------------------------------------------------ contacts
@@ -388,10 +324,14 @@ class SlackChannel(Channel):
 
     async def _user_by_email(self, email: str) -> SlackUser:
         try:
-            person = await self.directory.user_by_email(email)
+            # The touchpoint's sender waits: a 429 is waited out for its Retry-After.
+            person = await self.directory.user_by_email(email, patient=True)
         except SLACK_UNAVAILABLE as error:
+            problem = error.response.get("error") if isinstance(error, SlackApiError) else None
             raise TriggerError(
-                "contact.slack", f"could not look up {email} in Slack ({error}); try again"
+                "contact.slack",
+                f"could not look up {email} in Slack ({problem or type(error).__name__}); "
+                "try again",
             ) from error
         if person is None:
             raise TriggerError("contact.slack", f"no Slack user has the email {email}")
@@ -420,9 +360,11 @@ class SlackChannel(Channel):
     # ------------------------------------------------------------------ sending
 
     async def _post(self, channel: str, fallback: str, blocks: list[Any], **extra: Any) -> str:
+        # `text` is what notifications show, parsed as mrkdwn: escaped, as everything palaute
+        # posts holds customers' words. No `parse` or `link_names`: a bare "@here" stays text.
         with slack_errors():
             response = await self.client.chat_postMessage(
-                channel=channel, text=fallback, blocks=blocks, **extra
+                channel=channel, text=fallback_text(fallback), blocks=blocks, **extra
             )
         return f"{response['channel']}:{response['ts']}"
 
@@ -446,7 +388,7 @@ class SlackChannel(Channel):
         # The blocks are replaced too: chat.update keeps the old ones (the buttons) otherwise.
         with slack_errors(ignore=GONE_ERRORS):
             await self.client.chat_update(
-                channel=channel, ts=ts, text=text, blocks=text_blocks(text)
+                channel=channel, ts=ts, text=fallback_text(text), blocks=text_blocks(text)
             )
 
     async def send_team(self, address: str, message: TeamMessage) -> str:
@@ -456,7 +398,7 @@ class SlackChannel(Channel):
         if message.attachment is not None:
             attachment = message.attachment
             try:
-                await self.client.files_upload_v2(
+                await self.patient_client.files_upload_v2(
                     channel=split_ref(ref)[0],
                     content=attachment.content,
                     filename=attachment.filename,
@@ -472,5 +414,8 @@ class SlackChannel(Channel):
         channel, ts = split_ref(message_ref)
         with slack_errors(ignore=GONE_ERRORS):
             await self.client.chat_update(
-                channel=channel, ts=ts, text=message.text, blocks=team_blocks(message)
+                channel=channel,
+                ts=ts,
+                text=fallback_text(message.text),
+                blocks=team_blocks(message),
             )

@@ -6,8 +6,10 @@ mrkdwn by accident (an `*` or `<` in a question stays as typed).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from itertools import count
+from typing import TypeVar
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -15,6 +17,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     Option,
+    OptionGroup,
     PlainTextObject,
     SectionBlock,
     StaticSelectElement,
@@ -26,14 +29,41 @@ ACTION_PREFIX = "palaute_button_"
 """Every button palaute renders from a `Button` has an action_id starting with this."""
 SELECT_ACTION_ID = f"{ACTION_PREFIX}select"
 
+log = logging.getLogger(__name__)
+_B = TypeVar("_B")
+
+# Block Kit's limits, as slack_sdk.models.blocks checks them (and Slack answers invalid_blocks
+# beyond): https://docs.slack.dev/reference/block-kit/blocks,
+# https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element
 MAX_MESSAGE_BLOCKS = 50
-MAX_ACTIONS_ELEMENTS = 25
-MAX_SECTION_TEXT = 3000
-MAX_BUTTON_TEXT = 75
-MAX_SELECT_OPTIONS = 100
-MAX_OPTION_VALUE = 150
+MAX_ACTIONS_ELEMENTS = 25  # ActionsBlock.elements_max_length
+MAX_SECTION_TEXT = 3000  # SectionBlock.text_max_length
+MAX_BUTTON_TEXT = 75  # ButtonElement.text_max_length, Option.label_max_length
+MAX_SELECT_OPTIONS = 100  # StaticSelectElement.options_max_length
+MAX_OPTION_GROUPS = 100  # StaticSelectElement.option_groups_max_length
+MAX_GROUP_OPTIONS = 100  # OptionGroup.options_max_length
+MAX_OPTION_VALUE = 150  # Option.value_max_length
+MAX_PLACEHOLDER = 150  # placeholder_max_length
 SELECT_FROM_ROWS = 6
 """From this many one-button rows (a long list of choices) a menu reads better than a column."""
+
+
+def escape_mrkdwn(text: str) -> str:
+    """`text` as Slack shows it literally where it parses markup (a message's `text`, mrkdwn):
+    `&`, `<` and `>` as entities, so that nothing typed becomes a mention (`<!here>`), a link
+    or a channel (https://docs.slack.dev/messaging/formatting-message-text#escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+MAX_FALLBACK_TEXT = 4000
+"""chat.postMessage refuses `text` over 40,000 characters (msg_too_long) and advises fewer
+than 4,000; with blocks, `text` is only what notifications show."""
+
+
+def fallback_text(text: str) -> str:
+    """A message's `text` beside its blocks: escaped (at most 5 characters each: `&amp;`), so
+    shortened first to stay within Slack's limit."""
+    return escape_mrkdwn(shorten(text, MAX_FALLBACK_TEXT))
 
 
 def plain(text: str) -> PlainTextObject:
@@ -86,15 +116,45 @@ def button_blocks(
 
 
 def _select_block(buttons: Sequence[Button], placeholder: str, block_id: str) -> ActionsBlock:
+    """One menu of every choice: up to 100 as options, more in groups of 100 ("1–100",
+    "101–120"…), so that none is cut, the last (an optional question's Skip) included."""
+    fitting = [b for b in buttons if len(b.payload) <= MAX_OPTION_VALUE]
+    if len(fitting) < len(buttons):
+        log.error(
+            "Slack: %d choice(s) with a payload over 150 characters left out",
+            len(buttons) - len(fitting),
+        )
     options = [
-        Option(text=plain(shorten(b.label, MAX_BUTTON_TEXT)), value=b.payload)
-        for b in buttons[:MAX_SELECT_OPTIONS]
-        if len(b.payload) <= MAX_OPTION_VALUE
+        Option(text=plain(shorten(b.label, MAX_BUTTON_TEXT)), value=b.payload) for b in fitting
     ]
-    menu = StaticSelectElement(
-        placeholder=plain(shorten(placeholder, 150)), action_id=SELECT_ACTION_ID, options=options
-    )
+    menu_placeholder = plain(shorten(placeholder, MAX_PLACEHOLDER))
+    if len(options) <= MAX_SELECT_OPTIONS:
+        menu = StaticSelectElement(
+            placeholder=menu_placeholder, action_id=SELECT_ACTION_ID, options=options
+        )
+    else:
+        groups = [
+            OptionGroup(
+                label=plain(f"{start + 1}–{min(start + MAX_GROUP_OPTIONS, len(options))}"),
+                options=options[start : start + MAX_GROUP_OPTIONS],
+            )
+            for start in range(0, len(options), MAX_GROUP_OPTIONS)
+        ]
+        menu = StaticSelectElement(
+            placeholder=menu_placeholder, action_id=SELECT_ACTION_ID, option_groups=groups
+        )
     return ActionsBlock(elements=[menu], block_id=block_id)
+
+
+def menu_capacity_problem(choices: int) -> str | None:
+    """Why `choices` choices (and a Skip) cannot be one Slack menu, if they cannot: for
+    `palaute check` (a survey's `choices` key)."""
+    if choices + 1 > MAX_OPTION_GROUPS * MAX_GROUP_OPTIONS:
+        return (
+            f"{choices} choices are more than a Slack menu holds "
+            f"({MAX_OPTION_GROUPS * MAX_GROUP_OPTIONS - 1} and a Skip)"
+        )
+    return None
 
 
 def wants_words(prompt: OutgoingPrompt) -> bool:
@@ -102,20 +162,23 @@ def wants_words(prompt: OutgoingPrompt) -> bool:
     return sum(len(row) for row in prompt.rows) <= 1
 
 
+def _with_buttons(text: Sequence[_B], buttons: Sequence[_B]) -> list[_B]:
+    """Text blocks, then buttons: within 50 blocks, a too long text is cut, never a button."""
+    room = max(MAX_MESSAGE_BLOCKS - len(buttons), 1)
+    return [*text[:room], *buttons][:MAX_MESSAGE_BLOCKS]
+
+
 def prompt_blocks(prompt: OutgoingPrompt, *, placeholder: str, hint: str | None) -> list[Block]:
     blocks = text_blocks(prompt.text)
-    if hint:
-        blocks.append(ContextBlock(elements=[plain(hint)]))
-    blocks += button_blocks(prompt.rows, placeholder=placeholder)
-    return blocks[:MAX_MESSAGE_BLOCKS]
+    below: list[Block] = [ContextBlock(elements=[plain(hint)])] if hint else []
+    below += button_blocks(prompt.rows, placeholder=placeholder)
+    return _with_buttons(blocks, below)
 
 
 def message_blocks(
     text: str, buttons: Sequence[Sequence[Button]] = (), *, placeholder: str = "…"
 ) -> list[Block]:
-    return (text_blocks(text) + button_blocks(buttons, placeholder=placeholder))[
-        :MAX_MESSAGE_BLOCKS
-    ]
+    return _with_buttons(text_blocks(text), button_blocks(buttons, placeholder=placeholder))
 
 
 def team_blocks(message: TeamMessage) -> list[Block | dict[str, object]]:
@@ -123,5 +186,5 @@ def team_blocks(message: TeamMessage) -> list[Block | dict[str, object]]:
     body: list[Block | dict[str, object]] = (
         list(message.blocks) if message.blocks else list(text_blocks(message.text))
     )
-    body += button_blocks(message.buttons, placeholder="…", block_prefix="palaute_team_row_")
-    return body[:MAX_MESSAGE_BLOCKS]
+    buttons = button_blocks(message.buttons, placeholder="…", block_prefix="palaute_team_row_")
+    return _with_buttons(body, buttons)

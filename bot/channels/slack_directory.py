@@ -1,7 +1,9 @@
 """Who is who in a Slack workspace: users (with their locale), emails, user groups, channels.
 
 Answers are cached for a while: a survey blast or a run of button taps asks about the same
-people again and again, and users.info is rate limited.
+people again and again, and users.info is rate limited (Tier 4, 100+ a minute). A lookup
+someone waits for (an organizer's `/palaute send #channel`) goes through `patient_client`,
+which waits out a 429's Retry-After; one that must not hold an answer up does not.
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ class SlackDirectory:
         self,
         client: AsyncWebClient,
         *,
+        patient_client: AsyncWebClient | None = None,
         user_ttl: float = 3600.0,
         group_ttl: float = 60.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        self.patient_client = patient_client or client
         self.user_ttl = user_ttl
         self.group_ttl = group_ttl
         self.monotonic = monotonic
@@ -70,12 +74,13 @@ class SlackDirectory:
         self._cache[key] = (self.monotonic() + ttl, value)
         return value
 
-    async def user(self, user_id: str) -> SlackUser | None:
+    async def user(self, user_id: str, *, patient: bool = False) -> SlackUser | None:
         """None when Slack knows no such user."""
+        client = self.patient_client if patient else self.client
 
         async def load() -> SlackUser | None:
             try:
-                response = await self.client.users_info(user=user_id, include_locale=True)
+                response = await client.users_info(user=user_id, include_locale=True)
             except SlackApiError as error:
                 if error.response.get("error") in _NO_SUCH_USER:
                     return None
@@ -84,10 +89,12 @@ class SlackDirectory:
 
         return await self._cached(f"user:{user_id}", self.user_ttl, load)
 
-    async def user_by_email(self, email: str) -> SlackUser | None:
+    async def user_by_email(self, email: str, *, patient: bool = False) -> SlackUser | None:
+        client = self.patient_client if patient else self.client
+
         async def load() -> str | None:
             try:
-                response = await self.client.users_lookupByEmail(email=email)
+                response = await client.users_lookupByEmail(email=email)
             except SlackApiError as error:
                 if error.response.get("error") in _NO_SUCH_USER:
                     return None
@@ -96,17 +103,18 @@ class SlackDirectory:
 
         user_id = await self._cached(f"email:{email.lower()}", self.user_ttl, load)
         # users.lookupByEmail leaves out the locale; users.info has it.
-        return await self.user(user_id) if user_id else None
+        return await self.user(user_id, patient=patient) if user_id else None
 
     async def usergroup_members(self, usergroup_id: str) -> frozenset[str]:
         async def load() -> frozenset[str]:
-            response = await self.client.usergroups_users_list(usergroup=usergroup_id)
+            response = await self.patient_client.usergroups_users_list(usergroup=usergroup_id)
             return frozenset(str(u) for u in response.get("users") or [])
 
         return await self._cached(f"group:{usergroup_id}", self.group_ttl, load)
 
     async def channel_members(self, channel_id: str) -> list[str]:
         members: list[str] = []
-        async for page in await self.client.conversations_members(channel=channel_id, limit=200):
+        pages = await self.patient_client.conversations_members(channel=channel_id, limit=200)
+        async for page in pages:
             members.extend(str(m) for m in page.get("members") or [])
         return members

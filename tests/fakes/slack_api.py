@@ -30,6 +30,7 @@ import itertools
 import json
 import math
 import mimetypes
+import re
 import secrets
 import time
 from collections import deque
@@ -43,6 +44,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest_asyncio
 from aiohttp import web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block, Option, OptionGroup
 from slack_sdk.signature import SignatureVerifier
 
 from tests.loopback import serve
@@ -77,7 +80,11 @@ JSON_CONTENT_TYPE: Final = "application/json"
 _JSON_FIELDS: Final = frozenset(
     {"attachments", "blocks", "files", "metadata", "outputs", "unfurls", "user_auth_blocks", "view"}
 )
-# Slack's Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
+# Slack's Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks). Besides these
+# checks every block goes through slack_sdk's own models (`Block.parse(...).to_dict()`
+# validates each element: a button's value up to 2000 characters, a select's options up to
+# 100, an option's value up to 150, header text up to 150...), which raise
+# SlackObjectFormationError where Slack answers invalid_blocks.
 _MAX_MESSAGE_BLOCKS: Final = 50
 _MAX_VIEW_BLOCKS: Final = 100
 _MAX_ACTIONS_ELEMENTS: Final = 25
@@ -91,7 +98,20 @@ _MAX_BUTTON_VALUE: Final = 2000
 _MAX_ACTION_ID: Final = 255
 _MAX_BLOCK_ID: Final = 255
 _MAX_VIEW_TITLE: Final = 24
+# chat.postMessage: "Provide no more than 40,000 characters" (msg_too_long beyond).
 _MAX_MESSAGE_TEXT: Final = 40_000
+# Web API methods' rate limit tiers (https://docs.slack.dev/apis/web-api/rate-limits):
+# requests per minute, always enforced (chat.postMessage's per-channel limit is opt-in, see
+# `rate_limits_enabled`). users.info is Tier 4, "100+ per minute"
+# (https://docs.slack.dev/reference/methods/users.info).
+_METHOD_RATE_LIMITS: Final = {"users.info": 100}
+# Slack's "Formatting text for app surfaces": `<...>` is a control sequence: `<!here>`,
+# `<!channel>`, `<!everyone>`, `<!subteam^S…>`, `<@U…>`, `<#C…>`, `<https://…|label>`.
+_CONTROL_SEQUENCE: Final = re.compile(r"<([^<>]*)>")
+# "Escaping text": `&`, `<` and `>` are sent as `&amp;`, `&lt;` and `&gt;`; a bare `&` (or a
+# `<` or `>` left once the control sequences are taken out) is text palaute forgot to escape;
+# a `>` that starts a line is mrkdwn's quote.
+_UNESCAPED: Final = re.compile(r"&(?!amp;|lt;|gt;)|<|(?!^)>", re.MULTILINE)
 _FIRST_TS_MICROS: Final = 1_700_000_000_000_000
 
 
@@ -209,6 +229,9 @@ class FakeSlack:
         self.rate_limits_enabled = False
         self.rate_limit_per_second = 1.0
         self.rate_limit_burst = 3
+        #: Per-method limits in calls per minute, always on (Slack's tiers; see
+        #: `_METHOD_RATE_LIMITS`). A full minute's worth may come in one burst.
+        self.method_rate_limits: dict[str, int] = dict(_METHOD_RATE_LIMITS)
         #: Monotonic clock used by the rate limiter; tests may replace it.
         self.clock: Callable[[], float] = time.monotonic
 
@@ -219,6 +242,14 @@ class FakeSlack:
         """Views opened with views.open, by view id, in their current state."""
         self.files: dict[str, FakeFile] = {}
         self.ephemeral_messages: list[dict[str, Any]] = []
+        #: Strings a test knows came from a customer (a comment, a property, a name). Any of
+        #: them holding `<`, `>` or `&` must never reach a message's `text` or mrkdwn as is.
+        self.customer_texts: set[str] = set()
+        #: Live markup found in what palaute posted (see `_check_markup`): a broadcast, a
+        #: link, a mention of someone Slack does not know, a customer's text unescaped,
+        #: `parse=full` / `link_names`. Slack would accept and render these, so the fake
+        #: does too; the `fake_slack` fixture fails the test when any are left.
+        self.markup_problems: list[str] = []
         self.reactions: list[dict[str, Any]] = []
 
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -437,6 +468,7 @@ class FakeSlack:
                 headers["Retry-After"] = str(fault.retry_after)
             return fault.status, {"ok": False, "error": fault.error}, headers
         try:
+            self._check_method_rate_limit(method)
             result = handler(params)
         except _RateLimited as limited:
             body = {"ok": False, "error": "ratelimited"}
@@ -486,6 +518,13 @@ class FakeSlack:
             status, text = (fault.status if fault.status != 200 else 404), fault.error
         else:
             status, text = 200, "ok"
+            try:
+                if not _truthy(params.get("delete_original")):
+                    self._message_content(params, where=RESPONSE_URL)
+            except _ApiError as failure:
+                # Like incoming webhooks, a response_url answers errors as text with a 4xx
+                # (https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks).
+                status, text = 400, failure.error
         await self._record(
             RecordedCall(
                 method=RESPONSE_URL,
@@ -568,21 +607,67 @@ class FakeSlack:
     def _check_rate_limit(self, channel: str) -> None:
         if not self.rate_limits_enabled:
             return
+        self._take(channel, self.rate_limit_per_second, self.rate_limit_burst)
+
+    def _check_method_rate_limit(self, method: str) -> None:
+        per_minute = self.method_rate_limits.get(method)
+        if per_minute is not None:
+            self._take(f"method:{method}", per_minute / 60.0, per_minute)
+
+    def _take(self, key: str, per_second: float, burst: int) -> None:
+        """One token from the bucket `key`, or `_RateLimited` with the seconds to wait."""
         now = self.clock()
-        bucket = self._buckets.get(channel)
+        bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[channel] = _Bucket(float(self.rate_limit_burst), now)
-        refill = (now - bucket.updated) * self.rate_limit_per_second
-        bucket.tokens = min(float(self.rate_limit_burst), bucket.tokens + refill)
+            bucket = self._buckets[key] = _Bucket(float(burst), now)
+        refill = (now - bucket.updated) * per_second
+        bucket.tokens = min(float(burst), bucket.tokens + refill)
         bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return
-        wait = (1.0 - bucket.tokens) / self.rate_limit_per_second
+        wait = (1.0 - bucket.tokens) / per_second
         raise _RateLimited(max(1, math.ceil(wait)))
 
-    def _message_content(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Validated text/blocks/attachments/metadata of a chat.* call."""
+    def _check_markup(self, where: str, params: dict[str, Any]) -> None:
+        """Record live markup in a message's `text` and mrkdwn (see `markup_problems`)."""
+        if params.get("parse") == "full" or _truthy(params.get("link_names")):
+            # Slack then links a bare "@here", "#channel" or "@name" in the text.
+            self.markup_problems.append(f"{where}: parse=full or link_names set")
+        texts = [params["text"]] if isinstance(params.get("text"), str) else []
+        texts += _mrkdwn_texts(params.get("blocks"))
+        for text in texts:
+            for match in _CONTROL_SEQUENCE.finditer(text):
+                if not self._known_reference(match.group(1).split("|", 1)[0]):
+                    self.markup_problems.append(f"{where}: live {match.group(0)!r} in {text!r}")
+            if _UNESCAPED.search(_CONTROL_SEQUENCE.sub("", text)):
+                self.markup_problems.append(f"{where}: unescaped &, < or > in {text!r}")
+            for customer_text in self.customer_texts:
+                if any(c in customer_text for c in "<>&") and customer_text in text:
+                    self.markup_problems.append(
+                        f"{where}: customer text {customer_text!r} unescaped in {text!r}"
+                    )
+
+    def _known_reference(self, target: str) -> bool:
+        """A mention of a user, channel or user group Slack knows: palaute's own doing (an
+        organizer's reply names whom it surveys); customers' text is checked apart."""
+        if target.startswith("@"):
+            return target[1:] in self.users
+        if target.startswith("#"):
+            return target[1:] in self.channels
+        if target.startswith("!subteam^"):
+            return target.removeprefix("!subteam^") in self.usergroups
+        return False  # broadcasts (<!here>…), dates, links
+
+    def assert_no_live_markup(self) -> None:
+        assert not self.markup_problems, "live markup reached Slack:\n" + "\n".join(
+            self.markup_problems
+        )
+
+    def _message_content(
+        self, params: dict[str, Any], where: str = "chat.postMessage"
+    ) -> dict[str, Any]:
+        """Validated text/blocks/attachments/metadata of a chat.* call or response_url."""
         text = params.get("text")
         blocks = params.get("blocks")
         attachments = params.get("attachments")
@@ -600,6 +685,7 @@ class FakeSlack:
             content["blocks"] = blocks
         if attachments is not None:
             content["attachments"] = attachments
+        self._check_markup(where, params)
         if params.get("metadata") is not None:
             content["metadata"] = params["metadata"]
         return content
@@ -689,7 +775,7 @@ class FakeSlack:
         if not params.get("ts"):
             raise _ApiError("message_not_found")
         message = self._message(channel, params["ts"])
-        content = self._message_content(params)
+        content = self._message_content(params, where="chat.update")
         # Like Slack, blocks/attachments left out of the update are retained.
         message.update(content)
         message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
@@ -701,7 +787,7 @@ class FakeSlack:
         user = params.get("user")
         if not user:
             raise _ApiError("user_not_found")
-        content = self._message_content(params)
+        content = self._message_content(params, where="chat.postEphemeral")
         members = self.channels.get(channel, {}).get("members")
         if members is not None and user not in members:
             raise _ApiError("user_not_in_channel")
@@ -973,6 +1059,7 @@ def validate_blocks(blocks: Any, *, max_blocks: int = _MAX_MESSAGE_BLOCKS) -> li
             elif len(str(block_id)) > _MAX_BLOCK_ID:
                 errors.append(f"must be less than {_MAX_BLOCK_ID + 1} characters {where}/block_id]")
             block_ids.add(block_id)
+        errors += _model_errors(block, where)
         kind = block["type"]
         if kind == "actions":
             errors += _validate_elements(block, where, _MAX_ACTIONS_ELEMENTS)
@@ -1005,6 +1092,69 @@ def validate_blocks(blocks: Any, *, max_blocks: int = _MAX_MESSAGE_BLOCKS) -> li
             if isinstance(accessory, dict):
                 errors += _validate_element(accessory, f"{where}/accessory")
     return errors
+
+
+def _model_errors(block: dict[str, Any], where: str) -> list[str]:
+    """What slack_sdk's Block Kit models refuse in `block` (see the limits above)."""
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return [f"unsupported type: {block['type']} {where}/type]"]
+        parsed.to_dict()  # validates the block and the objects in it
+        # ...except options and option groups, which the select elements keep as dicts.
+        for option in Option.parse_all(_options_in(block)) or []:
+            option.validate_json()
+        for group in OptionGroup.parse_all(_option_groups_in(block)) or []:
+            group.validate_json()
+    except SlackObjectFormationError as error:
+        return [f"{error} {where}]"]
+    except (TypeError, ValueError, AttributeError, KeyError) as error:
+        return [f"invalid block ({type(error).__name__}: {error}) {where}]"]
+    return []
+
+
+def _options_in(value: Any) -> list[Any]:
+    """Every option object of every select menu in `value`, recursively."""
+    if isinstance(value, list):
+        return [option for item in value for option in _options_in(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [o for o in value.get("options") or [] if isinstance(o, dict)]
+    for group in value.get("option_groups") or []:
+        if isinstance(group, dict):
+            found += [o for o in group.get("options") or [] if isinstance(o, dict)]
+    for key, item in value.items():
+        if key not in ("options", "option_groups") and isinstance(item, (list, dict)):
+            found += _options_in(item)
+    return found
+
+
+def _option_groups_in(value: Any) -> list[Any]:
+    """Every option group of every select menu in `value`, recursively."""
+    if isinstance(value, list):
+        return [group for item in value for group in _option_groups_in(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [g for g in value.get("option_groups") or [] if isinstance(g, dict)]
+    for key, item in value.items():
+        if key != "option_groups" and isinstance(item, (list, dict)):
+            found += _option_groups_in(item)
+    return found
+
+
+def _mrkdwn_texts(value: Any) -> list[str]:
+    """Every mrkdwn text object's text in `value` (blocks, recursively)."""
+    if isinstance(value, list):
+        return [text for item in value for text in _mrkdwn_texts(item)]
+    if not isinstance(value, dict):
+        return []
+    found = []
+    if value.get("type") == "mrkdwn" and isinstance(value.get("text"), str):
+        found.append(value["text"])
+    for item in value.values():
+        if isinstance(item, (list, dict)):
+            found += _mrkdwn_texts(item)
+    return found
 
 
 def _validate_elements(block: dict[str, Any], where: str, limit: int) -> list[str]:
@@ -1351,3 +1501,4 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
         yield fake
     finally:
         await fake.stop()
+    fake.assert_no_live_markup()
