@@ -6,6 +6,8 @@ went: opted out, surveyed too recently, not sampled, daily cap reached.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 import secrets
@@ -19,7 +21,7 @@ import aiosqlite
 from bot.clock import Clock, to_datetime
 from bot.config import Config, TouchpointConfig
 from bot.timing import local_day_bounds, outside_quiet_hours
-from storage.invitations import NewInvitation
+from storage.invitations import KeyedInvitation, NewInvitation
 from storage.records import Contact, Invitation, InvitationState
 from storage.store import Store
 
@@ -35,6 +37,15 @@ class TriggerError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+IDEMPOTENCY_FIELD = "Idempotency-Key"
+
+
+def request_fingerprint(body: object) -> str:
+    """A hash of a JSON request that ignores key order and spacing: what makes a retry a retry."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,9 @@ class TriggerRequest:
     occurred_at: float | None = None
     idempotency_key: str | None = None
     language: str | None = None
+    fingerprint: str | None = None
+    """`request_fingerprint` of what the caller sent with its idempotency key; a stored
+    touchpoint with the same key and another fingerprint is a different request."""
 
 
 ContactResolver = Callable[[TriggerRequest], Awaitable[TriggerRequest]]
@@ -123,6 +137,24 @@ class TriggerService:
             )
         return touchpoint, properties
 
+    async def check_idempotency(self, request: TriggerRequest) -> None:
+        """Refuse now a key that was used for another request (`trigger` checks again)."""
+        if not request.idempotency_key:
+            return
+        async with self.store.database.transaction() as connection:
+            self._same_request(
+                await self.store.invitations.keyed(connection, request.idempotency_key), request
+            )
+
+    @staticmethod
+    def _same_request(existing: KeyedInvitation | None, request: TriggerRequest) -> None:
+        if existing is not None and existing.request_fingerprint != request.fingerprint:
+            raise TriggerError(
+                IDEMPOTENCY_FIELD,
+                "this Idempotency-Key was used for a different request: send a new key for a"
+                " new touchpoint",
+            )
+
     async def trigger(self, request: TriggerRequest, *, dry_run: bool = False) -> TriggerResult:
         touchpoint, properties = self.validate(request)
         resolve = self.resolvers.get(request.contact.channel or "")
@@ -132,11 +164,10 @@ class TriggerService:
         occurred = request.occurred_at if request.occurred_at is not None else now
         async with self.store.database.transaction() as connection:
             if request.idempotency_key:
-                existing = await self.store.invitations.by_idempotency_key(
-                    connection, request.idempotency_key
-                )
+                existing = await self.store.invitations.keyed(connection, request.idempotency_key)
+                self._same_request(existing, request)
                 if existing is not None:
-                    return TriggerResult(existing, request.contact.label, created=False)
+                    return TriggerResult(existing.invitation, request.contact.label, created=False)
             spec = request.contact
             contact_id = await self.store.contacts.ensure(
                 connection,
@@ -238,6 +269,7 @@ class TriggerService:
             token=secrets.token_urlsafe(18),
             idempotency_key=request.idempotency_key,
             language=request.language or contact.language,
+            request_fingerprint=request.fingerprint,
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,15 @@ from aiohttp import web
 
 from bot.http.errors import json_error
 from bot.tokens import same_secret
-from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, TriggerService
+from bot.triggers import (
+    IDEMPOTENCY_FIELD,
+    ContactSpec,
+    TriggerError,
+    TriggerRequest,
+    TriggerResult,
+    TriggerService,
+    request_fingerprint,
+)
 from storage.database import StorageError
 
 log = logging.getLogger(__name__)
@@ -130,17 +139,11 @@ async def post_touchpoint(request: web.Request) -> web.Response:
         if isinstance(body, list):
             return await _batch(request, triggers, body)
         trigger = parse_touchpoint(body)
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not 1 <= len(key) <= 255:
-            raise TriggerError("Idempotency-Key", "must be 1 to 255 characters")
-        trigger = TriggerRequest(
-            trigger.touchpoint,
-            trigger.contact,
-            trigger.properties,
-            trigger.occurred_at,
-            key,
-            trigger.language,
-        )
+        key = _idempotency_key(request)
+        if key is not None:
+            trigger = replace(
+                trigger, idempotency_key=f"api:{key}", fingerprint=request_fingerprint(body)
+            )
         result = await triggers.trigger(trigger)
     except TriggerError as error:
         status = 400 if error.field == "body" else 422
@@ -162,28 +165,39 @@ async def _batch(request: web.Request, triggers: TriggerService, items: list[Any
             "body",
             f"a batch takes at most {limit} touchpoints (server.batch_limit), got {len(items)}",
         )
-    key = request.headers.get("Idempotency-Key")
+    key = _idempotency_key(request)
     parsed = []
     for index, item in enumerate(items):
-        parsed.append(parse_touchpoint(item, prefix=f"[{index}]."))
+        trigger = parse_touchpoint(item, prefix=f"[{index}].")
+        if key is not None:
+            # Its own namespace: item 0 of batch "k" is not the single request "k#0".
+            trigger = replace(
+                trigger,
+                idempotency_key=f"api-batch:{key}#{index}",
+                fingerprint=request_fingerprint(item),
+            )
+        parsed.append(trigger)
     for index, trigger in enumerate(parsed):
         try:
             triggers.validate(trigger)
+            await triggers.check_idempotency(trigger)
         except TriggerError as error:
             raise TriggerError(f"[{index}].{error.field}", error.message) from None
     results = []
     for index, trigger in enumerate(parsed):
-        item_key = f"{key}#{index}" if key else None
-        trigger = TriggerRequest(
-            trigger.touchpoint,
-            trigger.contact,
-            trigger.properties,
-            trigger.occurred_at,
-            item_key,
-            trigger.language,
-        )
-        results.append(_result_json(request, await triggers.trigger(trigger)))
+        try:
+            result = await triggers.trigger(trigger)
+        except TriggerError as error:
+            raise TriggerError(f"[{index}].{error.field}", error.message) from None
+        results.append(_result_json(request, result))
     return web.json_response({"results": results}, status=202)
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_FIELD)
+    if key is not None and not 1 <= len(key) <= 255:
+        raise TriggerError(IDEMPOTENCY_FIELD, "must be 1 to 255 characters")
+    return key
 
 
 def routes() -> list[web.RouteDef]:
