@@ -40,6 +40,8 @@ class TriggerError(ValueError):
 
 
 IDEMPOTENCY_FIELD = "Idempotency-Key"
+OCCURRED_RANGE = "must be a time between 1970 and a year from now"
+OCCURRED_AHEAD = timedelta(days=366)
 
 
 def request_fingerprint(body: object) -> str:
@@ -124,6 +126,12 @@ class TriggerService:
 
     def validate(self, request: TriggerRequest) -> tuple[TouchpointConfig, dict[str, str]]:
         touchpoint = self.touchpoint(request.touchpoint)
+        occurred = request.occurred_at
+        if occurred is not None and not (
+            0 <= occurred <= self.clock.now() + OCCURRED_AHEAD.total_seconds()
+        ):
+            # Beyond that, due and expiry times run past the year 9999 that datetime can hold.
+            raise TriggerError("occurred_at", OCCURRED_RANGE)
         properties = {
             **touchpoint.properties,
             **{str(k): _property_text(k, v) for k, v in request.properties.items()},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from datetime import datetime
@@ -11,9 +10,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.http.errors import json_error
+from bot.http.json_body import BadJson, lone_surrogate_at, parse_json
 from bot.tokens import same_secret
 from bot.triggers import (
     IDEMPOTENCY_FIELD,
+    OCCURRED_RANGE,
     ContactSpec,
     TriggerError,
     TriggerRequest,
@@ -92,7 +93,10 @@ def parse_touchpoint(body: Any, prefix: str = "") -> TriggerRequest:
                 f"{prefix}occurred_at",
                 'must be an ISO 8601 time with a UTC offset, e.g. "2026-11-22T10:00:00+02:00"',
             )
-        occurred_at = moment.timestamp()
+        try:
+            occurred_at = moment.timestamp()
+        except (OverflowError, ValueError):  # 9999-12-31T23:59:59-14:00 is in year 10000 UTC
+            raise TriggerError(f"{prefix}occurred_at", OCCURRED_RANGE) from None
     language = body.get("language")
     if language is not None and not isinstance(language, str):
         raise TriggerError(f"{prefix}language", 'must be a language code such as "fi" or "en"')
@@ -121,11 +125,16 @@ def _result_json(request: web.Request, result: TriggerResult) -> dict[str, Any]:
 async def _read_json(request: web.Request) -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    raw = await request.read()
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise TriggerError("body", f"is not valid JSON ({error})") from None
+        body = parse_json(await request.read())
+    except BadJson as error:
+        raise TriggerError(error.field, error.message) from None
+    where = lone_surrogate_at(body)
+    if where is not None:
+        raise TriggerError(
+            where, "contains a lone surrogate (\\ud800 to \\udfff), which is not text"
+        )
+    return body
 
 
 async def post_touchpoint(request: web.Request) -> web.Response:

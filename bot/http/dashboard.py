@@ -6,6 +6,7 @@ from outside palaute. Filters are a plain GET form, so every view is a shareable
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from bot.alerts import contact_text, followup_status, score_text
 from bot.http.dashboard_auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, DashboardAuth
+from bot.http.forms import UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.reports.chart import chart_png
 from bot.reports.format import (
@@ -33,6 +35,8 @@ from conversations.texts import text
 
 if TYPE_CHECKING:
     from bot.app import PalauteApp
+
+log = logging.getLogger(__name__)
 
 CSS_FILE = "dashboard.css"
 WINDOW_CHOICES = (7, 30, 90)
@@ -174,7 +178,11 @@ class Dashboard:
         address = request.remote or "?"
         if self.auth.blocked(address):
             return self._login_page(status=429, error=self.t("dash_too_many"))
-        form = await request.post()
+        try:
+            form = await read_form(request)
+        except UnreadableForm as error:
+            log.warning("refused a dashboard sign-in: %s", error)
+            return self._login_page(status=400, error=self.t("dash_expired_form"))
         token, password = form.get("token"), form.get("password")
         if not self.auth.login_token_ok(
             request.cookies.get(LOGIN_COOKIE), token if isinstance(token, str) else None

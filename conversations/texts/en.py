@@ -72,6 +72,12 @@ TEXTS: dict[str, str] = {
     "web_rate_limited": "Many people are answering from this network right now. "
     "Please try again in a minute.",
     "web_open_again": "Open the survey again",
+    "web_form_not_utf8": "Your answer could not be read: the form was not sent as UTF-8 text. "
+    "Please answer again.",
+    "web_form_charset": "Your answer could not be read: the form was sent in the unknown "
+    'character set "{charset}". Please answer again.',
+    "web_storage_title": "Not saved yet",
+    "web_storage_busy": "We could not save your answer just now. Please try again in a moment.",
     "date": "{iso}",
     "age_days": "{n} d",
     "age_hours": "{n} h",

@@ -72,6 +72,12 @@ TEXTS: dict[str, str] = {
     "web_rate_limited": "Tästä verkosta vastataan juuri nyt monta kertaa. "
     "Yritä uudelleen minuutin päästä.",
     "web_open_again": "Avaa kysely uudelleen",
+    "web_form_not_utf8": "Vastaustasi ei voitu lukea: lomaketta ei lähetetty UTF-8-tekstinä. "
+    "Vastaa uudelleen.",
+    "web_form_charset": "Vastaustasi ei voitu lukea: lomake lähetettiin tuntemattomalla "
+    'merkistöllä "{charset}". Vastaa uudelleen.',
+    "web_storage_title": "Ei vielä tallennettu",
+    "web_storage_busy": "Vastaustasi ei voitu tallentaa juuri nyt. Yritä hetken päästä uudelleen.",
     "date": "{day}.{month}.{year}",
     "age_days": "{n} vrk",
     "age_hours": "{n} h",
