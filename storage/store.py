@@ -8,6 +8,7 @@ from pathlib import Path
 from storage.answers import AnswerRepository
 from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository
+from storage.dashboard_sessions import DashboardSessionRepository
 from storage.database import Database
 from storage.followups import FollowupRepository
 from storage.inbox import InboxRepository
@@ -33,6 +34,7 @@ class Store:
     settings: SettingsRepository
     followups: FollowupRepository
     team_reports: TeamReportRepository
+    dashboard_sessions: DashboardSessionRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -53,6 +55,7 @@ class Store:
             settings=SettingsRepository(database),
             followups=FollowupRepository(database),
             team_reports=TeamReportRepository(database),
+            dashboard_sessions=DashboardSessionRepository(database),
         )
 
     async def close(self) -> None:

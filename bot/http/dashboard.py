@@ -7,6 +7,7 @@ from outside palaute. Filters are a plain GET form, so every view is a shareable
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,7 +18,14 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.alerts import contact_text, followup_status, score_text
-from bot.http.dashboard_auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, DashboardAuth
+from bot.http.client_address import ClientAddresses
+from bot.http.dashboard_auth import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    DashboardAuth,
+    Session,
+)
 from bot.http.forms import UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.reports.chart import chart_png
@@ -117,7 +125,12 @@ class Dashboard:
         self.language = palaute.config.defaults.language
         self.zone = ZoneInfo(palaute.config.team.timezone)
         password = palaute.config.server.dashboard_password
-        self.auth = DashboardAuth(palaute.signer, password) if password else None
+        self.auth = (
+            DashboardAuth(palaute.signer, password, palaute.store.dashboard_sessions)
+            if password
+            else None
+        )
+        self.addresses = ClientAddresses(palaute.config.server.trusted_proxies)
         self.secure = palaute.config.server.base_url.startswith("https://")
         self.builder = SummaryBuilder(palaute.store, palaute.config)
         self.css = (STATIC_DIR / CSS_FILE).read_bytes() if (STATIC_DIR / CSS_FILE).exists() else b""
@@ -152,64 +165,91 @@ class Dashboard:
             status=404,
         )
 
-    def _session(self, request: web.Request) -> Any:
-        return self.auth.session(request.cookies.get(SESSION_COOKIE)) if self.auth else None
+    async def _session(self, request: web.Request) -> Session | None:
+        if self.auth is None:
+            return None
+        return await self.auth.session(request.cookies.get(SESSION_COOKIE))
 
     async def login_form(self, request: web.Request) -> web.Response:
         if self.auth is None:
             return self._off()
-        if self._session(request) is not None:
+        if await self._session(request) is not None:
             raise web.HTTPSeeOther("/dashboard")
         return self._login_page(status=200, error=None)
 
-    def _login_page(self, *, status: int, error: str | None) -> web.Response:
+    def _login_page(
+        self, *, status: int, error: str | None, headers: dict[str, str] | None = None
+    ) -> web.Response:
         assert self.auth is not None
         nonce = secrets.token_urlsafe(16)
         body = render(
             "dashboard_login.html", self.language, error=error, token=self.auth.login_token(nonce)
         )
-        response = html_response(body, status=status)
+        response = html_response(body, status=status, headers=headers)
         self._cookie(response, LOGIN_COOKIE, nonce, 3600)
         return response
 
     async def login(self, request: web.Request) -> web.Response:
         if self.auth is None:
             return self._off()
-        address = request.remote or "?"
-        if self.auth.blocked(address):
-            return self._login_page(status=429, error=self.t("dash_too_many"))
+        address = self.addresses.of(request)
+        # Counted before the body is awaited: logins that send their headers first and their
+        # bodies later all meet the limit, not the state it had before any of them finished.
+        wait = self.auth.attempt(address)
+        if wait:
+            log.warning("dashboard sign-in from %s refused: too many wrong passwords", address)
+            return self._login_page(
+                status=429,
+                error=self.t("dash_too_many", minutes=math.ceil(wait / 60)),
+                headers={"Retry-After": str(wait)},
+            )
         try:
             form = await read_form(request)
         except UnreadableForm as error:
+            self.auth.not_a_guess(address)
             log.warning("refused a dashboard sign-in: %s", error)
             return self._login_page(status=400, error=self.t("dash_expired_form"))
         token, password = form.get("token"), form.get("password")
         if not self.auth.login_token_ok(
             request.cookies.get(LOGIN_COOKIE), token if isinstance(token, str) else None
         ):
+            self.auth.not_a_guess(address)
             return self._login_page(status=400, error=self.t("dash_expired_form"))
         if not isinstance(password, str) or not self.auth.password_matches(password):
-            self.auth.failed(address)
             return self._login_page(status=401, error=self.t("dash_wrong_password"))
-        _session, cookie = self.auth.new_session()
+        self.auth.not_a_guess(address)
+        _session, cookie = await self.auth.new_session()
         response = web.HTTPSeeOther("/dashboard")
         self._cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
         response.del_cookie(LOGIN_COOKIE, path="/dashboard")
         raise response
 
     async def logout(self, request: web.Request) -> web.Response:
-        session = self._session(request)
-        form = await request.post()
-        if self.auth is not None and session is not None and form.get("csrf") == session.csrf:
-            self.auth.revoke(session)
+        session = await self._session(request)
+        if self.auth is not None and session is not None:
+            try:
+                form = await read_form(request)
+            except UnreadableForm:
+                form = None
+            if form is None or not self.auth.csrf_ok(session, form.get("csrf")):
+                # Another site's page could post here: only the dashboard's own form signs out.
+                return html_response(
+                    render(
+                        "dashboard_message.html",
+                        self.language,
+                        message=self.t("dash_signout_expired"),
+                    ),
+                    status=400,
+                )
+            await self.auth.end(session)
         response = web.HTTPSeeOther("/dashboard/login")
         response.del_cookie(SESSION_COOKIE, path="/dashboard")
         raise response
 
-    def _require(self, request: web.Request) -> Any:
+    async def _require(self, request: web.Request) -> Session:
         if self.auth is None:
             raise web.HTTPNotFound(text=self.t("dash_off"))
-        session = self._session(request)
+        session = await self._session(request)
         if session is None:
             raise web.HTTPSeeOther("/dashboard/login")
         return session
@@ -234,7 +274,7 @@ class Dashboard:
     async def page(self, request: web.Request) -> web.Response:
         if self.auth is None:
             return self._off()
-        session = self._require(request)
+        session = await self._require(request)
         filters = self._filters(request)
         store = self.palaute.store
         now = self.palaute.clock.now()
@@ -366,7 +406,7 @@ class Dashboard:
         }  # fmt: skip
 
     async def chart(self, request: web.Request) -> web.Response:
-        self._require(request)
+        await self._require(request)
         filters = self._filters(request)
         survey_id = request.query.get("survey", "")
         if survey_id not in self.config.surveys:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.http import api
+from bot.http.client_address import ClientAddresses
 from bot.http.forms import UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.web_guard import COOKIE, BrowserIds
@@ -45,11 +46,16 @@ STORAGE_RETRY_SECONDS = 10
 
 class SurveyPages:
     def __init__(
-        self, responses: WebResponses, browsers: BrowserIds, default_language: str
+        self,
+        responses: WebResponses,
+        browsers: BrowserIds,
+        default_language: str,
+        addresses: ClientAddresses | None = None,
     ) -> None:
         self.responses = responses
         self.browsers = browsers
         self.default_language = default_language
+        self.addresses = addresses or ClientAddresses()
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -124,7 +130,12 @@ class SurveyPages:
             )
         try:
             outcome = await self.responses.answer(
-                link, browser_id, _languages(request), request.remote or "?", int(index), raw
+                link,
+                browser_id,
+                _languages(request),
+                self.addresses.of(request),
+                int(index),
+                raw,
             )
         except RateLimited as limited:
             return self._notice(
@@ -218,7 +229,12 @@ def install(web_app: web.Application, palaute: PalauteApp) -> None:
         palaute.triggers,
         palaute.signer,
     )
-    pages = SurveyPages(responses, BrowserIds(palaute.signer), palaute.config.defaults.language)
+    pages = SurveyPages(
+        responses,
+        BrowserIds(palaute.signer),
+        palaute.config.defaults.language,
+        ClientAddresses(palaute.config.server.trusted_proxies),
+    )
     web_app[SURVEY_PAGES_KEY] = pages
     web_app.add_routes(
         [

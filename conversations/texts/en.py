@@ -119,7 +119,9 @@ TEXTS: dict[str, str] = {
     "dash_sign_in": "Sign in",
     "dash_sign_out": "Sign out",
     "dash_wrong_password": "Wrong password.",
-    "dash_too_many": "Too many wrong passwords: try again in a few minutes.",
+    "dash_too_many": "Too many wrong passwords: try again in {minutes} minutes.",
+    "dash_signout_expired": "Sign-out was not confirmed: the page was out of date. "
+    "Open the dashboard and sign out again.",
     "dash_expired_form": "The form expired: please sign in again.",
     "dash_off": "The dashboard is off: set server.dashboard_password in the config.",
     "dash_updated": "As of {time} ({timezone})",

@@ -119,7 +119,9 @@ TEXTS: dict[str, str] = {
     "dash_sign_in": "Kirjaudu",
     "dash_sign_out": "Kirjaudu ulos",
     "dash_wrong_password": "Väärä salasana.",
-    "dash_too_many": "Liian monta väärää salasanaa: yritä muutaman minuutin päästä uudelleen.",
+    "dash_too_many": "Liian monta väärää salasanaa: yritä uudelleen {minutes} minuutin päästä.",
+    "dash_signout_expired": "Uloskirjautumista ei vahvistettu: sivu oli vanhentunut. "
+    "Avaa hallintanäkymä ja kirjaudu ulos uudelleen.",
     "dash_expired_form": "Lomake vanheni: kirjaudu uudelleen.",
     "dash_off": "Hallintanäkymä ei ole käytössä: aseta server.dashboard_password asetuksiin.",
     "dash_updated": "Tilanne {time} ({timezone})",
