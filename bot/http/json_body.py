@@ -8,6 +8,7 @@ turned into errors that name the field here, before anything else reads the body
 from __future__ import annotations
 
 import json
+from collections import deque
 from typing import Any
 
 MAX_DEPTH = 32
@@ -54,9 +55,9 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 
 def lone_surrogate_at(value: Any) -> str | None:
     """The path of the first text (or key) that is not storable Unicode, e.g. "[0].contact.web"."""
-    pending: list[tuple[Any, str]] = [(value, "")]
+    pending: deque[tuple[Any, str]] = deque([(value, "")])
     while pending:
-        item, path = pending.pop(0)
+        item, path = pending.popleft()
         if isinstance(item, str) and not _storable(item):
             return path or "body"
         if isinstance(item, dict):
