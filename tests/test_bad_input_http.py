@@ -25,7 +25,7 @@ from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_helpers import telegram_config
-from tests.test_faults_storage import _limit_palaute_writes
+from tests.test_faults_storage import _disk_full, _limit_palaute_writes
 from tests.test_web_survey import WHY_EN, base_url, open_link
 from tests.web_pages import Browser, read_page
 
@@ -110,6 +110,35 @@ async def test_a_database_that_cannot_be_written_during_a_web_answer_asks_to_try
         assert page.question == WHY_EN  # nothing was half stored
         page = await browser.answer(long_answer, typed=True)
         assert page.status == 200 and page.question != WHY_EN
+    _no_errors_logged(caplog)
+
+
+async def test_a_full_disk_during_web_answers_asks_to_try_again_and_loses_nothing(
+    app_factory: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = await app_factory()
+    link = open_link(app)
+    comment = ("Jonot olivat pitkät ja ämpärit loppuivat. " * 30)[:990]
+    _disk_full(app)  # no new database pages: answers fit until the last page is full
+    accepted: list[str] = []
+    refused = None
+    for n in range(40):
+        async with Browser(base_url(app)) as browser:
+            await browser.open(link)
+            page = await browser.answer("3")
+            if page.status == 200:
+                page = await browser.answer(f"{n} {comment}", typed=True)
+            if page.status == 503:
+                refused = page
+                break
+            assert page.status == 200, page.html
+            accepted.append(f"{n} {comment}")
+    assert refused is not None, "the database never filled up"
+    assert "try again" in refused.html.lower(), refused.html
+    stored = await app.store.database.fetchall(
+        "SELECT value_text FROM answers WHERE question_id = 'why'"
+    )
+    assert sorted(row[0] for row in stored) == sorted(accepted)
     _no_errors_logged(caplog)
 
 
