@@ -68,15 +68,6 @@ class InvitationRepository:
         row = await self.database.fetchone(f"{_SELECT} WHERE i.token = ?", (token,))
         return Invitation.from_row(row) if row else None
 
-    async def by_idempotency_key(
-        self, connection: aiosqlite.Connection, key: str
-    ) -> Invitation | None:
-        async with connection.execute(
-            f"{_SELECT} WHERE t.idempotency_key = ? ORDER BY i.id LIMIT 1", (key,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return Invitation.from_row(row) if row else None
-
     async def keyed(self, connection: aiosqlite.Connection, key: str) -> KeyedInvitation | None:
         """The invitation an idempotency key led to, with the fingerprint of its request."""
         async with connection.execute(
