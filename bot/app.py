@@ -18,6 +18,7 @@ from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.followups import FollowupService
 from bot.http import api, dashboard, web_survey
+from bot.http.connections import limits_for
 from bot.http.server import HttpServer, health
 from bot.incoming import IncomingHandler
 from bot.logs import add_secret
@@ -108,7 +109,12 @@ class PalauteApp:
         self.reporter = TeamReporter(self.store, self.config, self.clock, self.dispatcher.wake)
         self.reporter.start(self.scheduler)
         self.web_app = self._web_application()
-        self.http = HttpServer(self.web_app, self.config.server.host, self.config.server.port)
+        self.http = HttpServer(
+            self.web_app,
+            self.config.server.host,
+            self.config.server.port,
+            limits_for(self.config.server.trusted_proxies),
+        )
         for channel in self.channels.values():
             channel.set_handler(self.incoming)
             if hasattr(channel, "attach"):

@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,7 +26,7 @@ from bot.survey_fit import property_overflows, survey_overflows
 from conversations.builtin import builtin_surveys
 from conversations.definitions import DefinitionError, survey_from_mapping
 from conversations.localization import LocalizedText, resolve
-from conversations.schema import TableReader
+from conversations.schema import TableReader, type_name
 from conversations.survey import Survey
 
 DEFAULT_CONFIG_NAME = "palaute.toml"
@@ -57,6 +58,8 @@ class ServerConfig:
     """Signs survey links and cookies; generated and kept in the database when not set."""
     batch_limit: int = 1000
     dashboard_password: str | None = field(default=None, repr=False)
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    """Reverse proxies whose X-Forwarded-For names the client (for the per-address limits)."""
 
     @property
     def base_url(self) -> str:
@@ -370,6 +373,27 @@ def find_config(explicit: str | Path | None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def _networks(reader: TableReader, value: Any) -> tuple[IPv4Network | IPv6Network, ...]:
+    """`server.trusted_proxies`: addresses and networks such as "127.0.0.1" or "10.0.0.0/8"."""
+    path = "server.trusted_proxies"
+    entries = reader.typed(value, list, path, [])
+    networks = []
+    for index, entry in enumerate(entries):
+        where = f"{path}[{index}]"
+        if not isinstance(entry, str):
+            reader.problem(
+                where, f'must be a text such as "10.0.0.0/8", not {type_name(type(entry))}'
+            )
+            continue
+        try:
+            networks.append(ip_network(entry.strip(), strict=False))
+        except ValueError:
+            reader.problem(
+                where, f'"{entry}" is not an IP address or network (e.g. "127.0.0.1", "10.0.0.0/8")'
+            )
+    return tuple(networks)
+
+
 def load_config(
     path: str | Path | None,
     environ: Mapping[str, str] | None = None,
@@ -450,6 +474,7 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
             "secret_key",
             "batch_limit",
             "dashboard_password",
+            "trusted_proxies",
         },
     )
     port = reader.typed(server_table.get("port"), int, "server.port", 8080)
@@ -468,6 +493,7 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
         dashboard_password=reader.secret(
             server_table.get("dashboard_password"), "server.dashboard_password"
         ),
+        trusted_proxies=_networks(reader, server_table.get("trusted_proxies")),
     )
 
     telegram = None

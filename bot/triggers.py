@@ -6,6 +6,8 @@ went: opted out, surveyed too recently, not sampled, daily cap reached.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 import secrets
@@ -22,7 +24,7 @@ from bot.config import Config, TouchpointConfig
 from bot.survey_fit import property_overflows
 from bot.timing import local_day_bounds, outside_quiet_hours
 from storage.addresses import normalize_address
-from storage.invitations import NewInvitation
+from storage.invitations import KeyedInvitation, NewInvitation
 from storage.records import Contact, Invitation, InvitationState
 from storage.store import Store
 
@@ -38,6 +40,17 @@ class TriggerError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+IDEMPOTENCY_FIELD = "Idempotency-Key"
+OCCURRED_RANGE = "must be a time between 1970 and a year from now"
+OCCURRED_AHEAD = timedelta(days=366)
+
+
+def request_fingerprint(body: object) -> str:
+    """A hash of a JSON request that ignores key order and spacing: what makes a retry a retry."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,9 @@ class TriggerRequest:
     opened_by_customer: bool = False
     """The customer came for this survey (opened an open link): quiet hours, the fatigue guard,
     sampling and daily caps are for the surveys palaute pushes, not for one a person asks for."""
+    fingerprint: str | None = None
+    """`request_fingerprint` of what the caller sent with its idempotency key; a stored
+    touchpoint with the same key and another fingerprint is a different request."""
 
 
 ContactResolver = Callable[[TriggerRequest], Awaitable[TriggerRequest]]
@@ -133,6 +149,12 @@ class TriggerService:
 
     def validate(self, request: TriggerRequest) -> tuple[TouchpointConfig, dict[str, str]]:
         touchpoint = self.touchpoint(request.touchpoint)
+        occurred = request.occurred_at
+        if occurred is not None and not (
+            0 <= occurred <= self.clock.now() + OCCURRED_AHEAD.total_seconds()
+        ):
+            # Beyond that, due and expiry times run past the year 9999 that datetime can hold.
+            raise TriggerError("occurred_at", OCCURRED_RANGE)
         properties = {
             **touchpoint.properties,
             **{str(k): _property_text(k, v) for k, v in request.properties.items()},
@@ -165,6 +187,23 @@ class TriggerService:
         if contact.channel is not None:
             return [contact.channel]
         return sorted(self.channels)
+    async def check_idempotency(self, request: TriggerRequest) -> None:
+        """Refuse now a key that was used for another request (`trigger` checks again)."""
+        if not request.idempotency_key:
+            return
+        async with self.store.database.transaction() as connection:
+            self._same_request(
+                await self.store.invitations.keyed(connection, request.idempotency_key), request
+            )
+
+    @staticmethod
+    def _same_request(existing: KeyedInvitation | None, request: TriggerRequest) -> None:
+        if existing is not None and existing.request_fingerprint != request.fingerprint:
+            raise TriggerError(
+                IDEMPOTENCY_FIELD,
+                "this Idempotency-Key was used for a different request: send a new key for a"
+                " new touchpoint",
+            )
 
     async def trigger(self, request: TriggerRequest, *, dry_run: bool = False) -> TriggerResult:
         touchpoint, properties = self.validate(request)
@@ -175,11 +214,10 @@ class TriggerService:
         occurred = request.occurred_at if request.occurred_at is not None else now
         async with self.store.database.transaction() as connection:
             if request.idempotency_key:
-                existing = await self.store.invitations.by_idempotency_key(
-                    connection, request.idempotency_key
-                )
+                existing = await self.store.invitations.keyed(connection, request.idempotency_key)
+                self._same_request(existing, request)
                 if existing is not None:
-                    return TriggerResult(existing, request.contact.label, created=False)
+                    return TriggerResult(existing.invitation, request.contact.label, created=False)
             spec = request.contact
             contact_id = await self.store.contacts.ensure(
                 connection,
@@ -270,6 +308,7 @@ class TriggerService:
             token=secrets.token_urlsafe(18),
             idempotency_key=request.idempotency_key,
             language=request.language or contact.language,
+            request_fingerprint=request.fingerprint,
         )
 
     async def _guard(

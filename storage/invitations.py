@@ -50,6 +50,14 @@ class NewInvitation:
     token: str | None = None
     idempotency_key: str | None = None
     language: str | None = None
+    request_fingerprint: str | None = None
+    """A hash of the request the idempotency key came with (None for palaute's own keys)."""
+
+
+@dataclass(frozen=True)
+class KeyedInvitation:
+    invitation: Invitation
+    request_fingerprint: str | None
 
 
 class InvitationRepository:
@@ -64,27 +72,32 @@ class InvitationRepository:
         row = await self.database.fetchone(f"{_SELECT} WHERE i.token = ?", (token,))
         return Invitation.from_row(row) if row else None
 
-    async def by_idempotency_key(
-        self, connection: aiosqlite.Connection, key: str
-    ) -> Invitation | None:
+    async def keyed(self, connection: aiosqlite.Connection, key: str) -> KeyedInvitation | None:
+        """The invitation an idempotency key led to, with the fingerprint of its request."""
         async with connection.execute(
-            f"{_SELECT} WHERE t.idempotency_key = ? ORDER BY i.id LIMIT 1", (key,)
+            "SELECT i.*, t.properties, t.request_fingerprint FROM invitations i"
+            " JOIN touchpoints t ON t.id = i.touchpoint_id"
+            " WHERE t.idempotency_key = ? ORDER BY i.id LIMIT 1",
+            (key,),
         ) as cursor:
             row = await cursor.fetchone()
-        return Invitation.from_row(row) if row else None
+        if row is None:
+            return None
+        return KeyedInvitation(Invitation.from_row(row), row["request_fingerprint"])
 
     async def insert(
         self, connection: aiosqlite.Connection, new: NewInvitation, *, now: float
     ) -> int:
         cursor = await connection.execute(
             "INSERT INTO touchpoints (name, contact_id, occurred_at, properties, idempotency_key,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            " request_fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 new.touchpoint,
                 new.contact_id,
                 new.occurred_at,
                 json.dumps(new.properties, ensure_ascii=False),
                 new.idempotency_key,
+                new.request_fingerprint,
                 now,
             ),
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 from storage.answers import AnswerRepository
 from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository
+from storage.dashboard_sessions import DashboardSessionRepository
 from storage.database import Database
 from storage.erasure import ErasureRepository
 from storage.followups import FollowupRepository
@@ -39,6 +40,7 @@ class Store:
     suppressions: SuppressionRepository
     erasure: ErasureRepository
     pending_sends: PendingSendRepository
+    dashboard_sessions: DashboardSessionRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -63,6 +65,7 @@ class Store:
             suppressions=suppressions,
             erasure=ErasureRepository(database, suppressions),
             pending_sends=PendingSendRepository(database),
+            dashboard_sessions=DashboardSessionRepository(database),
         )
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,15 @@ from tests.telegram_helpers import telegram_config
 API_TOKEN = "test-api-token"
 ALLOWED = {200, 202, 400, 401, 413, 422}
 
+LONE_SURROGATES = st.sampled_from(["\ud800", "x\udfff", "\udc80y"])
+"""Valid in JSON ("\\ud800"), not storable as UTF-8: refused by the field's name."""
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | LONE_SURROGATES,
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
     ),
@@ -60,9 +68,12 @@ TOUCHPOINT = st.fixed_dictionaries(
                 "2026-11-22T10:00:00",
                 "yesterday",
                 "9999-12-31T23:59:59+14:00",
+                "9999-12-31T23:59:59-14:00",
+                "0001-01-01T00:00:00+14:00",
                 "",
             ]
         )
+        | st.datetimes(timezones=st.just(UTC) | st.none()).map(datetime.isoformat)
         | JSON,
         "language": st.sampled_from(["fi", "en", "xx", ""]) | JSON,
         "surprise": JSON,
@@ -119,8 +130,14 @@ def fuzz(port: int) -> dict[int, int]:
         seen[status] = seen.get(status, 0) + 1
 
     @settings(max_examples=100, deadline=None)
-    @given(raw=st.binary(max_size=300), token=st.none() | LATIN1)
+    @given(
+        raw=st.binary(max_size=300)
+        | st.integers(1, 50_000).map(lambda depth: b"[" * depth + b"]" * depth),
+        token=st.none() | LATIN1,
+    )
     @example(raw=b"\xff\xfe{", token=API_TOKEN)
+    @example(raw=b"[" * 100_000 + b"]" * 100_000, token=API_TOKEN)
+    @example(raw=b'{"a":' * 3000 + b"1" + b"}" * 3000, token=API_TOKEN)
     @example(raw=b'{"touchpoint": "nps", "contact": {"telegram": 1}}', token="wrong")
     def raw_bytes(raw: bytes, token: str | None) -> None:
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}

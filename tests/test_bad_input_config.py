@@ -35,7 +35,7 @@ SCALAR = st.one_of(
 )
 KEYS = [
     "path", "host", "port", "public_url", "api_token", "secret_key", "dashboard_password",
-    "batch_limit", "token", "mode", "base_url", "webhook_secret", "bot_username", "bot_token",
+    "batch_limit", "trusted_proxies", "token", "mode", "base_url", "webhook_secret", "bot_username", "bot_token",
     "app_token", "signing_secret", "admins", "report_to", "daily_summary", "weekly_digest",
     "timezone", "windows", "min_n", "alerts", "nps_at_most", "csat_at_most", "ces_at_most",
     "followup_overdue_after", "language", "quiet_hours", "min_days_between_surveys", "delay",
@@ -97,7 +97,8 @@ CONFIG = st.fixed_dictionaries(
     {},
     optional={
         "storage": section("path"),
-        "server": section("host", "port", "public_url", "api_token", "secret_key", "batch_limit"),
+        "server": section("host", "port", "public_url", "api_token", "secret_key", "batch_limit",
+                          "trusted_proxies"),
         "telegram": section("token", "mode", "base_url", "webhook_secret", "bot_username"),
         "slack": section("bot_token", "app_token", "signing_secret", "base_url", "admins"),
         "team": section("report_to", "daily_summary", "weekly_digest", "timezone", "windows", "min_n", "alerts"),

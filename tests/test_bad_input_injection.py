@@ -104,15 +104,12 @@ async def test_hostile_text_round_trips_through_telegram_the_team_alert_report_a
     tables = _tables(db_path)
     name = f"{HTML}{SQL}"[:64]
     customer = fake.user(880_001, first_name=name)
-    await _trigger(
-        app,
-        {
-            "touchpoint": "order",
-            "contact": {"telegram": customer.id},
-            "properties": {"order": SQL, HTML: BOTH},
-        },
-        key=SQL,
-    )
+    order = {
+        "touchpoint": "order",
+        "contact": {"telegram": customer.id},
+        "properties": {"order": SQL, HTML: BOTH},
+    }
+    await _trigger(app, order, key=SQL)
     intro = await wait_for_text(fake, customer, "Your order")
     assert intro.text == f"Your order {SQL} arrived."  # a property is text, not a template
     question = await wait_for_text(fake, customer, "How likely")
@@ -139,12 +136,7 @@ async def test_hostile_text_round_trips_through_telegram_the_team_alert_report_a
     assert invitation.properties == {"order": SQL, HTML: BOTH}
     contact = await app.store.contacts.find("telegram", str(customer.id))
     assert contact is not None and contact.display_name == name
-    again = await _trigger(
-        app,
-        {"touchpoint": "order", "contact": {"telegram": customer.id}, "properties": {"order": "x"}},
-        SQL,
-        200,
-    )
+    again = await _trigger(app, order, SQL, 200)  # a retry of the same request
     assert again["invitation_id"] == invitation.id and again["duplicate"] is True  # the key, intact
 
     # The operator's tools print it as text.

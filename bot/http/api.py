@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.http.errors import json_error
+from bot.http.json_body import BadJson, lone_surrogate_at, parse_json
 from bot.tokens import same_secret
-from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, TriggerService
+from bot.triggers import (
+    IDEMPOTENCY_FIELD,
+    OCCURRED_RANGE,
+    ContactSpec,
+    TriggerError,
+    TriggerRequest,
+    TriggerResult,
+    TriggerService,
+    request_fingerprint,
+)
 from storage.database import StorageError
 
 log = logging.getLogger(__name__)
@@ -83,7 +93,10 @@ def parse_touchpoint(body: Any, prefix: str = "") -> TriggerRequest:
                 f"{prefix}occurred_at",
                 'must be an ISO 8601 time with a UTC offset, e.g. "2026-11-22T10:00:00+02:00"',
             )
-        occurred_at = moment.timestamp()
+        try:
+            occurred_at = moment.timestamp()
+        except (OverflowError, ValueError):  # 9999-12-31T23:59:59-14:00 is in year 10000 UTC
+            raise TriggerError(f"{prefix}occurred_at", OCCURRED_RANGE) from None
     language = body.get("language")
     if language is not None and not isinstance(language, str):
         raise TriggerError(f"{prefix}language", 'must be a language code such as "fi" or "en"')
@@ -117,11 +130,16 @@ def _result_json(request: web.Request, result: TriggerResult) -> dict[str, Any]:
 async def _read_json(request: web.Request) -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    raw = await request.read()
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise TriggerError("body", f"is not valid JSON ({error})") from None
+        body = parse_json(await request.read())
+    except BadJson as error:
+        raise TriggerError(error.field, error.message) from None
+    where = lone_surrogate_at(body)
+    if where is not None:
+        raise TriggerError(
+            where, "contains a lone surrogate (\\ud800 to \\udfff), which is not text"
+        )
+    return body
 
 
 async def post_touchpoint(request: web.Request) -> web.Response:
@@ -135,17 +153,11 @@ async def post_touchpoint(request: web.Request) -> web.Response:
         if isinstance(body, list):
             return await _batch(request, triggers, body)
         trigger = parse_touchpoint(body)
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not 1 <= len(key) <= 255:
-            raise TriggerError("Idempotency-Key", "must be 1 to 255 characters")
-        trigger = TriggerRequest(
-            trigger.touchpoint,
-            trigger.contact,
-            trigger.properties,
-            trigger.occurred_at,
-            key,
-            trigger.language,
-        )
+        key = _idempotency_key(request)
+        if key is not None:
+            trigger = replace(
+                trigger, idempotency_key=f"api:{key}", fingerprint=request_fingerprint(body)
+            )
         result = await triggers.trigger(trigger)
     except TriggerError as error:
         status = 400 if error.field == "body" else 422
@@ -167,28 +179,39 @@ async def _batch(request: web.Request, triggers: TriggerService, items: list[Any
             "body",
             f"a batch takes at most {limit} touchpoints (server.batch_limit), got {len(items)}",
         )
-    key = request.headers.get("Idempotency-Key")
+    key = _idempotency_key(request)
     parsed = []
     for index, item in enumerate(items):
-        parsed.append(parse_touchpoint(item, prefix=f"[{index}]."))
+        trigger = parse_touchpoint(item, prefix=f"[{index}].")
+        if key is not None:
+            # Its own namespace: item 0 of batch "k" is not the single request "k#0".
+            trigger = replace(
+                trigger,
+                idempotency_key=f"api-batch:{key}#{index}",
+                fingerprint=request_fingerprint(item),
+            )
+        parsed.append(trigger)
     for index, trigger in enumerate(parsed):
         try:
             triggers.validate(trigger)
+            await triggers.check_idempotency(trigger)
         except TriggerError as error:
             raise TriggerError(f"[{index}].{error.field}", error.message) from None
     results = []
     for index, trigger in enumerate(parsed):
-        item_key = f"{key}#{index}" if key else None
-        trigger = TriggerRequest(
-            trigger.touchpoint,
-            trigger.contact,
-            trigger.properties,
-            trigger.occurred_at,
-            item_key,
-            trigger.language,
-        )
-        results.append(_result_json(request, await triggers.trigger(trigger)))
+        try:
+            result = await triggers.trigger(trigger)
+        except TriggerError as error:
+            raise TriggerError(f"[{index}].{error.field}", error.message) from None
+        results.append(_result_json(request, result))
     return web.json_response({"results": results}, status=202)
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_FIELD)
+    if key is not None and not 1 <= len(key) <= 255:
+        raise TriggerError(IDEMPOTENCY_FIELD, "must be 1 to 255 characters")
+    return key
 
 
 def routes() -> list[web.RouteDef]:

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.alerts import contact_text, followup_status, score_text
-from bot.http.dashboard_auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, DashboardAuth
+from bot.http.client_address import ClientAddresses
+from bot.http.dashboard_auth import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    DashboardAuth,
+    Session,
+)
 from bot.http.dashboard_link import LINK_SECONDS, SignInLinks, is_loopback
+from bot.http.forms import UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.http.web_survey import links
 from bot.logs import reveal
@@ -159,7 +168,12 @@ class Dashboard:
         if self.links is not None:
             # Signed in by link only: sessions are bound to a password nobody knows.
             password = secrets.token_urlsafe(32)
-        self.auth = DashboardAuth(palaute.signer, password) if password else None
+        self.auth = (
+            DashboardAuth(palaute.signer, password, palaute.store.dashboard_sessions)
+            if password
+            else None
+        )
+        self.addresses = ClientAddresses(server.trusted_proxies)
         self.secure = palaute.config.server.base_url.startswith("https://")
         self.builder = SummaryBuilder(palaute.store, palaute.config)
         self.css = (STATIC_DIR / CSS_FILE).read_bytes() if (STATIC_DIR / CSS_FILE).exists() else b""
@@ -197,18 +211,25 @@ class Dashboard:
             status=404,
         )
 
-    def _session(self, request: web.Request) -> Any:
-        return self.auth.session(request.cookies.get(SESSION_COOKIE)) if self.auth else None
+    async def _session(self, request: web.Request) -> Session | None:
+        if self.auth is None:
+            return None
+        return await self.auth.session(request.cookies.get(SESSION_COOKIE))
 
     async def login_form(self, request: web.Request) -> web.Response:
         if self.auth is None:
             return self._off()
-        if self._session(request) is not None:
+        if await self._session(request) is not None:
             raise web.HTTPSeeOther("/dashboard")
         return self._login_page(status=200, error=None)
 
     def _login_page(
-        self, *, status: int, error: str | None, notice: str | None = None
+        self,
+        *,
+        status: int,
+        error: str | None,
+        notice: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> web.Response:
         assert self.auth is not None
         nonce = secrets.token_urlsafe(16)
@@ -220,7 +241,7 @@ class Dashboard:
             token=self.auth.login_token(nonce),
             link_only=self.links is not None,
         )
-        response = html_response(body, status=status)
+        response = html_response(body, status=status, headers=headers)
         self._cookie(response, LOGIN_COOKIE, nonce, 3600)
         return response
 
@@ -229,19 +250,33 @@ class Dashboard:
             return self._off()
         if self.links is not None:
             return self._login_page(status=400, error=None)
-        address = request.remote or "?"
-        if self.auth.blocked(address):
-            return self._login_page(status=429, error=self.t("dash_too_many"))
-        form = await request.post()
+        address = self.addresses.of(request)
+        # Counted before the body is awaited: logins that send their headers first and their
+        # bodies later all meet the limit, not the state it had before any of them finished.
+        wait = self.auth.attempt(address)
+        if wait:
+            log.warning("dashboard sign-in from %s refused: too many wrong passwords", address)
+            return self._login_page(
+                status=429,
+                error=self.t("dash_too_many", minutes=math.ceil(wait / 60)),
+                headers={"Retry-After": str(wait)},
+            )
+        try:
+            form = await read_form(request)
+        except UnreadableForm as error:
+            self.auth.not_a_guess(address)
+            log.warning("refused a dashboard sign-in: %s", error)
+            return self._login_page(status=400, error=self.t("dash_expired_form"))
         token, password = form.get("token"), form.get("password")
         if not self.auth.login_token_ok(
             request.cookies.get(LOGIN_COOKIE), token if isinstance(token, str) else None
         ):
+            self.auth.not_a_guess(address)
             return self._login_page(status=400, error=self.t("dash_expired_form"))
         if not isinstance(password, str) or not self.auth.password_matches(password):
-            self.auth.failed(address)
             return self._login_page(status=401, error=self.t("dash_wrong_password"))
-        _session, cookie = self.auth.new_session()
+        self.auth.not_a_guess(address)
+        _session, cookie = await self.auth.new_session()
         response = web.HTTPSeeOther("/dashboard")
         self._cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
         response.del_cookie(LOGIN_COOKIE, path="/dashboard")
@@ -277,7 +312,7 @@ class Dashboard:
             raise web.HTTPNotFound()
         if not self.links.redeem(request.query.get("token")):
             return self._login_page(status=403, error=self.t("dash_link_used"))
-        _session, cookie = self.auth.new_session()
+        _session, cookie = await self.auth.new_session()
         response = web.HTTPSeeOther("/dashboard")
         self._cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
         raise response
@@ -299,18 +334,31 @@ class Dashboard:
         return self._login_page(status=200, error=None, notice=self.t("dash_link_printed"))
 
     async def logout(self, request: web.Request) -> web.Response:
-        session = self._session(request)
-        form = await request.post()
-        if self.auth is not None and session is not None and form.get("csrf") == session.csrf:
-            self.auth.revoke(session)
+        session = await self._session(request)
+        if self.auth is not None and session is not None:
+            try:
+                form = await read_form(request)
+            except UnreadableForm:
+                form = None
+            if form is None or not self.auth.csrf_ok(session, form.get("csrf")):
+                # Another site's page could post here: only the dashboard's own form signs out.
+                return html_response(
+                    render(
+                        "dashboard_message.html",
+                        self.language,
+                        message=self.t("dash_signout_expired"),
+                    ),
+                    status=400,
+                )
+            await self.auth.end(session)
         response = web.HTTPSeeOther("/dashboard/login")
         response.del_cookie(SESSION_COOKIE, path="/dashboard")
         raise response
 
-    def _require(self, request: web.Request) -> Any:
+    async def _require(self, request: web.Request) -> Session:
         if self.auth is None:
             raise web.HTTPNotFound(text=self.t("dash_off"))
-        session = self._session(request)
+        session = await self._session(request)
         if session is None:
             raise web.HTTPSeeOther("/dashboard/login")
         return session
@@ -345,7 +393,7 @@ class Dashboard:
     async def page(self, request: web.Request) -> web.Response:
         if self.auth is None:
             return self._off()
-        session = self._require(request)
+        session = await self._require(request)
         filters = self._filters(request)
         store = self.palaute.store
         now = self.palaute.clock.now()
@@ -489,7 +537,7 @@ class Dashboard:
         """One response: every question the customer was asked and what they answered."""
         if self.auth is None:
             return self._off()
-        self._require(request)
+        await self._require(request)
         store = self.palaute.store
         invitation = await store.invitations.get(int(request.match_info["invitation_id"]))
         answers, skipped = (
@@ -540,7 +588,7 @@ class Dashboard:
         return str(value)
 
     async def chart(self, request: web.Request) -> web.Response:
-        self._require(request)
+        await self._require(request)
         filters = self._filters(request)
         survey_id = request.query.get("survey", "")
         if survey_id not in self.config.surveys:

@@ -6,6 +6,15 @@ import logging
 
 from aiohttp import web
 
+from bot.http.connections import (
+    MAX_CONNECTIONS_PER_ADDRESS,
+    REQUEST_HEAD_SECONDS,
+    ConnectionLimits,
+    GuardedAppRunner,
+)
+
+__all__ = ["MAX_CONNECTIONS_PER_ADDRESS", "REQUEST_HEAD_SECONDS", "HttpServer", "health"]
+
 log = logging.getLogger(__name__)
 
 
@@ -14,21 +23,27 @@ async def health(_request: web.Request) -> web.Response:
 
 
 class HttpServer:
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        host: str,
+        port: int,
+        limits: ConnectionLimits | None = None,
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
+        self.limits = limits or ConnectionLimits()
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = GuardedAppRunner(self.app, limits=self.limits)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        addresses = self._runner.addresses
+        if addresses:
+            self.port = addresses[0][1]
         log.info("HTTP server listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:

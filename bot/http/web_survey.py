@@ -15,6 +15,8 @@ from aiohttp import web
 
 from bot.config import LOGO_TYPES, OrganisationConfig
 from bot.http import api
+from bot.http.client_address import ClientAddresses
+from bot.http.forms import UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.web_guard import COOKIE, BrowserIds
 from bot.web_links import LinkBuilder
@@ -30,6 +32,7 @@ from bot.web_responses import (
 from bot.web_view import accepted_languages, survey_view
 from conversations.localization import pick_language
 from conversations.texts import CATALOGS, text
+from storage.database import StorageError
 
 if TYPE_CHECKING:
     from bot.app import PalauteApp
@@ -39,17 +42,50 @@ log = logging.getLogger(__name__)
 FRAGMENT_HEADER = "X-Palaute-Fragment"
 THEME_PATH = "/brand/theme.css"
 LOGO_PATH = "/brand/logo"
+MAX_QUESTION_DIGITS = 4
+"""The form's question number `q`; int() of thousands of digits is refused (and slow)."""
+STORAGE_RETRY_SECONDS = 10
 
 
 class SurveyPages:
     def __init__(
-        self, responses: WebResponses, browsers: BrowserIds, default_language: str
+        self,
+        responses: WebResponses,
+        browsers: BrowserIds,
+        default_language: str,
+        addresses: ClientAddresses | None = None,
     ) -> None:
         self.responses = responses
         self.browsers = browsers
         self.default_language = default_language
+        self.addresses = addresses or ClientAddresses()
 
     async def get(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._get(request)
+        except StorageError as error:
+            return self._storage_failed(request, error)
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._post(request)
+        except StorageError as error:
+            return self._storage_failed(request, error)
+
+    def _storage_failed(self, request: web.Request, error: StorageError) -> web.Response:
+        # Nothing of this answer was stored (its transaction rolled back): the customer sends it
+        # again, as API clients do on a 503.
+        log.warning("a web survey answer could not be stored: %s", error)
+        return self._notice(
+            request,
+            503,
+            "web_storage_title",
+            "web_storage_busy",
+            again=True,
+            headers={"Retry-After": str(STORAGE_RETRY_SECONDS)},
+        )
+
+    async def _get(self, request: web.Request) -> web.StreamResponse:
         browser_id = self.browsers.read_cookie(request.cookies.get(COOKIE))
         try:
             link = await self._link(request)
@@ -62,13 +98,24 @@ class SurveyPages:
             self._set_cookie(request, response, owner)
         return response
 
-    async def post(self, request: web.Request) -> web.StreamResponse:
+    async def _post(self, request: web.Request) -> web.StreamResponse:
         browser_id = self.browsers.read_cookie(request.cookies.get(COOKIE))
         try:
             link = await self._link(request)
         except LinkNotFound:
             return self._not_found(request)
-        form = await request.post()
+        try:
+            form = await read_form(request)
+        except UnreadableForm as error:
+            log.warning("refused a web survey post: %s", error)
+            return self._notice(
+                request,
+                400,
+                "web_form_expired_title",
+                error.text_key,
+                again=True,
+                params=error.params,
+            )
         csrf = form.get("csrf")
         if browser_id is None or not self.browsers.csrf_valid(
             browser_id, csrf if isinstance(csrf, str) else None
@@ -78,13 +125,20 @@ class SurveyPages:
             )
         choice, typed, index = form.get("choice"), form.get("text"), form.get("q")
         raw = choice if isinstance(choice, str) else typed if isinstance(typed, str) else ""
-        if not isinstance(index, str) or not (index.isascii() and index.isdigit()):
+        if not isinstance(index, str) or not (
+            index.isascii() and index.isdigit() and len(index) <= MAX_QUESTION_DIGITS
+        ):
             return self._notice(
                 request, 400, "web_form_expired_title", "web_form_expired", again=True
             )
         try:
             outcome = await self.responses.answer(
-                link, browser_id, _languages(request), request.remote or "?", int(index), raw
+                link,
+                browser_id,
+                _languages(request),
+                self.addresses.of(request),
+                int(index),
+                raw,
             )
         except RateLimited as limited:
             return self._notice(
@@ -159,6 +213,7 @@ class SurveyPages:
         *,
         again: bool = False,
         headers: dict[str, str] | None = None,
+        params: dict[str, object] | None = None,
     ) -> web.Response:
         language = pick_language(_languages(request), tuple(CATALOGS), self.default_language)
         template = "survey_notice.html" if _wants_fragment(request) else "survey_message.html"
@@ -167,7 +222,7 @@ class SurveyPages:
             language,
             title=text(heading, language),
             heading=text(heading, language),
-            body=text(body, language),
+            body=text(body, language, **(params or {})),
             again_url=request.path_qs if again else None,
             level=2,
         )
@@ -241,7 +296,12 @@ def install(web_app: web.Application, palaute: PalauteApp) -> None:
         palaute.triggers,
         palaute.signer,
     )
-    pages = SurveyPages(responses, BrowserIds(palaute.signer), palaute.config.defaults.language)
+    pages = SurveyPages(
+        responses,
+        BrowserIds(palaute.signer),
+        palaute.config.defaults.language,
+        ClientAddresses(palaute.config.server.trusted_proxies),
+    )
     web_app[SURVEY_PAGES_KEY] = pages
     web_app.add_routes(
         [

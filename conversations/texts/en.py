@@ -76,6 +76,12 @@ TEXTS: dict[str, str] = {
     "web_rate_limited": "Many people are answering from this network right now. "
     "Please try again in a minute.",
     "web_open_again": "Open the survey again",
+    "web_form_not_utf8": "Your answer could not be read: the form was not sent as UTF-8 text. "
+    "Please answer again.",
+    "web_form_charset": "Your answer could not be read: the form was sent in the unknown "
+    'character set "{charset}". Please answer again.',
+    "web_storage_title": "Not saved yet",
+    "web_storage_busy": "We could not save your answer just now. Please try again in a moment.",
     "date": "{iso}",
     "age_days": "{n} d",
     "age_hours": "{n} h",
@@ -118,7 +124,9 @@ TEXTS: dict[str, str] = {
     "dash_sign_in": "Sign in",
     "dash_sign_out": "Sign out",
     "dash_wrong_password": "Wrong password.",
-    "dash_too_many": "Too many wrong passwords: try again in a few minutes.",
+    "dash_too_many": "Too many wrong passwords: try again in {minutes} minutes.",
+    "dash_signout_expired": "Sign-out was not confirmed: the page was out of date. "
+    "Open the dashboard and sign out again.",
     "dash_expired_form": "The form expired: please sign in again.",
     "dash_link_only": "This dashboard has no password: open the sign-in link that palaute run printed in its log.",
     "dash_new_link": "Print a new sign-in link",

@@ -76,6 +76,12 @@ TEXTS: dict[str, str] = {
     "web_rate_limited": "Tästä verkosta vastataan juuri nyt monta kertaa. "
     "Yritä uudelleen minuutin päästä.",
     "web_open_again": "Avaa kysely uudelleen",
+    "web_form_not_utf8": "Vastaustasi ei voitu lukea: lomaketta ei lähetetty UTF-8-tekstinä. "
+    "Vastaa uudelleen.",
+    "web_form_charset": "Vastaustasi ei voitu lukea: lomake lähetettiin tuntemattomalla "
+    'merkistöllä "{charset}". Vastaa uudelleen.',
+    "web_storage_title": "Ei vielä tallennettu",
+    "web_storage_busy": "Vastaustasi ei voitu tallentaa juuri nyt. Yritä hetken päästä uudelleen.",
     "date": "{day}.{month}.{year}",
     "age_days": "{n} vrk",
     "age_hours": "{n} h",
@@ -118,7 +124,9 @@ TEXTS: dict[str, str] = {
     "dash_sign_in": "Kirjaudu",
     "dash_sign_out": "Kirjaudu ulos",
     "dash_wrong_password": "Väärä salasana.",
-    "dash_too_many": "Liian monta väärää salasanaa: yritä muutaman minuutin päästä uudelleen.",
+    "dash_too_many": "Liian monta väärää salasanaa: yritä uudelleen {minutes} minuutin päästä.",
+    "dash_signout_expired": "Uloskirjautumista ei vahvistettu: sivu oli vanhentunut. "
+    "Avaa hallintanäkymä ja kirjaudu ulos uudelleen.",
     "dash_expired_form": "Lomake vanheni: kirjaudu uudelleen.",
     "dash_link_only": "Koontinäkymällä ei ole salasanaa: avaa kirjautumislinkki, jonka palaute run tulosti lokiinsa.",
     "dash_new_link": "Tulosta uusi kirjautumislinkki",

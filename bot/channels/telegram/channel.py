@@ -13,7 +13,6 @@ of its sight.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from functools import partial
@@ -60,6 +59,7 @@ from bot.channels.telegram.messages import (
 )
 from bot.channels.telegram.request import AiohttpRequest
 from bot.config import ServerConfig, TelegramConfig, TelegramPace
+from bot.http.json_body import BadJson, parse_json
 from bot.logs import add_secret
 from bot.tokens import same_secret
 from conversations.localization import SUPPORTED_LANGUAGES
@@ -276,11 +276,13 @@ class TelegramChannel(Channel):
         if not same_secret(given, await self._secret()):
             log.warning("refused a Telegram webhook call without the right secret token")
             return web.Response(status=403, text="wrong secret token")
+        data = await request.read()
         try:
-            raw = (await request.read()).decode("utf-8")
-            body = json.loads(raw)
-        except ValueError:  # also bytes that are not UTF-8
-            return web.Response(status=400, text="not JSON")
+            body = parse_json(data)
+        except BadJson as error:  # also bytes that are not UTF-8, or [[[[… a hundred thousand deep
+            log.warning("refused a Telegram webhook call: %s", error)
+            return web.Response(status=400, text=f"not a Telegram update: {error}")
+        raw = data.decode("utf-8")
         update_id = body.get("update_id") if isinstance(body, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             return web.Response(status=400, text="not a Telegram update")
