@@ -41,6 +41,7 @@ class TokenBucket:
     updated: float = field(init=False)
     taken_at: deque[float] = field(init=False)
     """When the last two tokens were taken: the message just sent and the one before it."""
+    _left_at_take: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.tokens = self.burst
@@ -72,8 +73,22 @@ class TokenBucket:
         """Take `count` tokens now, into debt if need be: the wait for them is longer next time."""
         self._refill()
         self.tokens -= count
+        self._left_at_take = self.tokens
         for _ in range(count):
             self.taken_at.append(self.updated)
+
+    def settle(self) -> None:
+        """The message the last tokens were taken for has been answered: count them as taken
+        now. The platform counts a message when it arrives, somewhere between the take and the
+        answer, and a busy machine or network stretches that unevenly; refilling only from the
+        answer on keeps two messages to the chat a whole interval apart wherever they landed."""
+        if self._left_at_take is None:
+            return
+        self._refill()
+        self.tokens = min(self.tokens, self._left_at_take)
+        self._left_at_take = None
+        if self.taken_at:
+            self.taken_at[-1] = self.updated
 
     def recently_busy(self) -> bool:
         """Whether the last message taken had another one within `window` before it."""
@@ -206,6 +221,13 @@ class ChannelLimiter:
             await self.global_limiter.acquire(priority, calls)
         if adding:
             bucket.take(adding)
+
+    def settle(self, address: str) -> None:
+        """A message to `address` is back from the platform (sent or refused): see
+        TokenBucket.settle."""
+        bucket = self._chats.get(address)
+        if bucket is not None:
+            bucket.settle()
 
     def throttled(self, address: str, seconds: float) -> bool:
         """The platform answered 429 "retry after `seconds`" to a message for `address`.
