@@ -19,8 +19,14 @@ from dataclasses import dataclass, field
 from bot.channels.base import Limits
 
 GROUP_BURST = 3
-FLOOD_WINDOW = 2.0
-"""Seconds within which 429s to two different quiet chats mean the bot-wide limit was hit."""
+FLOOD_CHATS = 3
+FLOOD_WINDOW = 1.0
+"""429s to FLOOD_CHATS different quiet chats within this many seconds: the bot-wide limit.
+
+Fewer are strays: a request delayed on its way lands in the same second as the next ones, and
+Telegram's count of that second goes one over (seen in bench.answer_storm, once or twice in a
+run). Over a real bot-wide limit nearly every message is refused, so three come within a tenth
+of a second at 29 a second."""
 TIMER_SLACK = 0.005
 """How late a woken waiter may be without the global rate losing that time (see TokenBucket)."""
 
@@ -153,7 +159,7 @@ class ChannelLimiter:
     recent sends (see `throttled`): a chat that just had a message hit its own per-chat limit,
     which stops that chat alone and takes away its burst for good, since this chat evidently is
     not allowed one; chats without a recent message can only have hit the bot-wide limit, and
-    when two of them are refused within FLOOD_WINDOW the whole channel waits. Pausing every chat
+    when FLOOD_CHATS of them are refused within FLOOD_WINDOW the whole channel waits. Pausing every chat
     for one chat's 429 was what made throughput collapse in an answer storm (bench/README.md).
     """
 
@@ -235,10 +241,10 @@ class ChannelLimiter:
         The rule: when the chat had another message within its per-chat window (a second for
         a private chat at 1 a second, a minute for a group) before the one refused, the 429 is
         the chat's own: the chat waits `seconds` and keeps to the bare per-chat rate from now
-        on. Otherwise no per-chat limit explains it. One such 429 alone may be the network
-        bunching a few requests together; a second one to another chat within FLOOD_WINDOW is
-        the bot-wide limit (another copy of the bot, a lower limit than configured), and every
-        chat waits. Returns whether the whole channel was paused.
+        on. Otherwise no per-chat limit explains it. One or two such 429s may be the network
+        bunching a few requests together; FLOOD_CHATS of them to different chats within
+        FLOOD_WINDOW are the bot-wide limit (another copy of the bot, a lower limit than
+        configured), and every chat waits. Returns whether the whole channel was paused.
         """
         bucket = self.chat_bucket(address)
         bucket.pause(seconds)
@@ -251,7 +257,7 @@ class ChannelLimiter:
         while refusals and now - refusals[0][0] > FLOOD_WINDOW:
             refusals.popleft()
         refusals.append((now, address))
-        if len({chat for _, chat in refusals}) < 2:
+        if len({chat for _, chat in refusals}) < FLOOD_CHATS:
             return False
         refusals.clear()
         self.global_limiter.bucket.pause(seconds)

@@ -195,19 +195,23 @@ async def test_a_429_in_a_busy_chat_slows_that_chat_alone_and_for_good() -> None
     assert chat.time_until(1) > 1.0  # one message a second from now on, no burst
 
 
-async def test_429s_to_two_quiet_chats_are_bot_wide_and_pause_every_chat() -> None:
+async def test_429s_to_three_quiet_chats_are_bot_wide_and_pause_every_chat() -> None:
     ticker = Ticker()
     limiter = ChannelLimiter(pacing(TelegramPace()), ticker)
-    await limiter.acquire("42", priority=100)
-    assert limiter.throttled("42", 3.0) is False  # its first message, yet refused: one stray
-    assert limiter.chat_bucket("42").time_until(1) > 2.9  # that chat waits all the same
-    assert limiter.global_limiter.bucket.try_take() <= 1 / 29
-    ticker.now += 0.5
+    for chat in ("41", "42"):  # their first messages, yet refused: strays
+        await limiter.acquire(chat, priority=100)
+        assert limiter.throttled(chat, 3.0) is False
+        assert limiter.chat_bucket(chat).time_until(1) > 2.9  # that chat waits all the same
+        assert limiter.global_limiter.bucket.try_take() <= 1 / 29
+        ticker.now += 0.4
+    ticker.now += 0.5  # the first stray is more than a second old now
     await limiter.acquire("43", priority=100)
-    assert limiter.throttled("43", 3.0) is True  # a second quiet chat refused: bot-wide
+    assert limiter.throttled("43", 3.0) is False
+    ticker.now += 0.1
+    await limiter.acquire("44", priority=100)
+    assert limiter.throttled("44", 3.0) is True  # a third quiet chat within a second: bot-wide
     assert abs(limiter.global_limiter.bucket.try_take() - 3.0) < 1e-6
-    assert limiter.chat_bucket("42").burst == 3  # neither chat loses its burst
-    assert limiter.chat_bucket("43").burst == 3
+    assert {limiter.chat_bucket(chat).burst for chat in ("41", "42", "43", "44")} == {3}
 
 
 async def test_an_edit_waits_for_no_global_budget_on_telegram() -> None:
