@@ -208,10 +208,12 @@ async def run_storm(
     elapsed = storm.last_at - started
     measured = fake.calls[calls_before:]
     refused: dict[int, int] = {}  # chat -> 429s answered to it over the whole run
+    refused_by: dict[str, int] = {}  # which of the fake's limits refused them
     for call in fake.calls:
         if call.status == 429 and "chat_id" in call.params:
             chat = int(call.params["chat_id"])
             refused[chat] = refused.get(chat, 0) + 1
+            refused_by[str(call.fault)] = refused_by.get(str(call.fault), 0) + 1
     per_method: dict[str, float] = {}
     for call in measured:
         per_method[call.method] = per_method.get(call.method, 0) + 1
@@ -239,6 +241,7 @@ async def run_storm(
         "http_429_whole_run": sum(refused.values()),
         "http_429_repeated": sum(n - 1 for n in refused.values()),
         "chats_with_429": len(refused),
+        "http_429_by_limit": refused_by,
         "finished": storm.finished,
         "invitations_never_sent": customers - storm.invited,
         "tcp_connections": len(fake.client_ports),

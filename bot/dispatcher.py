@@ -183,6 +183,7 @@ class Dispatcher:
                 ref = await self._perform(channel, message)
             finally:
                 self._sending.discard(key)
+                limiter.settle(message.address)
         except DeliveryError as error:
             await self._persist(message, functools.partial(self._failed, message, error, limiter))
             return

@@ -19,8 +19,14 @@ from dataclasses import dataclass, field
 from bot.channels.base import Limits
 
 GROUP_BURST = 3
-FLOOD_WINDOW = 2.0
-"""Seconds within which 429s to two different quiet chats mean the bot-wide limit was hit."""
+FLOOD_CHATS = 3
+FLOOD_WINDOW = 1.0
+"""429s to FLOOD_CHATS different quiet chats within this many seconds: the bot-wide limit.
+
+Fewer are strays: a request delayed on its way lands in the same second as the next ones, and
+Telegram's count of that second goes one over (seen in bench.answer_storm, once or twice in a
+run). Over a real bot-wide limit nearly every message is refused, so three come within a tenth
+of a second at 29 a second."""
 TIMER_SLACK = 0.005
 """How late a woken waiter may be without the global rate losing that time (see TokenBucket)."""
 
@@ -41,6 +47,7 @@ class TokenBucket:
     updated: float = field(init=False)
     taken_at: deque[float] = field(init=False)
     """When the last two tokens were taken: the message just sent and the one before it."""
+    _left_at_take: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.tokens = self.burst
@@ -72,8 +79,22 @@ class TokenBucket:
         """Take `count` tokens now, into debt if need be: the wait for them is longer next time."""
         self._refill()
         self.tokens -= count
+        self._left_at_take = self.tokens
         for _ in range(count):
             self.taken_at.append(self.updated)
+
+    def settle(self) -> None:
+        """The message the last tokens were taken for has been answered: count them as taken
+        now. The platform counts a message when it arrives, somewhere between the take and the
+        answer, and a busy machine or network stretches that unevenly; refilling only from the
+        answer on keeps two messages to the chat a whole interval apart wherever they landed."""
+        if self._left_at_take is None:
+            return
+        self._refill()
+        self.tokens = min(self.tokens, self._left_at_take)
+        self._left_at_take = None
+        if self.taken_at:
+            self.taken_at[-1] = self.updated
 
     def recently_busy(self) -> bool:
         """Whether the last message taken had another one within `window` before it."""
@@ -138,7 +159,7 @@ class ChannelLimiter:
     recent sends (see `throttled`): a chat that just had a message hit its own per-chat limit,
     which stops that chat alone and takes away its burst for good, since this chat evidently is
     not allowed one; chats without a recent message can only have hit the bot-wide limit, and
-    when two of them are refused within FLOOD_WINDOW the whole channel waits. Pausing every chat
+    when FLOOD_CHATS of them are refused within FLOOD_WINDOW the whole channel waits. Pausing every chat
     for one chat's 429 was what made throughput collapse in an answer storm (bench/README.md).
     """
 
@@ -207,16 +228,23 @@ class ChannelLimiter:
         if adding:
             bucket.take(adding)
 
+    def settle(self, address: str) -> None:
+        """A message to `address` is back from the platform (sent or refused): see
+        TokenBucket.settle."""
+        bucket = self._chats.get(address)
+        if bucket is not None:
+            bucket.settle()
+
     def throttled(self, address: str, seconds: float) -> bool:
         """The platform answered 429 "retry after `seconds`" to a message for `address`.
 
         The rule: when the chat had another message within its per-chat window (a second for
         a private chat at 1 a second, a minute for a group) before the one refused, the 429 is
         the chat's own: the chat waits `seconds` and keeps to the bare per-chat rate from now
-        on. Otherwise no per-chat limit explains it. One such 429 alone may be the network
-        bunching a few requests together; a second one to another chat within FLOOD_WINDOW is
-        the bot-wide limit (another copy of the bot, a lower limit than configured), and every
-        chat waits. Returns whether the whole channel was paused.
+        on. Otherwise no per-chat limit explains it. One or two such 429s may be the network
+        bunching a few requests together; FLOOD_CHATS of them to different chats within
+        FLOOD_WINDOW are the bot-wide limit (another copy of the bot, a lower limit than
+        configured), and every chat waits. Returns whether the whole channel was paused.
         """
         bucket = self.chat_bucket(address)
         bucket.pause(seconds)
@@ -229,7 +257,7 @@ class ChannelLimiter:
         while refusals and now - refusals[0][0] > FLOOD_WINDOW:
             refusals.popleft()
         refusals.append((now, address))
-        if len({chat for _, chat in refusals}) < 2:
+        if len({chat for _, chat in refusals}) < FLOOD_CHATS:
             return False
         refusals.clear()
         self.global_limiter.bucket.pause(seconds)

@@ -223,7 +223,7 @@ class RecordedCall:
     status: int  # HTTP status answered (499: client went away while long-polling)
     files: dict[str, UploadedFile] = field(default_factory=dict)
     response: JSONDict = field(default_factory=dict)
-    fault: str | None = None  # "fail_next", "random", "rate_limit", "blocked", ... or None
+    fault: str | None = None  # "fail_next", "random", "rate_limit:chat", "blocked", ... or None
 
     @property
     def ok(self) -> bool:
@@ -1149,17 +1149,20 @@ class FakeTelegram:
             return
         now = self.rate_limit_clock()
         retry_after = 0.0
+        exceeded: list[str] = []  # which limits refuse this message, for RecordedCall.fault
         sends = self._global_sends
         while sends and now - sends[0] >= 1.0:
             sends.popleft()
         if len(sends) >= self.global_messages_per_second:
             retry_after = max(retry_after, 1.0 - (now - sends[0]))
+            exceeded.append("overall")
         if chat_id < 0:
             group = self._group_sends.setdefault(chat_id, deque())
             while group and now - group[0] >= 60.0:
                 group.popleft()
             if len(group) >= self.group_messages_per_minute:
                 retry_after = max(retry_after, 60.0 - (now - group[0]))
+                exceeded.append("group")
             tokens, at = 0.0, now
         else:
             capacity = 1.0 + self.private_chat_burst
@@ -1169,6 +1172,7 @@ class FakeTelegram:
                 retry_after = max(
                     retry_after, (1.0 - tokens) / self.private_chat_messages_per_second
                 )
+                exceeded.append("chat")
         if retry_after > 0:
             self.rate_limited_count += 1
             seconds = max(1, math.ceil(retry_after))
@@ -1176,7 +1180,7 @@ class FakeTelegram:
                 429,
                 f"Too Many Requests: retry after {seconds}",
                 retry_after=seconds,
-                fault="rate_limit",
+                fault="rate_limit:" + "+".join(exceeded),
             )
         sends.append(now)
         if chat_id < 0:
