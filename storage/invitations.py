@@ -117,7 +117,14 @@ class InvitationRepository:
         *,
         now: float,
         reason: str | None = None,
-    ) -> None:
+        expected: InvitationState | None = None,
+    ) -> bool:
+        """Move an invitation to `to`; False when nothing changed (it is in `to` already).
+
+        With `expected`, a compare-and-set: only from that state, and False when the invitation
+        is no longer in it (another tick or process moved it first), so that whatever the
+        caller does next (queueing the survey) happens once.
+        """
         async with connection.execute(
             "SELECT state FROM invitations WHERE id = ?", (invitation_id,)
         ) as cursor:
@@ -125,8 +132,10 @@ class InvitationRepository:
         if row is None:
             raise InvalidTransition(f"invitation {invitation_id} does not exist")
         current = InvitationState(row[0])
+        if expected is not None and current != expected:
+            return False
         if current == to:
-            return
+            return False
         if to not in _ALLOWED.get(current, set()):
             raise InvalidTransition(f"invitation {invitation_id} cannot go from {current} to {to}")
         stamps = {
@@ -136,11 +145,12 @@ class InvitationRepository:
         }.get(to, [])
         extra = "".join(f", {stamp} = COALESCE({stamp}, ?)" for stamp in stamps)
         params: list[Any] = [to.value, reason, now, *([now] * len(stamps)), invitation_id]
-        await connection.execute(
+        cursor = await connection.execute(
             f"UPDATE invitations SET state = ?, reason = COALESCE(?, reason), updated_at = ?{extra}"
-            " WHERE id = ?",
-            params,
+            " WHERE id = ? AND state = ?",
+            [*params, current.value],
         )
+        return bool(cursor.rowcount)
 
     async def mark_delivered(self, invitation_id: int, *, now: float) -> None:
         """The first message of the survey reached the platform: the response rate counts it."""
@@ -194,11 +204,14 @@ class InvitationRepository:
 
     async def mark_reminded(
         self, connection: aiosqlite.Connection, invitation_id: int, now: float
-    ) -> None:
-        await connection.execute(
-            "UPDATE invitations SET reminded_at = ?, updated_at = ? WHERE id = ?",
+    ) -> bool:
+        """False when it was reminded already (by another tick): then no second reminder."""
+        cursor = await connection.execute(
+            "UPDATE invitations SET reminded_at = ?, updated_at = ? WHERE id = ?"
+            " AND reminded_at IS NULL AND state IN ('sent', 'answering')",
             (now, now, invitation_id),
         )
+        return bool(cursor.rowcount)
 
     async def expire_overdue(self, now: float) -> int:
         async with self.database.transaction() as connection:
@@ -254,6 +267,10 @@ class InvitationRepository:
             "SELECT state, COUNT(*) AS n FROM invitations GROUP BY state"
         )
         return {row["state"]: row["n"] for row in rows}
+
+    async def failures(self, limit: int = 20) -> list[Invitation]:
+        """The most recent invitations that ended `failed`, with their reasons."""
+        return await self.listing(state=InvitationState.FAILED, limit=limit)
 
     async def listing(
         self, *, state: InvitationState | None = None, limit: int = 100
