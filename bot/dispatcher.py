@@ -71,6 +71,8 @@ class Dispatcher:
         self.limiters = {name: ChannelLimiter(channel.limits) for name, channel in channels.items()}
         self._wake = asyncio.Event()
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._claimed: dict[tuple[str, str], int] = {}
+        """The message each chat in flight has claimed (its id)."""
         self._sending: set[tuple[str, str]] = set()
         """Chats whose message is with the platform right now (past the rate limits)."""
         self._task: asyncio.Task[None] | None = None
@@ -98,6 +100,8 @@ class Dispatcher:
         self._wake.set()
         if self._task:
             await self._task
+        # Only this process's claims go back: after a lost lease, another owner's are its own.
+        claimed = list(self._claimed.values())
         for key, task in self._in_flight.items():
             if key not in self._sending:
                 task.cancel()
@@ -107,7 +111,7 @@ class Dispatcher:
             for task in not_done:
                 task.cancel()
             await asyncio.gather(*not_done, return_exceptions=True)
-        await self.store.outbox.recover()
+        await self.store.outbox.recover(claimed)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -152,12 +156,14 @@ class Dispatcher:
             bulk = message.priority < PRIORITY_CONVERSATION
             task = asyncio.create_task(self._send(message), name="bulk" if bulk else "conversation")
             self._in_flight[key] = task
+            self._claimed[key] = message.id
             task.add_done_callback(functools.partial(self._finished, key))
             started += 1
         return started
 
     def _finished(self, key: tuple[str, str], _task: asyncio.Task[None] | None = None) -> None:
         self._in_flight.pop(key, None)
+        self._claimed.pop(key, None)
         self._wake.set()
 
     async def _send(self, message: OutboxMessage) -> None:

@@ -4,12 +4,14 @@ Delivery guarantee: a message is claimed (`sending`) before it is handed to a pl
 `sent` right after the platform confirms it. A crash between the two leaves it `sending`;
 `recover()` at start puts it back to `pending`, so each message is delivered at least once and at
 most twice — the second copy only for a message that was in flight at the moment of the crash.
+Only the holder of the run lease (storage.lease) claims and recovers, and every change of a
+claimed message is a compare-and-set from `sending`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -121,7 +123,7 @@ class OutboxRepository:
         """Sent; inside the caller's transaction when `connection` is given."""
         sql = (
             "UPDATE outbox SET state = 'sent', sent_at = ?, result = ?, last_error = NULL"
-            " WHERE id = ?"
+            " WHERE id = ? AND state = 'sending'"
         )
         if connection is None:
             await self.database.execute(sql, (now, result, message_id))
@@ -130,13 +132,15 @@ class OutboxRepository:
 
     async def retry_later(self, message_id: int, *, not_before: float, error: str) -> None:
         await self.database.execute(
-            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?"
+            " AND state = 'sending'",
             (not_before, error, message_id),
         )
 
     async def mark_failed(self, message_id: int, *, error: str) -> None:
         await self.database.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", (error, message_id)
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ? AND state = 'sending'",
+            (error, message_id),
         )
 
     async def fail_pending_for(self, channel: str, address: str, *, error: str) -> int:
@@ -147,10 +151,20 @@ class OutboxRepository:
             (error, channel, address),
         )
 
-    async def recover(self) -> int:
-        """Messages left `sending` by a crash go back to `pending` (the documented duplicate)."""
+    async def recover(self, message_ids: Collection[int] | None = None) -> int:
+        """Messages left `sending` go back to `pending`: at start all of them (left by a crash:
+        the documented duplicate; the run lease makes sure no other process is sending them),
+        at a stop only `message_ids`, those this process had claimed and not finished."""
+        if message_ids is None:
+            return await self.database.execute(
+                "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+            )
+        if not message_ids:
+            return 0
+        marks = ",".join("?" * len(message_ids))
         return await self.database.execute(
-            "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+            f"UPDATE outbox SET state = 'pending' WHERE state = 'sending' AND id IN ({marks})",
+            list(message_ids),
         )
 
     async def next_not_before(self, after: float | None = None) -> float | None:
