@@ -184,6 +184,9 @@ class Dispatcher:
                 count,
                 new_messages=0 if message.kind in EDITS else count,
             )
+            if await self.store.outbox.drop_if_opted_out(message):
+                log.info("message %s was not sent: the customer opted out meanwhile", message.id)
+                return
             self._sending.add(key)
             try:
                 ref = await self._perform(channel, message)

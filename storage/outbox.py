@@ -26,6 +26,23 @@ PRIORITY_INVITATION = 10
 PRIORITY_BULK = 0
 
 
+CUSTOMER_KINDS = ("prompt", "text")
+"""What is written to a customer as a new message. Edits only show an answer given in a message
+already in the chat; team messages and webhooks go to the team."""
+
+_OPTED_OUT = (
+    "EXISTS (SELECT 1 FROM contacts c WHERE c.channel = outbox.channel"
+    " AND c.address = outbox.address AND c.opted_out_at IS NOT NULL"
+    f" AND outbox.kind IN ({', '.join(repr(kind) for kind in CUSTOMER_KINDS)})"
+    # A survey's messages never go to someone who opted out; other messages only when queued
+    # after the opt-out: the goodbye of the stop itself, a reply to what they write later.
+    " AND (outbox.invitation_id IS NOT NULL OR outbox.created_at < c.opted_out_at))"
+)
+"""An outbox row (in an UPDATE of `outbox`) addressed to a customer who opted out."""
+
+OPTED_OUT_ERROR = "not sent: the customer opted out before it went out"
+
+
 class OutboxRepository:
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -100,17 +117,64 @@ class OutboxRepository:
                 claimed.append(OutboxMessage.from_row(row))
             if not claimed:
                 return []
-            # One statement: no BEGIN/COMMIT round trips. A row another process changed since
-            # the read (state no longer pending) is not claimed.
+            # One statement decides, for each row at once, whether the customer opted out (then
+            # it is dropped) or it is claimed: a /stop committed before it is always seen. A row
+            # another process changed since the read (no longer pending) is left alone.
             marks = ",".join("?" * len(claimed))
-            updated = await connection.execute_fetchall(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
-                f" WHERE id IN ({marks}) AND state = 'pending' RETURNING id, attempts",
-                [m.id for m in claimed],
-            )
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                updated = await connection.execute_fetchall(
+                    f"UPDATE outbox SET state = CASE WHEN {_OPTED_OUT} THEN 'failed'"
+                    f" ELSE 'sending' END, last_error = CASE WHEN {_OPTED_OUT} THEN ?"
+                    f" ELSE last_error END, attempts = attempts + CASE WHEN {_OPTED_OUT}"
+                    f" THEN 0 ELSE 1 END WHERE id IN ({marks}) AND state = 'pending'"
+                    " RETURNING id, attempts, state",
+                    [OPTED_OUT_ERROR, *(m.id for m in claimed)],
+                )
+                failed = {row[0] for row in updated if row[2] == "failed"}
+                if failed:
+                    await self._suppress_invitations(
+                        connection, [m for m in claimed if m.id in failed]
+                    )
+                await connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:  # SQLite may have rolled back already
+                    await connection.execute("ROLLBACK")
+                raise
         # Each message comes with its attempts counting this one.
-        attempts = {row[0]: row[1] for row in updated}
+        attempts = {row[0]: row[1] for row in updated if row[2] == "sending"}
         return [replace(m, attempts=attempts[m.id]) for m in claimed if m.id in attempts]
+
+    async def drop_if_opted_out(self, message: OutboxMessage) -> bool:
+        """Right before sending a claimed message that waited for its turn: True (and the message
+        is failed with the reason) when its customer opted out meanwhile."""
+        if message.kind not in CUSTOMER_KINDS:
+            return False
+        async with self.database.serialized() as connection:
+            updated = await connection.execute_fetchall(
+                f"UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?"
+                f" AND state = 'sending' AND {_OPTED_OUT} RETURNING id",
+                (OPTED_OUT_ERROR, message.id),
+            )
+            if updated:
+                await self._suppress_invitations(connection, [message])
+        return bool(updated)
+
+    async def _suppress_invitations(
+        self, connection: aiosqlite.Connection, dropped: list[OutboxMessage]
+    ) -> None:
+        """A survey dropped before it reached the customer: its invitation is suppressed, as
+        one due after the opt-out would have been."""
+        ids = [m.invitation_id for m in dropped if m.kind == "prompt" and m.invitation_id]
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        await connection.execute(
+            "UPDATE invitations SET state = 'suppressed', reason = 'the contact opted out of"
+            f" surveys before it went out' WHERE id IN ({marks}) AND state = 'sent'"
+            " AND sent_at IS NULL",
+            ids,
+        )
 
     async def mark_sent(
         self,
