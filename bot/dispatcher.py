@@ -174,10 +174,20 @@ class Dispatcher:
                 message, functools.partial(self.store.outbox.mark_failed, message.id, error=reason)
             )
             return
+        try:
+            perform = self._prepare(channel, message)
+            count = platform_messages(message)
+        except DeliveryError as error:
+            await self._give_up(message, error.reason)
+            return
+        except Exception as error:
+            # A payload this version cannot turn into a message fails the same way every time:
+            # no retries; its chat goes on with the next message.
+            await self._give_up(message, f"could not be prepared: {type(error).__name__}: {error}")
+            return
         limiter = self.limiters[message.channel]
         key = (message.channel, message.address)
         try:
-            count = platform_messages(message)
             await limiter.acquire(
                 message.address,
                 message.priority,
@@ -189,7 +199,7 @@ class Dispatcher:
                 return
             self._sending.add(key)
             try:
-                ref = await self._perform(channel, message)
+                ref = await perform()
             finally:
                 self._sending.discard(key)
         except DeliveryError as error:
@@ -244,33 +254,56 @@ class Dispatcher:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
-    async def _perform(self, channel: Channel, message: OutboxMessage) -> str:
+    async def _give_up(self, message: OutboxMessage, reason: str) -> None:
+        log.warning("outbox message %s (%s) failed: %s", message.id, message.kind, reason)
+        await self._persist(
+            message, functools.partial(self.store.outbox.mark_failed, message.id, error=reason)
+        )
+
+    def _prepare(self, channel: Channel, message: OutboxMessage) -> Callable[[], Awaitable[str]]:
+        """The call that sends `message`, built from its payload before anything is sent."""
         payload = message.payload
+        address = message.address
+        if not isinstance(payload, dict):
+            raise TypeError(f"the payload is a {type(payload).__name__}, not an object")
         if message.kind == "prompt":
+            if message.invitation_id is not None:
+                str(payload["question_id"])  # recorded once sent: where the question is shown
             prompt = OutgoingPrompt(
                 str(payload["text"]), rows_from_payload(payload.get("rows")), payload.get("intro")
             )
-            return await channel.send_prompt(message.address, prompt)
+            return functools.partial(channel.send_prompt, address, prompt)
         if message.kind == "text":
-            return await channel.send_text(
-                message.address, str(payload["text"]), rows_from_payload(payload.get("rows"))
-            )
+            rows = rows_from_payload(payload.get("rows"))
+            return functools.partial(channel.send_text, address, str(payload["text"]), rows)
         if message.kind == "edit":
-            await channel.edit(message.address, str(payload["message_ref"]), str(payload["text"]))
-            return str(payload["message_ref"])
+            ref, text = str(payload["message_ref"]), str(payload["text"])
+
+            async def edit() -> str:
+                await channel.edit(address, ref, text)
+                return ref
+
+            return edit
         if message.kind == "team":
-            return await channel.send_team(message.address, team_message_from_payload(payload))
+            return functools.partial(channel.send_team, address, team_message_from_payload(payload))
         if message.kind == "team_edit":
-            await channel.edit_team(
-                message.address, str(payload["message_ref"]), team_message_from_payload(payload)
-            )
-            return str(payload["message_ref"])
+            ref, team_message = str(payload["message_ref"]), team_message_from_payload(payload)
+
+            async def edit_team() -> str:
+                await channel.edit_team(address, ref, team_message)
+                return ref
+
+            return edit_team
         if message.kind == "webhook":
             # Only bot.webhooks.WebhookChannel sends these; the URL is the address.
             send_webhook = getattr(channel, "send_webhook", None)
             if send_webhook is None:
                 raise DeliveryError(f"{message.channel} cannot send webhooks", permanent=True)
-            return str(await send_webhook(message.address, payload))
+
+            async def webhook() -> str:
+                return str(await send_webhook(address, payload))
+
+            return webhook
         raise DeliveryError(f"unknown outbox message kind {message.kind!r}", permanent=True)
 
     async def _failed(

@@ -104,6 +104,7 @@ class OutboxRepository:
                 (now, limit + len(exclude_addresses)),
             )
             claimed: list[OutboxMessage] = []
+            unreadable: list[tuple[str, int]] = []
             bulk = 0
             for row in rows:
                 if len(claimed) >= limit:
@@ -114,7 +115,19 @@ class OutboxRepository:
                     if bulk >= bulk_limit:
                         continue
                     bulk += 1
-                claimed.append(OutboxMessage.from_row(row))
+                try:
+                    claimed.append(OutboxMessage.from_row(row))
+                except ValueError as error:
+                    # Left pending it would be read (and fail) at every claim, first in its chat.
+                    unreadable.append(
+                        (f"could not be read: the payload is not JSON ({error})", row["id"])
+                    )
+            if unreadable:
+                await connection.executemany(
+                    "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?"
+                    " AND state = 'pending'",
+                    unreadable,
+                )
             if not claimed:
                 return []
             # One statement decides, for each row at once, whether the customer opted out (then

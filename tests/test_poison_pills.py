@@ -17,6 +17,7 @@ from storage.records import InvitationState
 from storage.store import Store
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
+from tests.palaute_process import query
 from tests.telegram_helpers import telegram_config
 
 PILOT = """
@@ -96,3 +97,69 @@ async def test_an_invitation_that_cannot_be_prepared_fails_and_the_rest_go_out(
     assert await cmd_status(argparse.Namespace(), config) == 0
     out = capsys.readouterr().out
     assert reason in out, out
+
+
+BAD_OUTBOX_ITEMS = {
+    # A row whose payload was cut short (a disk that filled up under an older version).
+    "payload-not-json": ("text", '{"text": "Thanks for your'),
+    # An older version's buttons: a row of strings, not of {label, payload}.
+    "buttons-of-another-shape": ("text", '{"text": "Pick one", "rows": [["yes", "no"]]}'),
+    # A chart whose image data was truncated: not base64.
+    "chart-not-base64": ("team", '{"text": "Daily summary", "image_png": "iVBORw0KGgoAAAANSUhEU"}'),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_OUTBOX_ITEMS))
+async def test_an_outbox_message_that_cannot_be_prepared_fails_and_the_rest_go_out(
+    app_factory: AppFactory,
+    fake_telegram: FakeTelegram,
+    db_path: Path,
+    bad: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = fake_telegram
+    for chat in CUSTOMERS:
+        fake.user(int(chat))
+    kind, payload = BAD_OUTBOX_ITEMS[bad]
+    bad_chat = CUSTOMERS[0]
+    store = await Store.open(db_path)
+    try:
+        async with store.database.transaction() as connection:
+            bad_id = await store.outbox.enqueue(
+                connection, channel="telegram", address=bad_chat, kind=kind, payload={}, now=0.0
+            )
+            await connection.execute(
+                "UPDATE outbox SET payload = ? WHERE id = ?", (payload, bad_id)
+            )
+            for chat in CUSTOMERS:  # the bad chat's next message, too
+                await store.outbox.enqueue(
+                    connection,
+                    channel="telegram",
+                    address=chat,
+                    kind="text",
+                    payload={"text": f"Your order {chat} is on its way"},
+                    now=0.0,
+                )
+    finally:
+        await store.close()
+    config = telegram_config(fake, db_path)
+    await app_factory(config)
+    await fake.wait_for(
+        lambda: all(fake.sent_messages(int(chat)) for chat in CUSTOMERS),
+        timeout=20,
+        message=lambda: f"{sum(bool(fake.sent_messages(int(c))) for c in CUSTOMERS)} of 100 sent",
+    )
+    assert [m.text for m in fake.sent_messages(int(bad_chat))] == [
+        f"Your order {bad_chat} is on its way"
+    ]
+    await fake.wait_for(
+        lambda: query(db_path, "SELECT state FROM outbox WHERE id = ?", (bad_id,)) == [("failed",)],
+        timeout=5,
+        message="the bad message to end failed",
+    )
+    [(error,)] = query(db_path, "SELECT last_error FROM outbox WHERE id = ?", (bad_id,))
+    assert "could not be" in str(error), error
+    assert await cmd_status(argparse.Namespace(), config) == 0
+    assert (
+        f"failed #{bad_id} {kind} to telegram:{bad_chat}: could not be" in capsys.readouterr().out
+    )
