@@ -486,6 +486,7 @@ async def cmd_status(args: argparse.Namespace, config: Config) -> int:
         outbox = await store.outbox.counts()
         failures = await store.outbox.failures()
         failed_invitations = await store.invitations.failures()
+        failed_updates = await store.inbox.failures()
     finally:
         await store.close()
     print(
@@ -498,6 +499,8 @@ async def cmd_status(args: argparse.Namespace, config: Config) -> int:
     print("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(outbox.items())) or "empty"))
     for message_id, channel, address, kind, error in failures:
         print(f"  failed #{message_id} {kind} to {channel}:{address}: {error}")
+    for channel, external_id, error in failed_updates:
+        print(f"  {channel} update {external_id} came to nothing: {error}")
     return 0
 
 

@@ -30,15 +30,18 @@ CUSTOMER_KINDS = ("prompt", "text")
 """What is written to a customer as a new message. Edits only show an answer given in a message
 already in the chat; team messages and webhooks go to the team."""
 
+ANSWERS_CUSTOMER = "answers_customer"
+"""Payload flag of a reply to what the customer just did (a command, an answer): it goes out even
+after an opt-out, like the goodbye of /stop itself or the help for an opted-out customer."""
+
 _OPTED_OUT = (
     "EXISTS (SELECT 1 FROM contacts c WHERE c.channel = outbox.channel"
     " AND c.address = outbox.address AND c.opted_out_at IS NOT NULL"
     f" AND outbox.kind IN ({', '.join(repr(kind) for kind in CUSTOMER_KINDS)})"
-    # A survey's messages never go to someone who opted out; other messages only when queued
-    # after the opt-out: the goodbye of the stop itself, a reply to what they write later.
-    " AND (outbox.invitation_id IS NOT NULL OR outbox.created_at < c.opted_out_at))"
+    f" AND json_extract(outbox.payload, '$.{ANSWERS_CUSTOMER}') IS NOT 1)"
 )
-"""An outbox row (in an UPDATE of `outbox`) addressed to a customer who opted out."""
+"""An outbox row (in an UPDATE of `outbox`) written to a customer who opted out, unasked: a
+survey, a reminder, a relayed reply of the team."""
 
 OPTED_OUT_ERROR = "not sent: the customer opted out before it went out"
 

@@ -6,6 +6,8 @@ its reason (shown by `palaute status`), and the pass goes on."""
 from __future__ import annotations
 
 import argparse
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -13,12 +15,15 @@ import pytest
 from bot.cli import cmd_status
 from bot.clock import SystemClock
 from bot.triggers import ContactSpec, TriggerRequest, TriggerService
+from storage.inbox import GAVE_UP, MAX_REPLAYS
 from storage.records import InvitationState
 from storage.store import Store
 from tests.conftest import AppFactory
+from tests.fakes.slack_api import FORM_CONTENT_TYPE, FakeSlack, fake_slack, slash_command_body  # noqa: F401
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
 from tests.palaute_process import query
-from tests.telegram_helpers import telegram_config
+from tests.slack_harness import AINO, SlackHarness, slack_config
+from tests.telegram_helpers import telegram_config, wait_for_text
 
 PILOT = """
 [surveys.pilot]
@@ -163,3 +168,75 @@ async def test_an_outbox_message_that_cannot_be_prepared_fails_and_the_rest_go_o
     assert (
         f"failed #{bad_id} {kind} to telegram:{bad_chat}: could not be" in capsys.readouterr().out
     )
+
+
+async def test_inbox_updates_that_cannot_be_handled_are_recorded_and_the_rest_handled(
+    app_factory: AppFactory,
+    fake_telegram: FakeTelegram,
+    fake_slack: FakeSlack,
+    db_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Left over from a crash: updates stored but not handled, two of them damaged (a disk that
+    filled up mid-write, a row of another version). The others are handled at the next start."""
+    fake = fake_telegram
+    users = [fake.user(int(chat)) for chat in CUSTOMERS[:10]]
+    store = await Store.open(db_path)
+    try:
+        telegram_rows = [("1", '{"update_id": 1, "message": {"message_id": 5, "te')]
+        for user in users:
+            update = fake.push_text(user, "/stop")
+            telegram_rows.append((str(update["update_id"]), json.dumps(update)))
+        # Not confirmed before the crash: Telegram delivers them again, the inbox knows them.
+        stop = slash_command_body("/palaute", "stop", AINO, fake=fake_slack)
+        slack_rows = [
+            ("sha256:cut-short", '{"mode": "http", "bo'),
+            ("sha256:other-version", json.dumps({"kind": "slash_command", "text": "stop"})),
+            (
+                "sha256:aino",
+                json.dumps(
+                    {"mode": "http", "body": stop, "headers": {"content-type": FORM_CONTENT_TYPE}}
+                ),
+            ),
+        ]
+        await store.inbox.store_many("telegram", telegram_rows, now=time.time())
+        await store.inbox.store_many("slack", slack_rows, now=time.time())
+    finally:
+        await store.close()
+    config = slack_config(fake_slack, db_path, telegram_section(fake))
+    app = await app_factory(config)
+    for user in users:
+        await wait_for_text(fake, user, "You will not get any more surveys")
+    slack = SlackHarness(app, fake_slack)
+    await slack.wait_for_dms(AINO, 1)
+    assert await app.store.inbox.unprocessed("telegram") == []
+    assert await app.store.inbox.unprocessed("slack") == []
+    assert await cmd_status(argparse.Namespace(), config) == 0
+    out = capsys.readouterr().out
+    assert "telegram update 1 came to nothing: cannot be read" in out, out
+    assert "slack update sha256:cut-short came to nothing: cannot be read" in out, out
+    assert "slack update sha256:other-version came to nothing: cannot be read" in out, out
+    assert "aino" not in out
+
+
+async def test_an_update_whose_handling_never_finishes_is_given_up_after_a_few_starts(
+    db_path: Path,
+) -> None:
+    """One that crashes or hangs the process at every start (killed by a supervisor each time)
+    is replayed a few times, then given up, with the reason, instead of at every start."""
+    store = await Store.open(db_path)
+    try:
+        await store.inbox.store_many("telegram", [("7", "{}"), ("8", "{}")], now=0.0)
+        starts = [await store.inbox.replay("telegram", now=float(n)) for n in range(1, 6)]
+    finally:
+        await store.close()
+    assert [len(found) for found in starts[:MAX_REPLAYS]] == [2] * MAX_REPLAYS
+    assert starts[MAX_REPLAYS:] == [[], []]
+    assert query(db_path, "SELECT external_id, error FROM inbox ORDER BY id") == [
+        ("7", GAVE_UP),
+        ("8", GAVE_UP),
+    ]
+
+
+def telegram_section(fake: FakeTelegram) -> str:
+    return f'[telegram]\ntoken = "{fake.token}"\nbase_url = "{fake.base_url}"\nmode = "polling"\n'

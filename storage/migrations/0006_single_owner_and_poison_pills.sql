@@ -8,3 +8,8 @@ CREATE TABLE run_lease (
     started_at REAL NOT NULL,
     heartbeat_at REAL NOT NULL
 );
+
+-- Inbox items that could not be handled: why, and how many starts replayed one left unfinished
+-- (one that never finishes is given up after a few, instead of at every start).
+ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE inbox ADD COLUMN error TEXT;
