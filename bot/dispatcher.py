@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 
 from bot.channels.base import (
@@ -35,6 +36,10 @@ MAX_ATTEMPTS = 8
 MAX_IN_FLIGHT = 64
 BULK_IN_FLIGHT = 48
 """Bulk sends never take the last slots: those stay free for conversation replies."""
+
+RECHECK_AFTER_WAIT = 0.25
+"""Seconds: the claim checked the opt-out; a message that then waited longer than this for its
+turn (rate limits, a 429 pause) is checked again right before it is sent."""
 
 SentHook = Callable[[OutboxMessage, str], Awaitable[None]]
 
@@ -188,13 +193,15 @@ class Dispatcher:
         limiter = self.limiters[message.channel]
         key = (message.channel, message.address)
         try:
+            claimed_at = time.monotonic()
             await limiter.acquire(
                 message.address,
                 message.priority,
                 count,
                 new_messages=0 if message.kind in EDITS else count,
             )
-            if await self.store.outbox.drop_if_opted_out(message):
+            waited = time.monotonic() - claimed_at > RECHECK_AFTER_WAIT
+            if waited and await self.store.outbox.drop_if_opted_out(message):
                 log.info("message %s was not sent: the customer opted out meanwhile", message.id)
                 return
             self._sending.add(key)

@@ -14,7 +14,7 @@ from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
 from tests.palaute_process import query
-from tests.telegram_helpers import telegram_config, texts
+from tests.telegram_helpers import telegram_config, texts, wait_for_text
 
 GOODBYE = TEXTS["stopped"]
 CUSTOMERS = [980_000 + n for n in range(100)]
@@ -62,3 +62,27 @@ async def test_customers_who_send_stop_while_their_survey_is_queued_get_only_the
     assert all("opted out" in str(error) for _, error in dropped), dropped
     states = await app.store.invitations.counts_by_state()
     assert states.get(InvitationState.SUPPRESSED.value) == len(STOPPING), states
+
+
+async def test_a_survey_waiting_for_its_turn_in_the_chat_is_checked_again_before_it_goes(
+    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+) -> None:
+    """Claimed before the /stop, the survey then waits for the chat's rate limit (Telegram: one
+    message a second after a short burst); the /stop lands meanwhile."""
+    fake = fake_telegram
+    user = fake.user(990_001)
+    app = await app_factory(telegram_config(fake, db_path))
+    for _ in range(3):  # the chat's burst is used up by the replies to these
+        fake.push_text(user, "/help")
+    await fake.wait_for(lambda: len(texts(fake, user)) == 3, message="three help replies")
+    await app.triggers.trigger(TriggerRequest("csat", ContactSpec("telegram", str(user.id))))
+    await app.invitations.tick()
+    await fake.wait_for(
+        lambda: query(db_path, "SELECT state FROM outbox WHERE kind = 'prompt'") == [("sending",)],
+        message="the survey to be claimed",
+    )
+    fake.push_text(user, "/stop")
+    await wait_for_text(fake, user, GOODBYE)
+    assert texts(fake, user)[3:] == [GOODBYE]
+    [(state, error)] = query(db_path, "SELECT state, last_error FROM outbox WHERE kind = 'prompt'")
+    assert state == "failed" and "opted out" in str(error)
