@@ -492,10 +492,8 @@ async def cmd_status(args: argparse.Namespace, config: Config) -> int:
     print(
         "Invitations: " + (", ".join(f"{n} {s}" for s, n in sorted(invitations.items())) or "none")
     )
-    for invitation in failed_invitations:
-        print(
-            f"  failed invitation #{invitation.id} ({invitation.touchpoint}): {invitation.reason}"
-        )
+    for invitation_id, touchpoint, reason in failed_invitations:
+        print(f"  failed invitation #{invitation_id} ({touchpoint}): {reason}")
     print("Outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(outbox.items())) or "empty"))
     for message_id, channel, address, kind, error in failures:
         print(f"  failed #{message_id} {kind} to {channel}:{address}: {error}")

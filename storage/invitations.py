@@ -186,7 +186,23 @@ class InvitationRepository:
             f"{_SELECT} WHERE i.state = 'scheduled' AND i.due_at <= ? ORDER BY i.due_at LIMIT ?",
             (now, limit),
         )
-        return [Invitation.from_row(row) for row in rows]
+        due: list[Invitation] = []
+        unreadable: list[tuple[str, float, int]] = []
+        for row in rows:
+            try:
+                due.append(Invitation.from_row(row))
+            except ValueError as error:
+                # Left scheduled it would be read (and fail) at every tick, first in line.
+                reason = f"could not be prepared: its properties are not JSON ({error})"
+                unreadable.append((reason, now, row["id"]))
+        if unreadable:
+            async with self.database.transaction() as connection:
+                await connection.executemany(
+                    "UPDATE invitations SET state = 'failed', reason = ?, updated_at = ?"
+                    " WHERE id = ? AND state = 'scheduled'",
+                    unreadable,
+                )
+        return due
 
     async def next_due_at(self) -> float | None:
         row = await self.database.fetchone(
@@ -268,9 +284,15 @@ class InvitationRepository:
         )
         return {row["state"]: row["n"] for row in rows}
 
-    async def failures(self, limit: int = 20) -> list[Invitation]:
-        """The most recent invitations that ended `failed`, with their reasons."""
-        return await self.listing(state=InvitationState.FAILED, limit=limit)
+    async def failures(self, limit: int = 20) -> list[tuple[int, str, str | None]]:
+        """(id, touchpoint, reason) of the most recent invitations that ended `failed`: no
+        properties read, so that a damaged row is listed too."""
+        rows = await self.database.fetchall(
+            "SELECT id, touchpoint, reason FROM invitations WHERE state = 'failed'"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(row["id"], row["touchpoint"], row["reason"]) for row in rows]
 
     async def listing(
         self, *, state: InvitationState | None = None, limit: int = 100

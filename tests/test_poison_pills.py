@@ -6,7 +6,9 @@ its reason (shown by `palaute status`), and the pass goes on."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -102,6 +104,44 @@ async def test_an_invitation_that_cannot_be_prepared_fails_and_the_rest_go_out(
     assert await cmd_status(argparse.Namespace(), config) == 0
     out = capsys.readouterr().out
     assert reason in out, out
+
+
+async def test_an_invitation_whose_stored_properties_are_damaged_fails_and_the_rest_go_out(
+    app_factory: AppFactory,
+    fake_telegram: FakeTelegram,
+    db_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = fake_telegram
+    for chat in CUSTOMERS:
+        fake.user(int(chat))
+    bad_chat = CUSTOMERS[0]
+    await _queue(db_path, fake, PILOT, {bad_chat: "pilot"})
+    # Cut short when the disk filled up under an older version.
+    query_and_commit(
+        db_path,
+        'UPDATE touchpoints SET properties = \'{"site": "Tamp\' WHERE id = ('
+        "SELECT touchpoint_id FROM invitations WHERE touchpoint = 'pilot')",
+    )
+    config = telegram_config(fake, db_path, PILOT)
+    app = await app_factory(config)
+    others = CUSTOMERS[1:]
+    await fake.wait_for(
+        lambda: all(fake.sent_messages(int(chat)) for chat in others),
+        timeout=20,
+        message=lambda: f"{sum(bool(fake.sent_messages(int(c))) for c in others)} of 99 surveyed",
+    )
+    assert not fake.sent_messages(int(bad_chat))
+    [(_id, touchpoint, reason)] = await app.store.invitations.failures()
+    assert touchpoint == "pilot"
+    assert "its properties are not JSON" in (reason or "")
+    assert await cmd_status(argparse.Namespace(), config) == 0
+    assert "(pilot): could not be prepared: its properties are not JSON" in capsys.readouterr().out
+
+
+def query_and_commit(db_path: Path, sql: str) -> None:
+    with contextlib.closing(sqlite3.connect(db_path)) as connection, connection:
+        connection.execute(sql)
 
 
 BAD_OUTBOX_ITEMS = {
