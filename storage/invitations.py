@@ -216,7 +216,15 @@ class InvitationRepository:
             " AND i.reminded_at IS NULL AND (i.expires_at IS NULL OR i.expires_at > ?)",
             (now, now),
         )
-        return [Invitation.from_row(row) for row in rows]
+        due: list[Invitation] = []
+        for row in rows:
+            try:
+                due.append(Invitation.from_row(row))
+            except ValueError:
+                # Damaged properties: no reminder (marked as had, so that it is not read again).
+                async with self.database.transaction() as connection:
+                    await self.mark_reminded(connection, row["id"], now)
+        return due
 
     async def mark_reminded(
         self, connection: aiosqlite.Connection, invitation_id: int, now: float
