@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +30,8 @@ from bot.surveys import SurveyService
 from bot.tokens import TokenSigner
 from bot.triggers import TriggerService
 from bot.webhooks import WebhookChannel, WebhookPublisher
+from storage.database import StorageError
+from storage.lease import HEARTBEAT_SECONDS, DatabaseInUse, RunLease
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,13 @@ class PalauteApp:
 
     async def start(self) -> None:
         self.store = await Store.open(self.config.storage.path)
+        # Before anything reads the outbox: a second process would resend what this one sends.
+        self.lease = RunLease(self.store.database)
+        try:
+            await self.lease.acquire(now=time.time())
+        except DatabaseInUse as error:
+            raise StartupError(str(error)) from error
+        self._heartbeat = asyncio.create_task(self._keep_lease(), name="palaute-lease")
         secret = self.config.server.secret_key or await self.store.settings.get_or_create_secret(
             "link_secret"
         )
@@ -143,6 +153,23 @@ class PalauteApp:
         await self.invitations.tick()
         await self.reporter.run_due()  # a summary missed while palaute was down, marked late
 
+    async def _keep_lease(self) -> None:
+        """Renew the run lease (wall-clock time: other processes read it) until stopped."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                renewed = await self.lease.heartbeat(now=time.time())
+            except StorageError as error:
+                log.warning("could not renew the run lease (%s); trying again", error)
+                continue
+            if not renewed:
+                log.error(
+                    "another palaute run took over %s (this one missed its heartbeats); stopping",
+                    self.config.storage.path,
+                )
+                self.stopped.set()
+                return
+
     def _web_application(self) -> web.Application:
         app = web.Application(client_max_size=api.MAX_BODY)
         app[APP_KEY] = self
@@ -196,6 +223,19 @@ class PalauteApp:
         self._started_channels.clear()
         if self.http_enabled:
             await self.http.stop()
+        await self._close_store()
+
+    async def _close_store(self) -> None:
+        """Give up the run lease (if this process got it), then close the database."""
+        heartbeat = getattr(self, "_heartbeat", None)
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            try:
+                await self.lease.release()
+            except StorageError as error:  # it lapses by itself
+                log.warning("could not release the run lease: %s", error)
         await self.store.close()
 
     async def run_until_signal(self) -> None:
@@ -208,7 +248,7 @@ class PalauteApp:
             if hasattr(self, "http"):
                 await self.stop()
             elif hasattr(self, "store"):
-                await self.store.close()
+                await self._close_store()
             raise
         try:
             await self.stopped.wait()

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 
 from bot.channels.base import (
@@ -35,6 +36,10 @@ MAX_ATTEMPTS = 8
 MAX_IN_FLIGHT = 64
 BULK_IN_FLIGHT = 48
 """Bulk sends never take the last slots: those stay free for conversation replies."""
+
+RECHECK_AFTER_WAIT = 0.25
+"""Seconds: the claim checked the opt-out; a message that then waited longer than this for its
+turn (rate limits, a 429 pause) is checked again right before it is sent."""
 
 SentHook = Callable[[OutboxMessage, str], Awaitable[None]]
 
@@ -71,6 +76,8 @@ class Dispatcher:
         self.limiters = {name: ChannelLimiter(channel.limits) for name, channel in channels.items()}
         self._wake = asyncio.Event()
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._claimed: dict[tuple[str, str], int] = {}
+        """The message each chat in flight has claimed (its id)."""
         self._sending: set[tuple[str, str]] = set()
         """Chats whose message is with the platform right now (past the rate limits)."""
         self._task: asyncio.Task[None] | None = None
@@ -98,6 +105,8 @@ class Dispatcher:
         self._wake.set()
         if self._task:
             await self._task
+        # Only this process's claims go back: after a lost lease, another owner's are its own.
+        claimed = list(self._claimed.values())
         for key, task in self._in_flight.items():
             if key not in self._sending:
                 task.cancel()
@@ -107,7 +116,7 @@ class Dispatcher:
             for task in not_done:
                 task.cancel()
             await asyncio.gather(*not_done, return_exceptions=True)
-        await self.store.outbox.recover()
+        await self.store.outbox.recover(claimed)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -152,12 +161,14 @@ class Dispatcher:
             bulk = message.priority < PRIORITY_CONVERSATION
             task = asyncio.create_task(self._send(message), name="bulk" if bulk else "conversation")
             self._in_flight[key] = task
+            self._claimed[key] = message.id
             task.add_done_callback(functools.partial(self._finished, key))
             started += 1
         return started
 
     def _finished(self, key: tuple[str, str], _task: asyncio.Task[None] | None = None) -> None:
         self._in_flight.pop(key, None)
+        self._claimed.pop(key, None)
         self._wake.set()
 
     async def _send(self, message: OutboxMessage) -> None:
@@ -168,19 +179,34 @@ class Dispatcher:
                 message, functools.partial(self.store.outbox.mark_failed, message.id, error=reason)
             )
             return
+        try:
+            perform = self._prepare(channel, message)
+            count = platform_messages(message)
+        except DeliveryError as error:
+            await self._give_up(message, error.reason)
+            return
+        except Exception as error:
+            # A payload this version cannot turn into a message fails the same way every time:
+            # no retries; its chat goes on with the next message.
+            await self._give_up(message, f"could not be prepared: {type(error).__name__}: {error}")
+            return
         limiter = self.limiters[message.channel]
         key = (message.channel, message.address)
         try:
-            count = platform_messages(message)
+            claimed_at = time.monotonic()
             await limiter.acquire(
                 message.address,
                 message.priority,
                 count,
                 new_messages=0 if message.kind in EDITS else count,
             )
+            waited = time.monotonic() - claimed_at > RECHECK_AFTER_WAIT
+            if waited and await self.store.outbox.drop_if_opted_out(message):
+                log.info("message %s was not sent: the customer opted out meanwhile", message.id)
+                return
             self._sending.add(key)
             try:
-                ref = await self._perform(channel, message)
+                ref = await perform()
             finally:
                 self._sending.discard(key)
                 limiter.settle(message.address)
@@ -239,33 +265,56 @@ class Dispatcher:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
-    async def _perform(self, channel: Channel, message: OutboxMessage) -> str:
+    async def _give_up(self, message: OutboxMessage, reason: str) -> None:
+        log.warning("outbox message %s (%s) failed: %s", message.id, message.kind, reason)
+        await self._persist(
+            message, functools.partial(self.store.outbox.mark_failed, message.id, error=reason)
+        )
+
+    def _prepare(self, channel: Channel, message: OutboxMessage) -> Callable[[], Awaitable[str]]:
+        """The call that sends `message`, built from its payload before anything is sent."""
         payload = message.payload
+        address = message.address
+        if not isinstance(payload, dict):
+            raise TypeError(f"the payload is a {type(payload).__name__}, not an object")
         if message.kind == "prompt":
+            if message.invitation_id is not None:
+                str(payload["question_id"])  # recorded once sent: where the question is shown
             prompt = OutgoingPrompt(
                 str(payload["text"]), rows_from_payload(payload.get("rows")), payload.get("intro")
             )
-            return await channel.send_prompt(message.address, prompt)
+            return functools.partial(channel.send_prompt, address, prompt)
         if message.kind == "text":
-            return await channel.send_text(
-                message.address, str(payload["text"]), rows_from_payload(payload.get("rows"))
-            )
+            rows = rows_from_payload(payload.get("rows"))
+            return functools.partial(channel.send_text, address, str(payload["text"]), rows)
         if message.kind == "edit":
-            await channel.edit(message.address, str(payload["message_ref"]), str(payload["text"]))
-            return str(payload["message_ref"])
+            ref, text = str(payload["message_ref"]), str(payload["text"])
+
+            async def edit() -> str:
+                await channel.edit(address, ref, text)
+                return ref
+
+            return edit
         if message.kind == "team":
-            return await channel.send_team(message.address, team_message_from_payload(payload))
+            return functools.partial(channel.send_team, address, team_message_from_payload(payload))
         if message.kind == "team_edit":
-            await channel.edit_team(
-                message.address, str(payload["message_ref"]), team_message_from_payload(payload)
-            )
-            return str(payload["message_ref"])
+            ref, team_message = str(payload["message_ref"]), team_message_from_payload(payload)
+
+            async def edit_team() -> str:
+                await channel.edit_team(address, ref, team_message)
+                return ref
+
+            return edit_team
         if message.kind == "webhook":
             # Only bot.webhooks.WebhookChannel sends these; the URL is the address.
             send_webhook = getattr(channel, "send_webhook", None)
             if send_webhook is None:
                 raise DeliveryError(f"{message.channel} cannot send webhooks", permanent=True)
-            return str(await send_webhook(message.address, payload))
+
+            async def webhook() -> str:
+                return str(await send_webhook(address, payload))
+
+            return webhook
         raise DeliveryError(f"unknown outbox message kind {message.kind!r}", permanent=True)
 
     async def _failed(

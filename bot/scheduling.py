@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -13,7 +14,8 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.surveys import SurveyService
 from bot.triggers import ContactSpec, TriggerRequest, TriggerService
-from storage.records import InvitationState
+from storage.database import StorageError
+from storage.records import Invitation, InvitationState
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,80 +77,132 @@ class InvitationScheduler:
         # One conversation per chat: a typed answer belongs to the survey that is open there.
         due = await self.store.invitations.due(now, one_at_a_time=self.surveys.pushing_channels)
         for invitation in due:
-            async with self.store.database.transaction() as connection:
-                contact = (
-                    await self.store.contacts.get(invitation.contact_id)
-                    if invitation.contact_id
-                    else None
-                )
-                if contact is None or not contact.channel or not contact.address:
-                    await self.store.invitations.transition(
-                        connection,
-                        invitation.id,
-                        InvitationState.UNREACHABLE,
-                        now=now,
-                        reason=f"no chat identity is linked to {contact.label if contact else 'this contact'}",
-                    )
-                    continue
-                if contact.opted_out_at is not None:
-                    await self.store.invitations.transition(
-                        connection,
-                        invitation.id,
-                        InvitationState.SUPPRESSED,
-                        now=now,
-                        reason="the contact opted out of surveys",
-                    )
-                    continue
-                if contact.channel == "web":
-                    # A web contact answers at its link; there is nothing to push.
-                    await self.store.invitations.transition(
-                        connection, invitation.id, InvitationState.SENT, now=now
-                    )
-                    # The link is with the customer from now on: the response rate counts it.
-                    await self.store.invitations.stamp_sent(connection, invitation.id, now=now)
-                    continue
-                if contact.channel not in self.surveys.pushing_channels:
-                    await self.store.invitations.transition(
-                        connection,
-                        invitation.id,
-                        InvitationState.FAILED,
-                        now=now,
-                        reason=f"the {contact.channel} channel is not configured",
-                    )
-                    continue
-                if invitation.channel != contact.channel:
-                    await self.store.invitations.set_channel(
-                        connection, invitation.id, contact.channel
-                    )
-                    invitation = await self.store.invitations.get(invitation.id) or invitation
-                await self.store.invitations.transition(
-                    connection, invitation.id, InvitationState.SENT, now=now
-                )
-                await self.surveys.enqueue_start(connection, invitation, contact.address)
-                started += 1
+            try:
+                started += await self._start(invitation, now)
+            except StorageError:
+                raise  # the database, not this invitation: the next tick tries again
+            except Exception as error:
+                # One invitation that cannot be prepared must not hold back every later one.
+                await self._fail(invitation, prepare_failure(error), now)
         for invitation in await self.store.invitations.reminders_due(now):
-            contact = (
-                await self.store.contacts.get(invitation.contact_id)
-                if invitation.contact_id
-                else None
-            )
-            async with self.store.database.transaction() as connection:
-                await self.store.invitations.mark_reminded(connection, invitation.id, now)
-                if (
-                    contact
-                    and contact.address
-                    and contact.opted_out_at is None
-                    and contact.channel in self.surveys.pushing_channels
-                ):
-                    await self.surveys.enqueue_start(
-                        connection, invitation, contact.address, reminder=True
-                    )
+            try:
+                await self._remind(invitation, now)
+            except StorageError:
+                raise
+            except Exception as error:
+                log.warning(
+                    "the reminder of invitation %s is skipped: %s",
+                    invitation.id,
+                    prepare_failure(error),
+                )
+                async with self.store.database.transaction() as connection:
+                    await self.store.invitations.mark_reminded(connection, invitation.id, now)
         expired = await self.store.invitations.expire_overdue(now)
         if expired:
             log.info("%d invitation(s) expired unanswered", expired)
         if started:
             self.wake()
         return started
+
+    async def _start(self, invitation: Invitation, now: float) -> int:
+        """Queue one due invitation; 1 when its survey was queued. Every state change is a
+        compare-and-set from `scheduled`: a second tick (or process) that read the same due
+        invitation changes nothing and queues nothing."""
+        scheduled = InvitationState.SCHEDULED
+        async with self.store.database.transaction() as connection:
+            contact = (
+                await self.store.contacts.get(invitation.contact_id)
+                if invitation.contact_id
+                else None
+            )
+            if contact is None or not contact.channel or not contact.address:
+                await self.store.invitations.transition(
+                    connection,
+                    invitation.id,
+                    InvitationState.UNREACHABLE,
+                    now=now,
+                    reason=f"no chat identity is linked to {contact.label if contact else 'this contact'}",
+                    expected=scheduled,
+                )
+                return 0
+            if contact.opted_out_at is not None:
+                await self.store.invitations.transition(
+                    connection,
+                    invitation.id,
+                    InvitationState.SUPPRESSED,
+                    now=now,
+                    reason="the contact opted out of surveys",
+                    expected=scheduled,
+                )
+                return 0
+            if contact.channel == "web":
+                # A web contact answers at its link; there is nothing to push.
+                if await self.store.invitations.transition(
+                    connection, invitation.id, InvitationState.SENT, now=now, expected=scheduled
+                ):
+                    # The link is with the customer from now on: the response rate counts it.
+                    await self.store.invitations.stamp_sent(connection, invitation.id, now=now)
+                return 0
+            if contact.channel not in self.surveys.pushing_channels:
+                await self.store.invitations.transition(
+                    connection,
+                    invitation.id,
+                    InvitationState.FAILED,
+                    now=now,
+                    reason=f"the {contact.channel} channel is not configured",
+                    expected=scheduled,
+                )
+                return 0
+            if invitation.survey_id not in self.config.surveys:
+                await self.store.invitations.transition(
+                    connection,
+                    invitation.id,
+                    InvitationState.FAILED,
+                    now=now,
+                    reason=f"its survey {invitation.survey_id!r} is no longer in the config",
+                    expected=scheduled,
+                )
+                return 0
+            if not await self.store.invitations.transition(
+                connection, invitation.id, InvitationState.SENT, now=now, expected=scheduled
+            ):
+                return 0  # another tick took it
+            if invitation.channel != contact.channel:
+                await self.store.invitations.set_channel(connection, invitation.id, contact.channel)
+                invitation = replace(invitation, channel=contact.channel)
+            await self.surveys.enqueue_start(connection, invitation, contact.address)
+            return 1
+
+    async def _fail(self, invitation: Invitation, reason: str, now: float) -> None:
+        log.warning("invitation %s failed: %s", invitation.id, reason)
+        async with self.store.database.transaction() as connection:
+            await self.store.invitations.transition(
+                connection,
+                invitation.id,
+                InvitationState.FAILED,
+                now=now,
+                reason=reason,
+                expected=InvitationState.SCHEDULED,
+            )
+
+    async def _remind(self, invitation: Invitation, now: float) -> None:
+        async with self.store.database.transaction() as connection:
+            contact = (
+                await self.store.contacts.get(invitation.contact_id)
+                if invitation.contact_id
+                else None
+            )
+            if not await self.store.invitations.mark_reminded(connection, invitation.id, now):
+                return  # reminded by another tick meanwhile
+            if (
+                contact
+                and contact.address
+                and contact.opted_out_at is None
+                and contact.channel in self.surveys.pushing_channels
+            ):
+                await self.surveys.enqueue_start(
+                    connection, invitation, contact.address, reminder=True
+                )
 
     async def plan_recurring(self) -> int:
         """Relationship surveys (`every = "90d"`): each member once per period, spread evenly."""
@@ -186,6 +240,14 @@ class InvitationScheduler:
                 result = await self.triggers.trigger(request)
                 planned += result.created
         return planned
+
+
+def prepare_failure(error: Exception) -> str:
+    """Why an invitation could not be prepared, for `palaute status` and the log."""
+    if isinstance(error, KeyError):
+        # str.format_map: a placeholder of the survey's texts that the touchpoint lacks.
+        return f"could not be prepared: the property {error} is missing for the survey's texts"
+    return f"could not be prepared: {type(error).__name__}: {error}"
 
 
 def build_scheduler(timezone: str) -> AsyncIOScheduler:

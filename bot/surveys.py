@@ -26,7 +26,7 @@ from conversations.questions import AnswerValue
 from conversations.survey import Survey
 from conversations.texts import text
 from storage.database import savepoint
-from storage.outbox import PRIORITY_CONVERSATION, PRIORITY_INVITATION
+from storage.outbox import ANSWERS_CUSTOMER, PRIORITY_CONVERSATION, PRIORITY_INVITATION
 from storage.records import Invitation, InvitationState
 from storage.store import Store
 
@@ -388,7 +388,7 @@ class SurveyService:
             channel=channel,
             address=address,
             kind="text",
-            payload={"text": message},
+            payload={"text": message, ANSWERS_CUSTOMER: True},
             priority=PRIORITY_CONVERSATION,
             now=self.clock.now(),
         )
@@ -409,7 +409,7 @@ class SurveyService:
                 channel=channel,
                 address=address,
                 kind="text",
-                payload={"text": message, "rows": rows or []},
+                payload={"text": message, "rows": rows or [], ANSWERS_CUSTOMER: True},
                 priority=PRIORITY_CONVERSATION,
                 now=self.clock.now(),
             )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from storage.database import Database
 
+MAX_REPLAYS = 3
+GAVE_UP = f"skipped: its handling did not finish in {MAX_REPLAYS} starts"
+
 
 class InboxRepository:
     def __init__(self, database: Database) -> None:
@@ -31,6 +34,14 @@ class InboxRepository:
             (now, channel, external_id),
         )
 
+    async def mark_failed(self, channel: str, external_id: str, *, error: str, now: float) -> None:
+        """Handled, but its handling failed: done with (never replayed), the reason kept."""
+        await self.database.execute(
+            "UPDATE inbox SET processed_at = COALESCE(processed_at, ?), error = ?"
+            " WHERE channel = ? AND external_id = ?",
+            (now, error, channel, external_id),
+        )
+
     async def unprocessed(self, channel: str) -> list[tuple[str, str]]:
         rows = await self.database.fetchall(
             "SELECT external_id, payload FROM inbox WHERE processed_at IS NULL AND channel = ?"
@@ -38,6 +49,35 @@ class InboxRepository:
             (channel,),
         )
         return [(row["external_id"], row["payload"]) for row in rows]
+
+    async def replay(self, channel: str, *, now: float) -> list[tuple[str, str]]:
+        """What an earlier run stored but did not finish, to be handled again at this start.
+
+        Each replay is counted; one that `MAX_REPLAYS` starts did not finish (it crashes or
+        hangs the process every time) is given up, with the reason, so that it cannot stop
+        every later start at the same place.
+        """
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE inbox SET processed_at = ?, error = ? WHERE channel = ?"
+                " AND processed_at IS NULL AND attempts >= ?",
+                (now, GAVE_UP, channel, MAX_REPLAYS),
+            )
+            rows = await connection.execute_fetchall(
+                "UPDATE inbox SET attempts = attempts + 1 WHERE channel = ?"
+                " AND processed_at IS NULL RETURNING id, external_id, payload",
+                (channel,),
+            )
+        return [(row[1], row[2]) for row in sorted(rows, key=lambda row: row[0])]
+
+    async def failures(self, limit: int = 20) -> list[tuple[str, str, str]]:
+        """The most recent (channel, external id, reason) of items that could not be handled."""
+        rows = await self.database.fetchall(
+            "SELECT channel, external_id, error FROM inbox WHERE error IS NOT NULL"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(row["channel"], row["external_id"], row["error"]) for row in rows]
 
     async def prune(self, older_than: float) -> int:
         async with self.database.transaction() as connection:

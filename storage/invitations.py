@@ -134,7 +134,14 @@ class InvitationRepository:
         *,
         now: float,
         reason: str | None = None,
-    ) -> None:
+        expected: InvitationState | None = None,
+    ) -> bool:
+        """Move an invitation to `to`; False when nothing changed (it is in `to` already).
+
+        With `expected`, a compare-and-set: only from that state, and False when the invitation
+        is no longer in it (another tick or process moved it first), so that whatever the
+        caller does next (queueing the survey) happens once.
+        """
         async with connection.execute(
             "SELECT state FROM invitations WHERE id = ?", (invitation_id,)
         ) as cursor:
@@ -142,8 +149,10 @@ class InvitationRepository:
         if row is None:
             raise InvalidTransition(f"invitation {invitation_id} does not exist")
         current = InvitationState(row[0])
+        if expected is not None and current != expected:
+            return False
         if current == to:
-            return
+            return False
         if to not in _ALLOWED.get(current, set()):
             raise InvalidTransition(f"invitation {invitation_id} cannot go from {current} to {to}")
         stamps = {
@@ -153,11 +162,12 @@ class InvitationRepository:
         }.get(to, [])
         extra = "".join(f", {stamp} = COALESCE({stamp}, ?)" for stamp in stamps)
         params: list[Any] = [to.value, reason, now, *([now] * len(stamps)), invitation_id]
-        await connection.execute(
+        cursor = await connection.execute(
             f"UPDATE invitations SET state = ?, reason = COALESCE(?, reason), updated_at = ?{extra}"
-            " WHERE id = ?",
-            params,
+            " WHERE id = ? AND state = ?",
+            [*params, current.value],
         )
+        return bool(cursor.rowcount)
 
     async def mark_delivered(self, invitation_id: int, *, now: float) -> None:
         """The first message of the survey reached the platform: the response rate counts it."""
@@ -216,7 +226,23 @@ class InvitationRepository:
             " ORDER BY i.due_at LIMIT ?",
             (*params, limit),
         )
-        return [Invitation.from_row(row) for row in rows]
+        due: list[Invitation] = []
+        unreadable: list[tuple[str, float, int]] = []
+        for row in rows:
+            try:
+                due.append(Invitation.from_row(row))
+            except ValueError as error:
+                # Left scheduled it would be read (and fail) at every tick, first in line.
+                reason = f"could not be prepared: its properties are not JSON ({error})"
+                unreadable.append((reason, now, row["id"]))
+        if unreadable:
+            async with self.database.transaction() as connection:
+                await connection.executemany(
+                    "UPDATE invitations SET state = 'failed', reason = ?, updated_at = ?"
+                    " WHERE id = ? AND state = 'scheduled'",
+                    unreadable,
+                )
+        return due
 
     async def next_due_at(self) -> float | None:
         row = await self.database.fetchone(
@@ -230,15 +256,26 @@ class InvitationRepository:
             " AND i.reminded_at IS NULL AND (i.expires_at IS NULL OR i.expires_at > ?)",
             (now, now),
         )
-        return [Invitation.from_row(row) for row in rows]
+        due: list[Invitation] = []
+        for row in rows:
+            try:
+                due.append(Invitation.from_row(row))
+            except ValueError:
+                # Damaged properties: no reminder (marked as had, so that it is not read again).
+                async with self.database.transaction() as connection:
+                    await self.mark_reminded(connection, row["id"], now)
+        return due
 
     async def mark_reminded(
         self, connection: aiosqlite.Connection, invitation_id: int, now: float
-    ) -> None:
-        await connection.execute(
-            "UPDATE invitations SET reminded_at = ?, updated_at = ? WHERE id = ?",
+    ) -> bool:
+        """False when it was reminded already (by another tick): then no second reminder."""
+        cursor = await connection.execute(
+            "UPDATE invitations SET reminded_at = ?, updated_at = ? WHERE id = ?"
+            " AND reminded_at IS NULL AND state IN ('sent', 'answering')",
             (now, now, invitation_id),
         )
+        return bool(cursor.rowcount)
 
     async def expire_overdue(self, now: float) -> int:
         async with self.database.transaction() as connection:
@@ -294,6 +331,16 @@ class InvitationRepository:
             "SELECT state, COUNT(*) AS n FROM invitations GROUP BY state"
         )
         return {row["state"]: row["n"] for row in rows}
+
+    async def failures(self, limit: int = 20) -> list[tuple[int, str, str | None]]:
+        """(id, touchpoint, reason) of the most recent invitations that ended `failed`: no
+        properties read, so that a damaged row is listed too."""
+        rows = await self.database.fetchall(
+            "SELECT id, touchpoint, reason FROM invitations WHERE state = 'failed'"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(row["id"], row["touchpoint"], row["reason"]) for row in rows]
 
     async def listing(
         self, *, state: InvitationState | None = None, limit: int = 100

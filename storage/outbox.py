@@ -4,12 +4,14 @@ Delivery guarantee: a message is claimed (`sending`) before it is handed to a pl
 `sent` right after the platform confirms it. A crash between the two leaves it `sending`;
 `recover()` at start puts it back to `pending`, so each message is delivered at least once and at
 most twice — the second copy only for a message that was in flight at the moment of the crash.
+Only the holder of the run lease (storage.lease) claims and recovers, and every change of a
+claimed message is a compare-and-set from `sending`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +24,26 @@ PRIORITY_CONVERSATION = 100
 PRIORITY_ALERT = 50
 PRIORITY_INVITATION = 10
 PRIORITY_BULK = 0
+
+
+CUSTOMER_KINDS = ("prompt", "text")
+"""What is written to a customer as a new message. Edits only show an answer given in a message
+already in the chat; team messages and webhooks go to the team."""
+
+ANSWERS_CUSTOMER = "answers_customer"
+"""Payload flag of a reply to what the customer just did (a command, an answer): it goes out even
+after an opt-out, like the goodbye of /stop itself or the help for an opted-out customer."""
+
+_OPTED_OUT = (
+    "EXISTS (SELECT 1 FROM contacts c WHERE c.channel = outbox.channel"
+    " AND c.address = outbox.address AND c.opted_out_at IS NOT NULL"
+    f" AND outbox.kind IN ({', '.join(repr(kind) for kind in CUSTOMER_KINDS)})"
+    f" AND json_extract(outbox.payload, '$.{ANSWERS_CUSTOMER}') IS NOT 1)"
+)
+"""An outbox row (in an UPDATE of `outbox`) written to a customer who opted out, unasked: a
+survey, a reminder, a relayed reply of the team."""
+
+OPTED_OUT_ERROR = "not sent: the customer opted out before it went out"
 
 
 class OutboxRepository:
@@ -85,6 +107,7 @@ class OutboxRepository:
                 (now, limit + len(exclude_addresses)),
             )
             claimed: list[OutboxMessage] = []
+            unreadable: list[tuple[str, int]] = []
             bulk = 0
             for row in rows:
                 if len(claimed) >= limit:
@@ -95,20 +118,79 @@ class OutboxRepository:
                     if bulk >= bulk_limit:
                         continue
                     bulk += 1
-                claimed.append(OutboxMessage.from_row(row))
+                try:
+                    claimed.append(OutboxMessage.from_row(row))
+                except ValueError as error:
+                    # Left pending it would be read (and fail) at every claim, first in its chat.
+                    unreadable.append(
+                        (f"could not be read: the payload is not JSON ({error})", row["id"])
+                    )
+            if unreadable:
+                await connection.executemany(
+                    "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?"
+                    " AND state = 'pending'",
+                    unreadable,
+                )
             if not claimed:
                 return []
-            # One statement: no BEGIN/COMMIT round trips. A row another process changed since
-            # the read (state no longer pending) is not claimed.
+            # One statement decides, for each row at once, whether the customer opted out (then
+            # it is dropped) or it is claimed: a /stop committed before it is always seen. A row
+            # another process changed since the read (no longer pending) is left alone.
             marks = ",".join("?" * len(claimed))
-            updated = await connection.execute_fetchall(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
-                f" WHERE id IN ({marks}) AND state = 'pending' RETURNING id, attempts",
-                [m.id for m in claimed],
-            )
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                updated = await connection.execute_fetchall(
+                    f"UPDATE outbox SET state = CASE WHEN {_OPTED_OUT} THEN 'failed'"
+                    f" ELSE 'sending' END, last_error = CASE WHEN {_OPTED_OUT} THEN ?"
+                    f" ELSE last_error END, attempts = attempts + CASE WHEN {_OPTED_OUT}"
+                    f" THEN 0 ELSE 1 END WHERE id IN ({marks}) AND state = 'pending'"
+                    " RETURNING id, attempts, state",
+                    [OPTED_OUT_ERROR, *(m.id for m in claimed)],
+                )
+                failed = {row[0] for row in updated if row[2] == "failed"}
+                if failed:
+                    await self._suppress_invitations(
+                        connection, [m for m in claimed if m.id in failed]
+                    )
+                await connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:  # SQLite may have rolled back already
+                    await connection.execute("ROLLBACK")
+                raise
         # Each message comes with its attempts counting this one.
-        attempts = {row[0]: row[1] for row in updated}
+        attempts = {row[0]: row[1] for row in updated if row[2] == "sending"}
         return [replace(m, attempts=attempts[m.id]) for m in claimed if m.id in attempts]
+
+    async def drop_if_opted_out(self, message: OutboxMessage) -> bool:
+        """Right before sending a claimed message that waited for its turn: True (and the message
+        is failed with the reason) when its customer opted out meanwhile."""
+        if message.kind not in CUSTOMER_KINDS:
+            return False
+        async with self.database.serialized() as connection:
+            updated = await connection.execute_fetchall(
+                f"UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?"
+                f" AND state = 'sending' AND {_OPTED_OUT} RETURNING id",
+                (OPTED_OUT_ERROR, message.id),
+            )
+            if updated:
+                await self._suppress_invitations(connection, [message])
+        return bool(updated)
+
+    async def _suppress_invitations(
+        self, connection: aiosqlite.Connection, dropped: list[OutboxMessage]
+    ) -> None:
+        """A survey dropped before it reached the customer: its invitation is suppressed, as
+        one due after the opt-out would have been."""
+        ids = [m.invitation_id for m in dropped if m.kind == "prompt" and m.invitation_id]
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        await connection.execute(
+            "UPDATE invitations SET state = 'suppressed', reason = 'the contact opted out of"
+            f" surveys before it went out' WHERE id IN ({marks}) AND state = 'sent'"
+            " AND sent_at IS NULL",
+            ids,
+        )
 
     async def mark_sent(
         self,
@@ -121,7 +203,7 @@ class OutboxRepository:
         """Sent; inside the caller's transaction when `connection` is given."""
         sql = (
             "UPDATE outbox SET state = 'sent', sent_at = ?, result = ?, last_error = NULL"
-            " WHERE id = ?"
+            " WHERE id = ? AND state = 'sending'"
         )
         if connection is None:
             await self.database.execute(sql, (now, result, message_id))
@@ -133,13 +215,15 @@ class OutboxRepository:
 
     async def retry_later(self, message_id: int, *, not_before: float, error: str) -> None:
         await self.database.execute(
-            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET state = 'pending', not_before = ?, last_error = ? WHERE id = ?"
+            " AND state = 'sending'",
             (not_before, error, message_id),
         )
 
     async def mark_failed(self, message_id: int, *, error: str) -> None:
         await self.database.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", (error, message_id)
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ? AND state = 'sending'",
+            (error, message_id),
         )
 
     async def fail_pending_for(self, channel: str, address: str, *, error: str) -> int:
@@ -150,10 +234,20 @@ class OutboxRepository:
             (error, channel, address),
         )
 
-    async def recover(self) -> int:
-        """Messages left `sending` by a crash go back to `pending` (the documented duplicate)."""
+    async def recover(self, message_ids: Collection[int] | None = None) -> int:
+        """Messages left `sending` go back to `pending`: at start all of them (left by a crash:
+        the documented duplicate; the run lease makes sure no other process is sending them),
+        at a stop only `message_ids`, those this process had claimed and not finished."""
+        if message_ids is None:
+            return await self.database.execute(
+                "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+            )
+        if not message_ids:
+            return 0
+        marks = ",".join("?" * len(message_ids))
         return await self.database.execute(
-            "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+            f"UPDATE outbox SET state = 'pending' WHERE state = 'sending' AND id IN ({marks})",
+            list(message_ids),
         )
 
     async def next_not_before(self, after: float | None = None) -> float | None:

@@ -119,18 +119,34 @@ class SlackInbox:
         task.add_done_callback(lambda _t: self._running.pop(key, None))
 
     async def _process(self, key: str, item: dict[str, Any]) -> None:
-        request = bolt_request(item)
+        try:
+            request = bolt_request(item)
+        except Exception as unreadable:  # stored by another version, or damaged: never runnable
+            log.warning("Slack request %s cannot be read; it is skipped: %s", key, unreadable)
+            await self._failed(key, f"cannot be read: {type(unreadable).__name__}: {unreadable}")
+            return
         async with self._lanes.lane(request.context.user_id or ""):
+            error: str | None = None
             try:
                 response = await self.bolt.async_dispatch(request)
                 if response.status >= 500:
+                    # bolt caught a listener's exception (and logged it): this one is done with.
                     log.warning("Slack request %s failed in palaute (%s)", key, response.status)
+                    error = f"handling it failed (bolt answered {response.status}; see the log)"
             except asyncio.CancelledError:
                 raise  # stopped mid-way: left unprocessed, it runs again at the next start
-            except Exception:
+            except Exception as failure:
                 log.exception("processing Slack request %s failed", key)
-            await self.store.inbox.mark_processed(INBOX_CHANNEL, key, now=self.now())
+                error = f"handling it failed: {type(failure).__name__}: {failure}"
+            if error is None:
+                await self.store.inbox.mark_processed(INBOX_CHANNEL, key, now=self.now())
+            else:
+                await self._failed(key, error)
         await self._prune()
+
+    async def _failed(self, key: str, error: str) -> None:
+        """Done with, never replayed; the reason is kept for `palaute status`."""
+        await self.store.inbox.mark_failed(INBOX_CHANNEL, key, error=error, now=self.now())
 
     async def _prune(self) -> None:
         now = self.now()
@@ -146,11 +162,16 @@ class SlackInbox:
         async with self._lock:
             left = [
                 (key, payload)
-                for key, payload in await self.store.inbox.unprocessed(INBOX_CHANNEL)
+                for key, payload in await self.store.inbox.replay(INBOX_CHANNEL, now=self.now())
                 if key not in self._running
             ]
             for key, payload in left:
-                self._spawn(key, json.loads(payload))
+                try:
+                    item = json.loads(payload)
+                except ValueError as damaged:  # one damaged row must not stop the start
+                    await self._failed(key, f"cannot be read: {damaged}")
+                    continue
+                self._spawn(key, item)
         if left:
             log.warning("processing %d Slack request(s) received before a restart", len(left))
         return len(left)

@@ -65,8 +65,11 @@ class UpdateInbox:
         """Hand over what is stored but unprocessed (an earlier run's leftovers); from now on new
         updates go straight to `application`. Returns how many were left over."""
         async with self._lock:
-            leftovers = await self._store.inbox.unprocessed(CHANNEL)
+            leftovers = await self._store.inbox.replay(CHANNEL, now=self._clock.now())
             self._application = application
+            # Called by PTB (as every error handler is) when a handler raised: the update is
+            # done with, and `palaute status` tells why it came to nothing.
+            application.add_error_handler(self._record_error)
             for update_id, payload in leftovers:
                 await self._hand_over(update_id, payload)
         if leftovers:
@@ -84,9 +87,28 @@ class UpdateInbox:
         except Exception:
             # Left unprocessed, an unreadable row would stop every later start at this point.
             log.exception("Telegram update %s cannot be read; it is skipped", update_id)
-            await self._store.inbox.mark_processed(CHANNEL, update_id, now=self._clock.now())
+            await self._store.inbox.mark_failed(
+                CHANNEL,
+                update_id,
+                error="cannot be read as a Telegram update",
+                now=self._clock.now(),
+            )
             return
         await self._application.update_queue.put(update)
+
+    async def _record_error(self, update: object, context: Any) -> None:
+        if isinstance(update, Update):
+            await self.failed(update, context.error)
+
+    async def failed(self, update: Update, error: BaseException | None) -> None:
+        """Its handling raised: marked done with the reason, so that it is not replayed."""
+        reason = f"handling it failed: {type(error).__name__}: {error}"
+        try:
+            await self._store.inbox.mark_failed(
+                CHANNEL, str(update.update_id), error=reason, now=self._clock.now()
+            )
+        except Exception:
+            log.exception("could not record that Telegram update %s failed", update.update_id)
 
     async def processed(self, update: object) -> None:
         if not isinstance(update, Update):
