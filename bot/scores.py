@@ -26,6 +26,18 @@ class QuestionScore:
     n: int
     value: float | None
     margin_of_error: float | None
+    score: scoring.Score | None = None
+    """The full score, with the counts a two-sample comparison needs."""
+
+    @property
+    def low(self) -> float | None:
+        interval = self.score.interval if self.score is not None else None
+        return interval.low if interval else None
+
+    @property
+    def high(self) -> float | None:
+        interval = self.score.interval if self.score is not None else None
+        return interval.high if interval else None
 
 
 @dataclass(frozen=True)
@@ -82,21 +94,25 @@ def question_score(aggregate: QuestionAggregate) -> QuestionScore:
     n = sum(histogram.values())
     if aggregate.kind == QuestionKind.NPS:
         nps = scoring.nps_from_histogram(histogram)
-        return QuestionScore(aggregate.question_id, aggregate.kind, n, nps.nps, nps.margin_of_error)
+        return QuestionScore(
+            aggregate.question_id, aggregate.kind, n, nps.nps, nps.margin_of_error, nps
+        )
     if aggregate.kind == QuestionKind.CSAT:
         csat = scoring.csat_score(sum(c for v, c in histogram.items() if v >= 4), n)
         return QuestionScore(
-            aggregate.question_id, aggregate.kind, n, csat.percent, csat.margin_of_error
+            aggregate.question_id, aggregate.kind, n, csat.percent, csat.margin_of_error, csat
         )
     if aggregate.kind == QuestionKind.YES_NO:
         share = scoring.csat_score(histogram.get(1, 0), n)
         return QuestionScore(
-            aggregate.question_id, aggregate.kind, n, share.percent, share.margin_of_error
+            aggregate.question_id, aggregate.kind, n, share.percent, share.margin_of_error, share
         )
     total = sum(v * c for v, c in histogram.items())
     squares = sum(v * v * c for v, c in histogram.items())
     mean = scoring.mean_from_summary(n, total, squares)
-    return QuestionScore(aggregate.question_id, aggregate.kind, n, mean.mean, mean.margin_of_error)
+    return QuestionScore(
+        aggregate.question_id, aggregate.kind, n, mean.mean, mean.margin_of_error, mean
+    )
 
 
 def score_row(survey: Survey | None, aggregate: SurveyAggregate) -> ScoreRow:
@@ -182,20 +198,22 @@ class QuestionTrend:
         return self.current.value - self.previous.value
 
     @property
+    def difference(self) -> scoring.Difference | None:
+        """The change with its 95 % interval, from the two-sample test of the question's kind."""
+        previous = self.previous
+        if previous is None or self.current.score is None or previous.score is None:
+            return None
+        return scoring.difference(self.current.score, previous.score)
+
+    @property
     def trend(self) -> Trend:
         previous = self.previous
         if not self.enough or previous is None or previous.n < self.min_n:
             return Trend.TOO_FEW
-        clear = scoring.is_clear_change(
-            self.current.value,
-            self.current.margin_of_error,
-            previous.value,
-            previous.margin_of_error,
-        )
-        change = self.change
-        if not clear or change is None:
+        difference = self.difference
+        if difference is None or not difference.clear:
             return Trend.NO_CLEAR_CHANGE
-        return Trend.UP if change > 0 else Trend.DOWN
+        return Trend.UP if difference.interval.low > 0 else Trend.DOWN
 
     def as_json(self) -> dict[str, Any]:
         digits = 1 if self.kind in ("nps", "csat", "yes_no") else 2
