@@ -58,7 +58,12 @@ class ScoreRow:
     """The question `n`, the margin and trends refer to."""
     responses: int = 0
 
+    @property
+    def headline_score(self) -> QuestionScore | None:
+        return next((q for q in self.questions if q.question_id == self.headline_question), None)
+
     def as_json(self) -> dict[str, Any]:
+        headline = self.headline_score
         return {
             "survey": self.survey,
             "group": self.group,
@@ -67,6 +72,8 @@ class ScoreRow:
             "csat": _round(self.csat),
             "ces": _round(self.ces, 2),
             "margin_of_error": _round(self.margin_of_error),
+            "low": _round(headline.low if headline else None),
+            "high": _round(headline.high if headline else None),
             "response_rate": _round(self.response_rate, 3),
             "comment_rate": _round(self.comment_rate, 3),
             "invitations_sent": self.invitations_sent,
@@ -79,6 +86,8 @@ class ScoreRow:
                     "n": q.n,
                     "value": _round(q.value, 2),
                     "margin_of_error": _round(q.margin_of_error, 2),
+                    "low": _round(q.low, 2),
+                    "high": _round(q.high, 2),
                 }
                 for q in self.questions
             ],
@@ -217,12 +226,15 @@ class QuestionTrend:
 
     def as_json(self) -> dict[str, Any]:
         digits = 1 if self.kind in ("nps", "csat", "yes_no") else 2
+        difference = self.difference
         return {
             "question": self.question_id,
             "kind": self.kind,
             "n": self.current.n,
             "value": _round(self.current.value, digits),
             "margin_of_error": _round(self.current.margin_of_error, digits),
+            "low": _round(self.current.low, digits),
+            "high": _round(self.current.high, digits),
             "enough_answers": self.enough,
             "previous": None
             if self.previous is None
@@ -230,8 +242,12 @@ class QuestionTrend:
                 "n": self.previous.n,
                 "value": _round(self.previous.value, digits),
                 "margin_of_error": _round(self.previous.margin_of_error, digits),
+                "low": _round(self.previous.low, digits),
+                "high": _round(self.previous.high, digits),
             },
             "change": _round(self.change, digits),
+            "change_low": _round(difference.interval.low, digits) if difference else None,
+            "change_high": _round(difference.interval.high, digits) if difference else None,
             "trend": self.trend.value,
         }
 
@@ -272,7 +288,16 @@ class TrendRow:
             enough_answers=self.enough,
             previous={
                 k: previous[k]
-                for k in ("n", "nps", "csat", "ces", "margin_of_error", "response_rate")
+                for k in (
+                    "n",
+                    "nps",
+                    "csat",
+                    "ces",
+                    "margin_of_error",
+                    "low",
+                    "high",
+                    "response_rate",
+                )
             },
             change=headline.as_json()["change"] if headline else None,
             trend=headline.trend.value if headline else Trend.TOO_FEW.value,

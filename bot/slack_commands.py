@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.channels.slack import COMMAND, SLACK_UNAVAILABLE, SlackChannel
 from bot.durations import format_duration, parse_duration
+from bot.reports.format import format_uncertainty
 from bot.scores import ScoreRow, rolling_scores
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, describe_due
 from storage.records import InvitationState
@@ -137,8 +138,9 @@ def score_line(row: ScoreRow, min_n: int) -> str:
     else:
         score = "no score"
     parts = [f"*{row.survey}*: {score}"]
-    if row.margin_of_error is not None:
-        parts.append(f"±{row.margin_of_error:.1f}")
+    headline = row.headline_score
+    if headline is not None and headline.margin_of_error is not None:
+        parts.append(format_uncertainty(headline))
     parts.append(f"n={row.n}")
     if row.response_rate is not None:
         parts.append(f"response rate {row.response_rate:.0%}")

@@ -258,3 +258,39 @@ async def test_cli_report_shows_previous_window_and_change(
 
 async def _run(argv: list[str]) -> int:
     return await asyncio.to_thread(main, argv)
+
+
+async def test_an_asymmetric_interval_is_shown_as_it_is_not_as_plus_minus(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = await Store.open(db_path)
+    now = time.time()
+    for i in range(10):
+        await _answer(store, "nps", {"nps": 0}, now - 2 * DAY - i)  # every answer a detractor
+        await _answer(store, "csat", {"csat": 5}, now - 2 * DAY - i)  # 10 of 10 satisfied
+    await store.close()
+    config = _cli_config(tmp_path, db_path)
+
+    assert await _run(["report", "--config", str(config), "--window", "7d"]) == 0
+    text = capsys.readouterr().out
+    # The NPS interval is [-100, -47.5] and CSAT's [72.2, 100]: "±26" and "±14" hid that.
+    assert "NPS -100 [-100, -48]" in text and "±" not in text.split("NPS -100")[1][:12]
+    assert "CSAT 100% [72%, 100%]" in text
+
+    assert (
+        await _run(["report", "--config", str(config), "--window", "7d", "--format", "json"]) == 0
+    )
+    scores = {s["survey"]: s for s in json.loads(capsys.readouterr().out)["windows"][0]["scores"]}
+    assert scores["nps"]["low"] == -100.0 and scores["nps"]["high"] == pytest.approx(-47.5, abs=0.1)
+    assert scores["csat"]["low"] == pytest.approx(72.2, abs=0.1) and scores["csat"]["high"] == 100
+    question = scores["nps"]["questions"][0]
+    assert question["low"] == -100.0 and question["high"] == pytest.approx(-47.5, abs=0.1)
+    assert question["margin_of_error"] == pytest.approx(26.2, abs=0.1)  # kept, beside them
+
+    assert await _run(["report", "--config", str(config), "--window", "7d", "--format", "csv"]) == 0
+    import csv as csv_module
+    import io
+
+    rows = list(csv_module.DictReader(io.StringIO(capsys.readouterr().out)))
+    nps_row = next(r for r in rows if r["survey"] == "nps" and r["question"] == "nps")
+    assert float(nps_row["low"]) == -100.0 and float(nps_row["high"]) == pytest.approx(-47.5, 0.01)

@@ -20,10 +20,11 @@ from bot.http.dashboard_auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECOND
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.reports.chart import chart_png
 from bot.reports.format import (
-    format_margin,
     format_rate,
     format_score,
+    format_shown,
     format_trend,
+    format_uncertainty,
     format_value,
     metric_label,
 )
@@ -289,7 +290,7 @@ class Dashboard:
         if headline is not None:
             if headline.enough:
                 view.value = format_value(headline.kind, headline.current.value)
-                view.margin = format_margin(headline.kind, headline.current.margin_of_error)
+                view.margin = format_uncertainty(headline.current)
             else:
                 view.note = format_score(headline, self.language)
             view.trend = format_trend(headline, self.language)
@@ -299,12 +300,7 @@ class Dashboard:
                 QuestionView(
                     label=metric_label(q.kind, q.question_id),
                     n=q.current.n,
-                    value=(
-                        f"{format_value(q.kind, q.current.value)} "
-                        f"{format_margin(q.kind, q.current.margin_of_error)}".strip()
-                        if q.enough
-                        else self.t("report_trend_too_few")
-                    ),
+                    value=(format_shown(q.current) if q.enough else self.t("report_trend_too_few")),
                     trend=format_trend(q, self.language),
                     trend_class=_trend_class(q),
                 )
