@@ -332,7 +332,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from datetime import timedelta
 
     from bot.reports import terminal
-    from bot.scores import rolling_trends
+    from bot.scores import rolling_trends, window_periods
 
     try:
         windows = (
@@ -362,6 +362,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
                         min_n=config.team.min_n,
                         by=args.by,
                         survey_id=args.survey,
+                        timezone=config.team.timezone,
                     ),
                 )
                 for window in windows
@@ -369,10 +370,10 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
         except ValueError as error:
             print(f"palaute report: error: --by: {error}", file=sys.stderr)
             return EXIT_CONFIG
-        longest = max(windows)
+        longest, _ = window_periods(now, max(windows), config.team.timezone)
         comments = (
             await store.reports.comments(
-                now - longest.total_seconds(), now + 1, survey_id=args.survey, limit=args.comments
+                longest.start, now + 1, survey_id=args.survey, limit=args.comments
             )
             if args.comments > 0
             else []

@@ -1,16 +1,21 @@
 """Rolling scores per survey (and breakdown), with n, margin of error and response rate.
 
 `rolling_trends` adds the previous window of the same length and tells a clear change from
-noise: a difference within the margin of error of the difference is "no clear change".
+noise with a two-sample test of the kind of score (`conversations.scoring.difference`).
+
+A window of N days is N whole local days in the team's time zone, ending with the last day
+that is over (yesterday): the same days in the terminal, the summaries, the digest, the chart and
+the dashboard, 23 or 25 hours long across a DST change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from conversations import scoring
 from conversations.questions import QuestionKind
@@ -156,6 +161,47 @@ def score_row(survey: Survey | None, aggregate: SurveyAggregate) -> ScoreRow:
     )
 
 
+def local_midnight(day: date, zone: ZoneInfo) -> float:
+    """The moment a local day begins (a DST change never falls at midnight in the tz database's
+    zones that palaute is used in, and if one did, the first moment of the day is taken)."""
+    return datetime.combine(day, datetime.min.time(), zone).timestamp()
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in epoch seconds; for a whole-day window, the local days it covers."""
+
+    start: float
+    end: float
+    first_day: date | None = None
+    last_day: date | None = None
+
+
+def window_periods(now: float, window: timedelta, timezone: str) -> tuple[Period, Period]:
+    """The window as of `now` and the window of the same length just before it.
+
+    Whole days are local days ending yesterday: 7 days at any time on Monday 30.11. are
+    Monday 23.11. 00:00 to Sunday 29.11. 24:00. A window of hours (`12h`) is the hours up to
+    `now`.
+    """
+    seconds = window.total_seconds()
+    if seconds % 86400:
+        return Period(now - seconds, now), Period(now - 2 * seconds, now - seconds)
+    zone = ZoneInfo(timezone)
+    days = int(seconds // 86400)
+    today = datetime.fromtimestamp(now, zone).date()
+    first = today - timedelta(days=days)
+    before = first - timedelta(days=days)
+    return (
+        Period(
+            local_midnight(first, zone), local_midnight(today, zone), first, today - timedelta(1)
+        ),
+        Period(
+            local_midnight(before, zone), local_midnight(first, zone), before, first - timedelta(1)
+        ),
+    )
+
+
 async def rolling_scores(
     store: Store,
     surveys: Mapping[str, Survey],
@@ -164,9 +210,13 @@ async def rolling_scores(
     window: timedelta,
     by: str | None = None,
     survey_id: str | None = None,
+    timezone: str = "UTC",
 ) -> list[ScoreRow]:
-    start = now - window.total_seconds()
-    aggregates = await store.reports.aggregates(start, now + 1, by=by, survey_id=survey_id)
+    """Scores over the window as of `now` (`window_periods`: whole days end with yesterday)."""
+    period, _ = window_periods(now, window, timezone)
+    aggregates = await store.reports.aggregates(
+        period.start, period.end, by=by, survey_id=survey_id
+    )
     rows = [
         score_row(surveys.get(survey), aggregate)
         for (survey, _group), aggregate in aggregates.items()
@@ -261,6 +311,7 @@ class TrendRow:
     window: timedelta
     min_n: int
     questions: tuple[QuestionTrend, ...]
+    period: Period | None = None
 
     @property
     def survey(self) -> str:
@@ -283,8 +334,11 @@ class TrendRow:
         data = self.current.as_json()
         headline = self.headline
         previous = self.previous.as_json()
+        period = self.period
         data.update(
             window_days=self.window.total_seconds() / 86400,
+            first_day=period.first_day.isoformat() if period and period.first_day else None,
+            last_day=period.last_day.isoformat() if period and period.last_day else None,
             enough_answers=self.enough,
             previous={
                 k: previous[k]
@@ -306,7 +360,13 @@ class TrendRow:
         return data
 
 
-def trend_row(current: ScoreRow, previous: ScoreRow, window: timedelta, min_n: int) -> TrendRow:
+def trend_row(
+    current: ScoreRow,
+    previous: ScoreRow,
+    window: timedelta,
+    min_n: int,
+    period: Period | None = None,
+) -> TrendRow:
     before = {q.question_id: q for q in previous.questions}
     now = {q.question_id: q for q in current.questions}
     questions = [QuestionTrend(q, before.get(q.question_id), min_n) for q in current.questions]
@@ -316,7 +376,7 @@ def trend_row(current: ScoreRow, previous: ScoreRow, window: timedelta, min_n: i
         for q in previous.questions
         if q.question_id not in now
     ]
-    return TrendRow(current, previous, window, min_n, tuple(questions))
+    return TrendRow(current, previous, window, min_n, tuple(questions), period)
 
 
 async def rolling_trends(
@@ -329,15 +389,16 @@ async def rolling_trends(
     by: str | None = None,
     survey_id: str | None = None,
     filters: Mapping[str, str] | None = None,
+    timezone: str = "UTC",
 ) -> list[TrendRow]:
-    """Scores over [now - window, now] next to the same-length window just before it."""
-    seconds = window.total_seconds()
-    start = now - seconds
+    """Scores over the window as of `now` next to the same-length window just before it
+    (`window_periods`: whole local days in `timezone` end with yesterday)."""
+    period, before = window_periods(now, window, timezone)
     current = await store.reports.aggregates(
-        start, now + 1, by=by, survey_id=survey_id, filters=filters
+        period.start, period.end, by=by, survey_id=survey_id, filters=filters
     )
     previous = await store.reports.aggregates(
-        start - seconds, start, by=by, survey_id=survey_id, filters=filters
+        before.start, before.end, by=by, survey_id=survey_id, filters=filters
     )
     rows = []
     for key in sorted(set(current) | set(previous), key=lambda k: (k[0], k[1] or "")):
@@ -349,6 +410,7 @@ async def rolling_trends(
                 score_row(survey, previous.get(key, empty)),
                 window,
                 min_n,
+                period,
             )
         )
     return rows

@@ -408,6 +408,7 @@ class OrganizerCommands:
             now=self.app.clock.now(),
             window=window,
             survey_id=survey_id,
+            timezone=config.team.timezone,
         )
         title = f"*Scores over the last {describe_window(window)}*"
         if not rows:

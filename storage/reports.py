@@ -163,10 +163,11 @@ class ReportRepository:
         invitation_where, invitation_params = scope.where("i")
         rows = await self.database.fetchall(
             f"SELECT i.survey_id, {scope.group('i')} AS grp, COUNT(*) AS sent,"
-            " SUM(i.started_at IS NOT NULL OR i.state = 'completed') AS answered"
-            f" FROM invitations i{scope.join('i')}"
+            # Answered as of `end`: a summary posted late counts what was true on time.
+            " SUM(i.started_at < ? OR (i.started_at IS NULL AND i.state = 'completed'))"
+            f" AS answered FROM invitations i{scope.join('i')}"
             f" WHERE i.sent_at >= ? AND i.sent_at < ?{invitation_where} GROUP BY i.survey_id, grp",
-            [start, end, *invitation_params],
+            [end, start, end, *invitation_params],
         )
         for row in rows:
             target = aggregate(row["survey_id"], row["grp"])

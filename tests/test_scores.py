@@ -55,7 +55,8 @@ def _reference(
         )
         if start <= fact.sent_at < end:
             entry["sent"] += 1  # type: ignore[operator]
-            entry["answered"] += fact.answered  # type: ignore[operator]
+            # answered as of the window's end
+            entry["answered"] += fact.started_at is not None and fact.started_at < end  # type: ignore[operator]
         in_window = {q: v for q, (v, at) in fact.answers.items() if start <= at < end}
         answered = {q: v for q, v in in_window.items() if v is not None}
         if answered:
@@ -91,9 +92,11 @@ async def test_scores_match_a_reference_computation(store: Store, seed: int) -> 
         rows = await rolling_trends(
             store, SURVEYS, now=NOW, window=window, min_n=MIN_N, by=by, filters=filters
         )
-        start = NOW - window.total_seconds()
-        current = _reference(facts, start, NOW + 1, by, filters)
-        previous = _reference(facts, start - window.total_seconds(), start, by, filters)
+        # Whole UTC days (the default time zone) ending with the day before NOW.
+        midnight = NOW - NOW % DAY
+        start = midnight - days * DAY
+        current = _reference(facts, start, midnight, by, filters)
+        previous = _reference(facts, start - days * DAY, start, by, filters)
         assert {(r.survey, r.group) for r in rows} == set(current) | set(previous), (days, by)
         for row in rows:
             key = (row.survey, row.group)
@@ -166,8 +169,8 @@ async def _answer(store: Store, survey_id: str, answers: dict[str, object], at: 
 
 
 async def test_an_abandoned_survey_still_counts_its_score(store: Store) -> None:
-    await _answer(store, "nps", {"nps": 3}, NOW - 100)
-    await _answer(store, "nps", {"nps": 10, "why": "great"}, NOW - 50)
+    await _answer(store, "nps", {"nps": 3}, NOW - DAY - 100)
+    await _answer(store, "nps", {"nps": 10, "why": "great"}, NOW - DAY - 50)
     (row,) = await rolling_trends(store, SURVEYS, now=NOW, window=timedelta(days=7), min_n=1)
     assert row.current.n == 2 and row.current.nps == 0.0
     assert row.current.responses == 2 and row.current.comment_rate == 0.5
@@ -179,7 +182,7 @@ async def test_event_survey_is_broken_down_per_part(store: Store) -> None:
             store,
             "event",
             {"before": 2, "during": 5, "after": 4 if day % 2 else 3},
-            NOW - day * 3600,
+            NOW - DAY - day * 3600,
         )
     (row,) = await rolling_trends(store, SURVEYS, now=NOW, window=timedelta(days=7), min_n=10)
     parts = {q.question_id: q.current.value for q in row.questions}

@@ -29,7 +29,7 @@ from bot.reports.format import (
     metric_label,
 )
 from bot.reports.summary import SummaryBuilder, format_age, properties_text, survey_title
-from bot.scores import QuestionTrend, Trend, TrendRow, rolling_trends
+from bot.scores import QuestionTrend, Trend, TrendRow, rolling_trends, window_periods
 from conversations.texts import text
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ WINDOW_CHOICES = (7, 30, 90)
 CHART_WIDTH = 6.4
 """Inches at 100 dpi: the chart's text stays readable at the width of a survey card."""
 COMMENTS_SHOWN = 15
+ONE_DAY = timedelta(days=1)
 MAX_FILTER_LENGTH = 200
 
 
@@ -239,13 +240,15 @@ class Dashboard:
             window=window,
             min_n=self.config.team.min_n,
             filters=filters.as_mapping(),
+            timezone=self.config.team.timezone,
         )
         rows = self.builder.in_config_order(rows)
-        start = now - window.total_seconds()
+        period, before = window_periods(now, window, self.config.team.timezone)
+        # The newest comments, today's too: words are not a score that a part-day would skew.
         comments = await store.reports.comments(
-            start, now + 1, filters=filters.as_mapping(), limit=COMMENTS_SHOWN
+            period.start, now + 1, filters=filters.as_mapping(), limit=COMMENTS_SHOWN
         )
-        choices = await store.reports.dimension_values(start - window.total_seconds(), now + 1)
+        choices = await store.reports.dimension_values(before.start, now + 1)
         body = render(
             "dashboard.html",
             self.language,
@@ -359,10 +362,11 @@ class Dashboard:
         survey_id = request.query.get("survey", "")
         if survey_id not in self.config.surveys:
             raise web.HTTPNotFound(text="unknown survey")
-        today = datetime.fromtimestamp(self.palaute.clock.now(), self.zone).date()
+        # The last whole day, as in the scores above the chart (bot.scores.window_periods).
+        yesterday = datetime.fromtimestamp(self.palaute.clock.now(), self.zone).date() - ONE_DAY
         smooth = min(7, filters.window)
         series = await self.builder.chart_data(
-            today, [survey_id], days=filters.window, smooth=smooth, filters=filters.as_mapping()
+            yesterday, [survey_id], days=filters.window, smooth=smooth, filters=filters.as_mapping()
         )
         labels = self.builder.chart_labels(filters.window, smooth)
         png = await chart_png(series, title=labels["title"], labels=labels, width=CHART_WIDTH)

@@ -87,7 +87,7 @@ TEXTS: dict[str, str] = {
     "summary_followups_week": "Follow-ups this week: opened {created}, resolved {resolved}; open now {open}.",
     "summary_comments_yesterday": "Comments yesterday",
     "summary_comments_week": "Latest comments this week",
-    "chart_title": "Rolling {smooth}-day scores",
+    "chart_title": "Each point: the {smooth} whole days up to that day, in {timezone}",
     "chart_current": "last {days} days",
     "chart_previous": "the {days} days before",
     "chart_answers": "answers per day",

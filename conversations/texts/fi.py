@@ -87,7 +87,7 @@ TEXTS: dict[str, str] = {
     "summary_followups_week": "Seurannat tällä viikolla: avattu {created}, ratkaistu {resolved}; nyt avoinna {open}.",
     "summary_comments_yesterday": "Eilisen kommentit",
     "summary_comments_week": "Viikon uusimmat kommentit",
-    "chart_title": "Liukuva {smooth} päivän tulos",
+    "chart_title": "Jokainen piste: sitä päivää edeltävät {smooth} kokonaista päivää, aikavyöhyke {timezone}",
     "chart_current": "viimeiset {days} päivää",
     "chart_previous": "sitä edeltävät {days} päivää",
     "chart_answers": "vastauksia päivässä",
