@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help='how far back, e.g. "7d", "30d"; repeatable (default: [team] windows)',
     )
+    report.add_argument(
+        "--through",
+        choices=["yesterday", "today"],
+        default="yesterday",
+        help="the last local day of each window (default yesterday; today: so far)",
+    )
     report.add_argument("--by", help="break down by touchpoint, channel or property:NAME")
     report.add_argument("--survey", help="only this survey")
     report.add_argument(
@@ -332,7 +338,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from datetime import timedelta
 
     from bot.reports import terminal
-    from bot.scores import rolling_trends, window_periods
+    from bot.scores import local_midnight, rolling_trends, window_periods
 
     try:
         windows = (
@@ -348,6 +354,10 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
         return EXIT_CONFIG
     zone = ZoneInfo(config.team.timezone)
     now = SystemClock().now()
+    as_of = now
+    if args.through == "today":  # windows as of tomorrow's first moment end with today
+        tomorrow = datetime.fromtimestamp(now, zone).date() + timedelta(days=1)
+        as_of = local_midnight(tomorrow, zone)
     store = await _open_store(config)
     try:
         try:
@@ -357,7 +367,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
                     await rolling_trends(
                         store,
                         config.surveys,
-                        now=now,
+                        now=as_of,
                         window=window,
                         min_n=config.team.min_n,
                         by=args.by,
@@ -370,7 +380,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
         except ValueError as error:
             print(f"palaute report: error: --by: {error}", file=sys.stderr)
             return EXIT_CONFIG
-        longest, _ = window_periods(now, max(windows), config.team.timezone)
+        longest, _ = window_periods(as_of, max(windows), config.team.timezone)
         comments = (
             await store.reports.comments(
                 longest.start, now + 1, survey_id=args.survey, limit=args.comments

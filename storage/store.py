@@ -12,6 +12,7 @@ from storage.database import Database
 from storage.followups import FollowupRepository
 from storage.inbox import InboxRepository
 from storage.invitations import InvitationRepository
+from storage.link_views import LinkViewRepository
 from storage.outbox import OutboxRepository
 from storage.prompts import SentPromptRepository
 from storage.reports import ReportRepository
@@ -33,6 +34,7 @@ class Store:
     settings: SettingsRepository
     followups: FollowupRepository
     team_reports: TeamReportRepository
+    link_views: LinkViewRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -53,6 +55,7 @@ class Store:
             settings=SettingsRepository(database),
             followups=FollowupRepository(database),
             team_reports=TeamReportRepository(database),
+            link_views=LinkViewRepository(database),
         )
 
     async def close(self) -> None:
