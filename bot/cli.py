@@ -18,6 +18,7 @@ from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config
 from bot.demo_command import add_demo_parser, cmd_demo_data
 from bot.durations import format_duration, parse_duration
+from bot.import_command import add_import_parser, cmd_import
 from bot.link_command import add_link_parser, cmd_link
 from bot.logs import configure_logging
 from bot.property_args import parse_properties
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(status)
     add_link_parser(commands, _add_config)
     add_demo_parser(commands, _add_config)
+    add_import_parser(commands, _add_config)
     return parser
 
 
@@ -517,6 +519,7 @@ COMMANDS: dict[str, Command] = {
     "status": cmd_status,
     "link": cmd_link,
     "demo-data": cmd_demo_data,
+    "import": cmd_import,
 }
 
 

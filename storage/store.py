@@ -10,6 +10,7 @@ from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository
 from storage.database import Database
 from storage.followups import FollowupRepository
+from storage.imports import ImportRepository
 from storage.inbox import InboxRepository
 from storage.invitations import InvitationRepository
 from storage.link_views import LinkViewRepository
@@ -35,6 +36,7 @@ class Store:
     followups: FollowupRepository
     team_reports: TeamReportRepository
     link_views: LinkViewRepository
+    imports: ImportRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -56,6 +58,7 @@ class Store:
             followups=FollowupRepository(database),
             team_reports=TeamReportRepository(database),
             link_views=LinkViewRepository(database),
+            imports=ImportRepository(database),
         )
 
     async def close(self) -> None:

@@ -1,0 +1,276 @@
+"""Reading a file of past answers for `palaute import`: the CSV that `palaute export` writes.
+
+One row per answer. Rows with the same `invitation_id` are one response; a row without one is a
+response of its own; a row without a `contact_id` is an anonymous answer. Every row is checked
+against the configured surveys, and every bad row is reported with its line and the reason.
+This module only reads and checks: storing is `storage.imports`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from conversations.questions import Question, QuestionKind
+from conversations.survey import Survey
+from storage.imports import ImportedAnswer, ImportedResponse
+
+REQUIRED = ("answered_at", "survey", "question", "value")
+KNOWN = (
+    "answer_id", "answered_at", "survey", "touchpoint", "channel", "invitation_id", "contact_id",
+    "question", "kind", "value", "skipped", "properties",
+)  # fmt: skip
+DEFAULT_SOURCE = "import"
+"""Touchpoint and channel of rows that do not name one (a spreadsheet's history)."""
+MAX_NAME = 200
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no", ""}
+
+
+class BadRow(ValueError):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(f"{column}: {message}")
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+
+@dataclass
+class ImportPlan:
+    responses: dict[str, ImportedResponse] = field(default_factory=dict)
+    """By idempotency key."""
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+    ignored_columns: tuple[str, ...] = ()
+
+    @property
+    def answers(self) -> int:
+        return sum(len(r.answers) for r in self.responses.values())
+
+
+@dataclass
+class _Group:
+    line: int
+    identity: tuple[str, str, str, str | None, str]
+    response: ImportedResponse
+    questions: set[str] = field(default_factory=set)
+
+
+def _scale(question: Question, raw: str) -> float:
+    try:
+        number = int(raw)
+    except ValueError:
+        raise BadRow("value", f"{raw!r} is not a whole number") from None
+    low, high = question.bounds
+    if not low <= number <= high:
+        raise BadRow("value", f"{number} is outside {low}–{high} for {question.kind.value}")
+    return float(number)
+
+
+def _value(question: Question, raw: str) -> tuple[float | None, str | None]:
+    if question.is_scale:
+        return _scale(question, raw), None
+    if question.kind is QuestionKind.YES_NO:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes"):
+            return 1.0, None
+        if lowered in ("0", "false", "no"):
+            return 0.0, None
+        raise BadRow("value", f"{raw!r} is not yes or no (1 or 0)")
+    if question.kind is QuestionKind.CHOICE:
+        choices = [choice.value for choice in question.choices]
+        if raw not in choices:
+            raise BadRow("value", f"{raw!r} is not one of {', '.join(choices)}")
+        return None, raw
+    if len(raw) > question.max_length:
+        raise BadRow("value", f"is {len(raw)} characters, more than {question.max_length}")
+    return None, raw
+
+
+def _timestamp(raw: str, zone: ZoneInfo, latest: float) -> float:
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadRow("answered_at", f"{raw!r} is not a date and time (ISO 8601)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    stamp = moment.timestamp()
+    if stamp > latest:
+        raise BadRow("answered_at", f"{raw} is in the future")
+    return stamp
+
+
+def _properties(
+    raw: str, cache: dict[str, tuple[str, Mapping[str, object]]]
+) -> tuple[str, Mapping[str, object]]:
+    if raw in cache:
+        return cache[raw]
+    if not raw.strip():
+        parsed: object = {}
+    else:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise BadRow("properties", "is not JSON") from None
+    if not isinstance(parsed, dict) or not all(
+        isinstance(v, str | int | float | bool)
+        and not (isinstance(v, float) and not math.isfinite(v))
+        for v in parsed.values()
+    ):
+        raise BadRow("properties", "must be a JSON object of names and plain values")
+    canonical = json.dumps(parsed, sort_keys=True, ensure_ascii=False)
+    cache[raw] = (canonical, parsed)
+    return cache[raw]
+
+
+def _name(row: Mapping[str, str | None], column: str) -> str:
+    value = (row.get(column) or "").strip() or DEFAULT_SOURCE
+    if len(value) > MAX_NAME:
+        raise BadRow(column, f"is longer than {MAX_NAME} characters")
+    return value
+
+
+def _key(response: ImportedResponse) -> str:
+    content = json.dumps(
+        [
+            response.survey_id, response.touchpoint, response.channel, response.contact,
+            sorted(response.properties.items()),
+            sorted(
+                (a.question_id, a.kind, a.value_num, a.value_text, a.skipped, round(a.answered_at, 3))
+                for a in response.answers
+            ),
+        ],
+        ensure_ascii=False,
+        default=str,
+    )  # fmt: skip
+    return "import:" + hashlib.sha256(content.encode()).hexdigest()
+
+
+def lines_of(
+    handle: Iterable[bytes], advance: Callable[[int], None] | None = None
+) -> Iterator[str]:
+    """Text lines of a UTF-8 file (a spreadsheet's byte-order mark dropped), counting bytes."""
+    first = True
+    for raw in handle:
+        if advance is not None:
+            advance(len(raw))
+        if first:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+            first = False
+        yield raw.decode("utf-8", errors="replace")
+
+
+def read_answers(
+    lines: Iterable[str],
+    surveys: Mapping[str, Survey],
+    *,
+    timezone: str,
+    now: float,
+) -> ImportPlan:
+    """Check every row and gather the responses; bad rows go to `errors`, the rest are kept."""
+    plan = ImportPlan()
+    reader = csv.DictReader(lines)
+    header = reader.fieldnames or []
+    missing = [column for column in REQUIRED if column not in header]
+    if missing:
+        plan.errors.append(RowError(1, f"missing column(s): {', '.join(missing)}"))
+        return plan
+    plan.ignored_columns = tuple(c for c in header if c not in KNOWN)
+    zone = ZoneInfo(timezone)
+    latest = now + 3600  # a clock a little ahead of this one is not an error
+    groups: dict[str, _Group] = {}
+    loose: list[ImportedResponse] = []
+    properties_cache: dict[str, tuple[str, Mapping[str, object]]] = {}
+    line = 1
+    for row in reader:
+        start, line = line + 1, reader.line_num
+        plan.rows += 1
+        if None in row:
+            plan.errors.append(RowError(start, "more fields than the header has columns"))
+            continue
+        try:
+            survey_id = (row["survey"] or "").strip()
+            survey = surveys.get(survey_id)
+            if survey is None:
+                raise BadRow("survey", f"{survey_id!r} is not a survey of this config")
+            question_id = (row["question"] or "").strip()
+            question = next((q for q in survey.questions if q.id == question_id), None)
+            if question is None:
+                raise BadRow("question", f"{question_id!r} is not a question of survey {survey_id}")
+            kind = (row.get("kind") or "").strip()
+            if kind and kind != question.kind.value:
+                raise BadRow(
+                    "kind", f"{kind!r}, but {survey_id}.{question_id} is {question.kind.value}"
+                )
+            answered_at = _timestamp(row["answered_at"] or "", zone, latest)
+            skipped_raw = (row.get("skipped") or "").strip().lower()
+            if skipped_raw not in _TRUE | _FALSE:
+                raise BadRow("skipped", f"{row.get('skipped')!r} is not true or false")
+            skipped = skipped_raw in _TRUE
+            raw_value = row["value"] or ""
+            if skipped:
+                if raw_value.strip():
+                    raise BadRow("value", "a skipped question has no value")
+                number, text = None, None
+            elif not raw_value.strip():
+                raise BadRow("value", "is empty (a question not answered is skipped = true)")
+            else:
+                number, text = _value(question, raw_value)
+            canonical, properties = _properties(row.get("properties") or "", properties_cache)
+            touchpoint, channel = _name(row, "touchpoint"), _name(row, "channel")
+            contact = (row.get("contact_id") or "").strip() or None
+        except BadRow as error:
+            plan.errors.append(RowError(start, str(error)))
+            continue
+        answer = ImportedAnswer(
+            question_id, question.kind.value, number, text, skipped, answered_at
+        )
+        identity = (survey_id, touchpoint, channel, contact, canonical)
+        invitation = (row.get("invitation_id") or "").strip()
+        if not invitation:
+            loose.append(
+                ImportedResponse("", survey_id, touchpoint, channel, contact, properties, [answer])
+            )
+            continue
+        group = groups.get(invitation)
+        if group is None:
+            response = ImportedResponse("", survey_id, touchpoint, channel, contact, properties)
+            group = groups[invitation] = _Group(start, identity, response)
+        elif group.identity != identity:
+            names = ("survey", "touchpoint", "channel", "contact_id", "properties")
+            differs = next(
+                n for n, a, b in zip(names, group.identity, identity, strict=True) if a != b
+            )
+            plan.errors.append(
+                RowError(
+                    start, f"{differs}: differs from line {group.line} of invitation {invitation}"
+                )
+            )
+            continue
+        if question_id in group.questions:
+            plan.errors.append(
+                RowError(
+                    start, f"question: {question_id} is answered twice in invitation {invitation}"
+                )
+            )
+            continue
+        group.questions.add(question_id)
+        group.response.answers.append(answer)
+    seen: dict[str, int] = {}
+    for response in [*(g.response for g in groups.values() if g.response.answers), *loose]:
+        # Two customers can give the same answer at the same second: the second of identical
+        # responses in a file is another response, and the same one when the file comes again.
+        key = _key(response)
+        seen[key] = seen.get(key, 0) + 1
+        response.key = key if seen[key] == 1 else f"{key}:{seen[key]}"
+        plan.responses[response.key] = response
+    return plan
