@@ -132,25 +132,22 @@ def _properties(
     return cache[raw]
 
 
-def _name(row: Mapping[str, str | None], column: str) -> str:
-    value = (row.get(column) or "").strip() or DEFAULT_SOURCE
+def _name(raw: str, column: str) -> str:
+    value = raw.strip() or DEFAULT_SOURCE
     if len(value) > MAX_NAME:
         raise BadRow(column, f"is longer than {MAX_NAME} characters")
     return value
 
 
-def _key(response: ImportedResponse) -> str:
-    content = json.dumps(
-        [
-            response.survey_id, response.touchpoint, response.channel, response.contact,
-            sorted(response.properties.items()),
-            sorted(
-                (a.question_id, a.kind, a.value_num, a.value_text, a.skipped, round(a.answered_at, 3))
-                for a in response.answers
-            ),
-        ],
-        ensure_ascii=False,
-        default=str,
+def _key(response: ImportedResponse, canonical_properties: str) -> str:
+    answers = sorted(
+        f"{a.question_id}\x1f{a.kind}\x1f{a.value_num!r}\x1f{a.value_text!r}\x1f{a.skipped}"
+        f"\x1f{a.answered_at:.3f}"
+        for a in response.answers
+    )
+    content = "\x1e".join(
+        [response.survey_id, response.touchpoint, response.channel, repr(response.contact),
+         canonical_properties, *answers]
     )  # fmt: skip
     return "import:" + hashlib.sha256(content.encode()).hexdigest()
 
@@ -178,45 +175,66 @@ def read_answers(
 ) -> ImportPlan:
     """Check every row and gather the responses; bad rows go to `errors`, the rest are kept."""
     plan = ImportPlan()
-    reader = csv.DictReader(lines)
-    header = reader.fieldnames or []
+    reader = csv.reader(lines)
+    header = [name.strip() for name in next(reader, [])]
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         plan.errors.append(RowError(1, f"missing column(s): {', '.join(missing)}"))
         return plan
     plan.ignored_columns = tuple(c for c in header if c not in KNOWN)
+    width = len(header)
+    # Where each known column is; a column the file lacks reads as "" at index `width`.
+    at = {name: header.index(name) if name in header else width for name in KNOWN}
+    survey_at, question_at, kind_at, time_at = (
+        at["survey"],
+        at["question"],
+        at["kind"],
+        at["answered_at"],
+    )
+    skipped_at, value_at, properties_at = at["skipped"], at["value"], at["properties"]
+    touchpoint_at, channel_at, contact_at = at["touchpoint"], at["channel"], at["contact_id"]
+    invitation_at = at["invitation_id"]
+    questions = {
+        (survey.id, question.id): (question, question.kind.value)
+        for survey in surveys.values()
+        for question in survey.questions
+    }
     zone = ZoneInfo(timezone)
     latest = now + 3600  # a clock a little ahead of this one is not an error
     groups: dict[str, _Group] = {}
-    loose: list[ImportedResponse] = []
+    loose: list[tuple[ImportedResponse, str]] = []
     properties_cache: dict[str, tuple[str, Mapping[str, object]]] = {}
+    names: dict[tuple[str, str], str] = {}
     line = 1
-    for row in reader:
+    for fields in reader:
         start, line = line + 1, reader.line_num
+        if not fields:
+            continue  # a blank line
         plan.rows += 1
-        if None in row:
-            plan.errors.append(RowError(start, "more fields than the header has columns"))
+        if len(fields) != width:
+            plan.errors.append(
+                RowError(start, f"has {len(fields)} fields, the header {width} columns")
+            )
             continue
+        fields.append("")
         try:
-            survey_id = (row["survey"] or "").strip()
-            survey = surveys.get(survey_id)
-            if survey is None:
-                raise BadRow("survey", f"{survey_id!r} is not a survey of this config")
-            question_id = (row["question"] or "").strip()
-            question = next((q for q in survey.questions if q.id == question_id), None)
-            if question is None:
+            survey_id = fields[survey_at].strip()
+            question_id = fields[question_at].strip()
+            found = questions.get((survey_id, question_id))
+            if found is None:
+                if survey_id not in surveys:
+                    raise BadRow("survey", f"{survey_id!r} is not a survey of this config")
                 raise BadRow("question", f"{question_id!r} is not a question of survey {survey_id}")
-            kind = (row.get("kind") or "").strip()
-            if kind and kind != question.kind.value:
-                raise BadRow(
-                    "kind", f"{kind!r}, but {survey_id}.{question_id} is {question.kind.value}"
-                )
-            answered_at = _timestamp(row["answered_at"] or "", zone, latest)
-            skipped_raw = (row.get("skipped") or "").strip().lower()
-            if skipped_raw not in _TRUE | _FALSE:
-                raise BadRow("skipped", f"{row.get('skipped')!r} is not true or false")
+            question, kind = found
+            given_kind = fields[kind_at].strip()
+            if given_kind and given_kind != kind:
+                raise BadRow("kind", f"{given_kind!r}, but {survey_id}.{question_id} is {kind}")
+            answered_at = _timestamp(fields[time_at], zone, latest)
+            skipped_raw = fields[skipped_at].strip().lower()
+            if skipped_raw not in _TRUE and skipped_raw not in _FALSE:
+                raise BadRow("skipped", f"{fields[skipped_at]!r} is not true or false")
             skipped = skipped_raw in _TRUE
-            raw_value = row["value"] or ""
+            raw_value = fields[value_at]
             if skipped:
                 if raw_value.strip():
                     raise BadRow("value", "a skipped question has no value")
@@ -225,20 +243,31 @@ def read_answers(
                 raise BadRow("value", "is empty (a question not answered is skipped = true)")
             else:
                 number, text = _value(question, raw_value)
-            canonical, properties = _properties(row.get("properties") or "", properties_cache)
-            touchpoint, channel = _name(row, "touchpoint"), _name(row, "channel")
-            contact = (row.get("contact_id") or "").strip() or None
+            canonical, properties = _properties(fields[properties_at], properties_cache)
+            raw_touchpoint, raw_channel = fields[touchpoint_at], fields[channel_at]
+            touchpoint = names.get(("touchpoint", raw_touchpoint))
+            if touchpoint is None:
+                touchpoint = names[("touchpoint", raw_touchpoint)] = _name(
+                    raw_touchpoint, "touchpoint"
+                )
+            channel = names.get(("channel", raw_channel))
+            if channel is None:
+                channel = names[("channel", raw_channel)] = _name(raw_channel, "channel")
+            contact = fields[contact_at].strip() or None
         except BadRow as error:
             plan.errors.append(RowError(start, str(error)))
             continue
-        answer = ImportedAnswer(
-            question_id, question.kind.value, number, text, skipped, answered_at
-        )
+        answer = ImportedAnswer(question_id, kind, number, text, skipped, answered_at)
         identity = (survey_id, touchpoint, channel, contact, canonical)
-        invitation = (row.get("invitation_id") or "").strip()
+        invitation = fields[invitation_at].strip()
         if not invitation:
             loose.append(
-                ImportedResponse("", survey_id, touchpoint, channel, contact, properties, [answer])
+                (
+                    ImportedResponse(
+                        "", survey_id, touchpoint, channel, contact, properties, [answer]
+                    ),
+                    canonical,
+                )
             )
             continue
         group = groups.get(invitation)
@@ -246,9 +275,9 @@ def read_answers(
             response = ImportedResponse("", survey_id, touchpoint, channel, contact, properties)
             group = groups[invitation] = _Group(start, identity, response)
         elif group.identity != identity:
-            names = ("survey", "touchpoint", "channel", "contact_id", "properties")
+            labels = ("survey", "touchpoint", "channel", "contact_id", "properties")
             differs = next(
-                n for n, a, b in zip(names, group.identity, identity, strict=True) if a != b
+                n for n, a, b in zip(labels, group.identity, identity, strict=True) if a != b
             )
             plan.errors.append(
                 RowError(
@@ -266,10 +295,11 @@ def read_answers(
         group.questions.add(question_id)
         group.response.answers.append(answer)
     seen: dict[str, int] = {}
-    for response in [*(g.response for g in groups.values() if g.response.answers), *loose]:
+    gathered = [(g.response, g.identity[4]) for g in groups.values() if g.response.answers]
+    for response, canonical in [*gathered, *loose]:
         # Two customers can give the same answer at the same second: the second of identical
         # responses in a file is another response, and the same one when the file comes again.
-        key = _key(response)
+        key = _key(response, canonical)
         seen[key] = seen.get(key, 0) + 1
         response.key = key if seen[key] == 1 else f"{key}:{seen[key]}"
         plan.responses[response.key] = response
