@@ -101,9 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--through",
-        choices=["yesterday", "today"],
-        default="yesterday",
-        help="the last local day of each window (default yesterday; today: so far)",
+        choices=["today", "yesterday"],
+        default="today",
+        help="the last local day of each window: today so far (default), or yesterday as in "
+        "the daily summary",
     )
     report.add_argument("--by", help="break down by touchpoint, channel or property:NAME")
     report.add_argument("--survey", help="only this survey")
@@ -340,7 +341,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from datetime import timedelta
 
     from bot.reports import terminal
-    from bot.scores import local_midnight, rolling_trends, window_periods
+    from bot.scores import live_as_of, rolling_trends, window_periods
 
     try:
         windows = (
@@ -356,10 +357,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
         return EXIT_CONFIG
     zone = ZoneInfo(config.team.timezone)
     now = SystemClock().now()
-    as_of = now
-    if args.through == "today":  # windows as of tomorrow's first moment end with today
-        tomorrow = datetime.fromtimestamp(now, zone).date() + timedelta(days=1)
-        as_of = local_midnight(tomorrow, zone)
+    as_of = live_as_of(now, config.team.timezone) if args.through == "today" else now
     store = await _open_store(config)
     try:
         try:

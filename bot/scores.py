@@ -3,9 +3,10 @@
 `rolling_trends` adds the previous window of the same length and tells a clear change from
 noise with a two-sample test of the kind of score (`conversations.scoring.difference`).
 
-A window of N days is N whole local days in the team's time zone, ending with the last day
-that is over (yesterday): the same days in the terminal, the summaries, the digest, the chart and
-the dashboard, 23 or 25 hours long across a DST change.
+A window of N days is N local days in the team's time zone, 23 or 25 hours long across a DST
+change, ending with the day before the local day of `now`. Scheduled reports pass their time, so
+their windows end with yesterday; live views (dashboard, `palaute report`, Slack) pass
+`live_as_of(now)`, so theirs end with today so far. Text and chart of each use the same days.
 """
 
 from __future__ import annotations
@@ -177,12 +178,18 @@ class Period:
     last_day: date | None = None
 
 
+def live_as_of(now: float, timezone: str) -> float:
+    """The `now` of a live view: the start of tomorrow, so that its windows end with today."""
+    zone = ZoneInfo(timezone)
+    return local_midnight(datetime.fromtimestamp(now, zone).date() + timedelta(days=1), zone)
+
+
 def window_periods(now: float, window: timedelta, timezone: str) -> tuple[Period, Period]:
     """The window as of `now` and the window of the same length just before it.
 
-    Whole days are local days ending yesterday: 7 days at any time on Monday 30.11. are
-    Monday 23.11. 00:00 to Sunday 29.11. 24:00. A window of hours (`12h`) is the hours up to
-    `now`.
+    Whole days are local days ending the day before `now`'s: 7 days at any time on Monday
+    30.11. are Monday 23.11. 00:00 to Sunday 29.11. 24:00. A window of hours (`12h`) is the
+    hours up to `now`.
     """
     seconds = window.total_seconds()
     if seconds % 86400:

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from bot.channels.slack import COMMAND, SLACK_UNAVAILABLE, SlackChannel
 from bot.durations import format_duration, parse_duration
 from bot.reports.format import format_uncertainty
-from bot.scores import ScoreRow, rolling_scores
+from bot.scores import ScoreRow, live_as_of, rolling_scores
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, describe_due
 from storage.records import InvitationState
 
@@ -405,7 +405,7 @@ class OrganizerCommands:
         rows = await rolling_scores(
             self.app.store,
             config.surveys,
-            now=self.app.clock.now(),
+            now=live_as_of(self.app.clock.now(), config.team.timezone),  # up to today
             window=window,
             survey_id=survey_id,
             timezone=config.team.timezone,

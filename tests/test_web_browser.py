@@ -162,7 +162,7 @@ async def test_answer_by_tapping_get_the_follow_up_type_and_see_thanks(
     ]
     capsys.readouterr()
     code = await asyncio.to_thread(
-        main, ["report", "--config", str(config_file), "--format", "json", "--through", "today"]
+        main, ["report", "--config", str(config_file), "--format", "json"]
     )
     output = capsys.readouterr().out
     assert code == 0

@@ -29,7 +29,14 @@ from bot.reports.format import (
     metric_label,
 )
 from bot.reports.summary import SummaryBuilder, format_age, properties_text, survey_title
-from bot.scores import QuestionTrend, Trend, TrendRow, rolling_trends, window_periods
+from bot.scores import (
+    QuestionTrend,
+    Trend,
+    TrendRow,
+    live_as_of,
+    rolling_trends,
+    window_periods,
+)
 from conversations.texts import text
 
 if TYPE_CHECKING:
@@ -40,7 +47,6 @@ WINDOW_CHOICES = (7, 30, 90)
 CHART_WIDTH = 6.4
 """Inches at 100 dpi: the chart's text stays readable at the width of a survey card."""
 COMMENTS_SHOWN = 15
-ONE_DAY = timedelta(days=1)
 MAX_FILTER_LENGTH = 200
 
 
@@ -232,21 +238,21 @@ class Dashboard:
         filters = self._filters(request)
         store = self.palaute.store
         now = self.palaute.clock.now()
+        as_of = live_as_of(now, self.config.team.timezone)  # the windows end with today
         window = timedelta(days=filters.window)
         rows = await rolling_trends(
             store,
             self.config.surveys,
-            now=now,
+            now=as_of,
             window=window,
             min_n=self.config.team.min_n,
             filters=filters.as_mapping(),
             timezone=self.config.team.timezone,
         )
         rows = self.builder.in_config_order(rows)
-        period, before = window_periods(now, window, self.config.team.timezone)
-        # The newest comments, today's too: words are not a score that a part-day would skew.
+        period, before = window_periods(as_of, window, self.config.team.timezone)
         comments = await store.reports.comments(
-            period.start, now + 1, filters=filters.as_mapping(), limit=COMMENTS_SHOWN
+            period.start, period.end, filters=filters.as_mapping(), limit=COMMENTS_SHOWN
         )
         choices = await store.reports.dimension_values(before.start, now + 1)
         body = render(
@@ -362,11 +368,11 @@ class Dashboard:
         survey_id = request.query.get("survey", "")
         if survey_id not in self.config.surveys:
             raise web.HTTPNotFound(text="unknown survey")
-        # The last whole day, as in the scores above the chart (bot.scores.window_periods).
-        yesterday = datetime.fromtimestamp(self.palaute.clock.now(), self.zone).date() - ONE_DAY
+        # Today is the last point, as it is the last day of the scores above the chart.
+        today = datetime.fromtimestamp(self.palaute.clock.now(), self.zone).date()
         smooth = min(7, filters.window)
         series = await self.builder.chart_data(
-            yesterday, [survey_id], days=filters.window, smooth=smooth, filters=filters.as_mapping()
+            today, [survey_id], days=filters.window, smooth=smooth, filters=filters.as_mapping()
         )
         labels = self.builder.chart_labels(filters.window, smooth)
         png = await chart_png(series, title=labels["title"], labels=labels, width=CHART_WIDTH)
