@@ -43,8 +43,9 @@ def add_import_parser(commands: Any, add_config: Callable[[argparse.ArgumentPars
     )
 
 
-def _progress(total: int, description: str) -> Any:
-    if not sys.stderr.isatty() or total < PROGRESS_FROM:
+def _progress(total: int, description: str, *, least: int = PROGRESS_FROM) -> Any:
+    """A rich progress bar on a terminal for `total` units (bytes, responses); else None."""
+    if not sys.stderr.isatty() or total < least:
         return None
     from rich.progress import Progress
 
@@ -71,7 +72,7 @@ def _read(path: Path, config: Config, now: float) -> ImportPlan:
 
 
 async def _store(store: Store, responses: list[ImportedResponse], now: float) -> tuple[int, int]:
-    progress = _progress(len(responses) * 100, "Importing") if len(responses) > BATCH else None
+    progress = _progress(len(responses), "Importing", least=BATCH + 1)
     added = answers = 0
     try:
         for offset in range(0, len(responses), BATCH):
@@ -79,7 +80,7 @@ async def _store(store: Store, responses: list[ImportedResponse], now: float) ->
             counts = await store.imports.insert(batch, now=now)
             added, answers = added + counts[0], answers + counts[1]
             if progress is not None:
-                progress.advance(progress.task_ids[0], len(batch) * 100)
+                progress.advance(progress.task_ids[0], len(batch))
     finally:
         if progress is not None:
             progress.stop()
