@@ -115,12 +115,15 @@ async def cmd_import(args: argparse.Namespace, config: Config) -> int:
     try:
         keys = list(plan.responses)
         existing = await store.imports.existing(keys)
+        existing |= await store.imports.native(
+            [plan.responses[k] for k in keys if k not in existing]
+        )
         new = sorted(
             (plan.responses[key] for key in keys if key not in existing),
             key=lambda r: min(a.answered_at for a in r.answers),
         )
         answers = sum(len(r.answers) for r in new)
-        there = f"; {_plural(len(existing), 'response')} already imported" if existing else ""
+        there = f"; {_plural(len(existing), 'response')} already here" if existing else ""
         skipped = f"; {_plural(len(plan.errors), 'bad row')} skipped" if plan.errors else ""
         if args.dry_run:
             print(

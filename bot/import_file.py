@@ -276,6 +276,7 @@ def read_answers(
         group = groups.get(invitation)
         if group is None:
             response = ImportedResponse("", survey_id, touchpoint, channel, contact, properties)
+            response.invitation_id = int(invitation) if invitation.isdecimal() else None
             group = groups[invitation] = _Group(start, identity, response)
         elif group.identity != identity:
             labels = ("survey", "touchpoint", "channel", "contact_id", "properties")

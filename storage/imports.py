@@ -45,6 +45,8 @@ class ImportedResponse:
     """The contact as the file names it; None for an anonymous answer."""
     properties: Mapping[str, object]
     answers: list[ImportedAnswer] = field(default_factory=list)
+    invitation_id: int | None = None
+    """The file's `invitation_id`, when it is a number: an export names its own invitations."""
 
 
 class ImportRepository:
@@ -63,6 +65,39 @@ class ImportRepository:
                 part,
             )
             found.update(row[0] for row in rows)
+        return found
+
+    async def native(self, responses: Sequence[ImportedResponse]) -> set[str]:
+        """Keys of responses this database holds already as its own: the file is an export of
+        it, and invitation `invitation_id` has the same survey, touchpoint, channel and answers
+        (times to the second, as the export writes them)."""
+        named = {r.invitation_id: r for r in responses if r.invitation_id is not None}
+        ids = sorted(named)
+        found: set[str] = set()
+        for offset in range(0, len(ids), 500):
+            part = ids[offset : offset + 500]
+            rows = await self.database.fetchall(
+                "SELECT a.invitation_id, i.survey_id, i.touchpoint, a.channel, a.question_id,"
+                " CAST(a.answered_at AS INTEGER) AS second, a.value_num, a.value_text, a.skipped"
+                " FROM answers a JOIN invitations i ON i.id = a.invitation_id"
+                f" WHERE a.invitation_id IN ({', '.join('?' * len(part))})",
+                part,
+            )
+            stored: dict[int, set[tuple[object, ...]]] = {}
+            for row in rows:
+                stored.setdefault(row["invitation_id"], set()).add(
+                    (row["survey_id"], row["touchpoint"], row["channel"], row["question_id"],
+                     row["second"], row["value_num"], row["value_text"], bool(row["skipped"]))
+                )  # fmt: skip
+            for invitation_id, answers in stored.items():
+                response = named[invitation_id]
+                wanted = {
+                    (response.survey_id, response.touchpoint, response.channel, a.question_id,
+                     int(a.answered_at), a.value_num, a.value_text, a.skipped)
+                    for a in response.answers
+                }  # fmt: skip
+                if wanted <= answers:
+                    found.add(response.key)
         return found
 
     async def insert(self, responses: Iterable[ImportedResponse], *, now: float) -> tuple[int, int]:

@@ -100,8 +100,13 @@ async def test_an_export_imports_back_unchanged_and_only_once(
 
     assert await _run(["import", "--config", str(target), str(exported)]) == 0
     said = capsys.readouterr().out
-    assert "Imported 0 answers in 0 responses" in said and "already imported" in said
+    assert "Imported 0 answers in 0 responses" in said and "already here" in said
     assert await _answers(target_db) == total
+
+    # An export imported into the database it came from changes nothing either.
+    assert await _run(["import", "--config", str(source), str(exported)]) == 0
+    assert "Imported 0 answers in 0 responses" in capsys.readouterr().out
+    assert await _answers(source_db) == total
 
 
 async def test_every_bad_row_is_named_and_nothing_is_imported(
