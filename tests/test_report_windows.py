@@ -185,3 +185,34 @@ def test_a_window_of_days_is_whole_local_days_across_dst() -> None:
         date(2026, 3, 23),
         date(2026, 3, 29),
     )
+
+
+async def test_live_views_end_their_windows_with_today_and_chart_the_same_days(
+    store: Store, db_path: Path
+) -> None:
+    from bot.scores import live_as_of
+
+    # Autumn: the week holds the 25-hour Sunday 25.10.
+    today = date(2026, 10, 27)
+    for offset in range(10):
+        day = today - timedelta(days=offset)
+        await _response(
+            store, "nps", {"nps": 10 if offset % 2 else 4}, at=local(2026, 10, day.day, 0, 10)
+        )
+    now = local(2026, 10, 27, 15, 0)
+    builder = _builder(store, db_path)
+    [row] = await rolling_trends(
+        store,
+        builder.config.surveys,
+        now=live_as_of(now, "Europe/Helsinki"),
+        window=timedelta(days=7),
+        min_n=5,
+        timezone="Europe/Helsinki",
+    )
+    assert row.period is not None and (row.period.first_day, row.period.last_day) == (
+        date(2026, 10, 21),
+        today,
+    )
+    [series] = await builder.chart_data(today, ["nps"], days=30, smooth=7)
+    assert row.current.n == sum(series.counts[-7:]) == 7
+    assert row.current.nps == pytest.approx(series.current[-1])
