@@ -19,6 +19,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.demo_command import add_demo_parser, cmd_demo_data
 from bot.durations import format_duration, parse_duration
 from bot.export_command import add_export_parser, cmd_export
+from bot.import_command import add_import_parser, cmd_import
 from bot.link_command import add_link_parser, cmd_link
 from bot.logs import configure_logging
 from bot.progress import progress_bar
@@ -110,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help='how far back, e.g. "7d", "30d"; repeatable (default: [team] windows)',
     )
+    report.add_argument(
+        "--through",
+        choices=["today", "yesterday"],
+        default="today",
+        help="the last local day of each window: today so far (default), or yesterday as in "
+        "the daily summary",
+    )
     report.add_argument("--by", help="break down by touchpoint, channel or property:NAME")
     report.add_argument("--survey", help="only this survey")
     report.add_argument(
@@ -132,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(status)
     add_link_parser(commands, _add_config)
     add_demo_parser(commands, _add_config)
+    add_import_parser(commands, _add_config)
     return parser
 
 
@@ -389,7 +398,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from datetime import timedelta
 
     from bot.reports import terminal
-    from bot.scores import rolling_trends
+    from bot.scores import live_as_of, rolling_trends, window_periods
 
     try:
         windows = (
@@ -412,6 +421,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
         return EXIT_CONFIG
     zone = ZoneInfo(config.team.timezone)
     now = SystemClock().now()
+    as_of = live_as_of(now, config.team.timezone) if args.through == "today" else now
     store = await _open_store(config)
     try:
         try:
@@ -421,11 +431,12 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
                     await rolling_trends(
                         store,
                         config.surveys,
-                        now=now,
+                        now=as_of,
                         window=window,
                         min_n=config.team.min_n,
                         by=args.by,
                         survey_id=args.survey,
+                        timezone=config.team.timezone,
                     ),
                 )
                 for window in windows
@@ -433,10 +444,10 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
         except ValueError as error:
             print(f"palaute report: error: --by: {error}", file=sys.stderr)
             return EXIT_CONFIG
-        longest = max(windows)
+        longest, _ = window_periods(as_of, max(windows), config.team.timezone)
         comments = (
             await store.reports.comments(
-                now - longest.total_seconds(), now + 1, survey_id=args.survey, limit=args.comments
+                longest.start, now + 1, survey_id=args.survey, limit=args.comments
             )
             if args.comments > 0
             else []
@@ -538,6 +549,7 @@ COMMANDS: dict[str, Command] = {
     "status": cmd_status,
     "link": cmd_link,
     "demo-data": cmd_demo_data,
+    "import": cmd_import,
 }
 
 

@@ -1,16 +1,22 @@
 """Rolling scores per survey (and breakdown), with n, margin of error and response rate.
 
 `rolling_trends` adds the previous window of the same length and tells a clear change from
-noise: a difference within the margin of error of the difference is "no clear change".
+noise with a two-sample test of the kind of score (`conversations.scoring.difference`).
+
+A window of N days is N local days in the team's time zone, 23 or 25 hours long across a DST
+change, ending with the day before the local day of `now`. Scheduled reports pass their time, so
+their windows end with yesterday; live views (dashboard, `palaute report`, Slack) pass
+`live_as_of(now)`, so theirs end with today so far. Text and chart of each use the same days.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from conversations import scoring
 from conversations.questions import QuestionKind
@@ -26,6 +32,18 @@ class QuestionScore:
     n: int
     value: float | None
     margin_of_error: float | None
+    score: scoring.Score | None = None
+    """The full score, with the counts a two-sample comparison needs."""
+
+    @property
+    def low(self) -> float | None:
+        interval = self.score.interval if self.score is not None else None
+        return interval.low if interval else None
+
+    @property
+    def high(self) -> float | None:
+        interval = self.score.interval if self.score is not None else None
+        return interval.high if interval else None
 
 
 @dataclass(frozen=True)
@@ -46,7 +64,12 @@ class ScoreRow:
     """The question `n`, the margin and trends refer to."""
     responses: int = 0
 
+    @property
+    def headline_score(self) -> QuestionScore | None:
+        return next((q for q in self.questions if q.question_id == self.headline_question), None)
+
     def as_json(self) -> dict[str, Any]:
+        headline = self.headline_score
         return {
             "survey": self.survey,
             "group": self.group,
@@ -55,6 +78,8 @@ class ScoreRow:
             "csat": _round(self.csat),
             "ces": _round(self.ces, 2),
             "margin_of_error": _round(self.margin_of_error),
+            "low": _round(headline.low if headline else None),
+            "high": _round(headline.high if headline else None),
             "response_rate": _round(self.response_rate, 3),
             "comment_rate": _round(self.comment_rate, 3),
             "invitations_sent": self.invitations_sent,
@@ -67,6 +92,8 @@ class ScoreRow:
                     "n": q.n,
                     "value": _round(q.value, 2),
                     "margin_of_error": _round(q.margin_of_error, 2),
+                    "low": _round(q.low, 2),
+                    "high": _round(q.high, 2),
                 }
                 for q in self.questions
             ],
@@ -82,21 +109,25 @@ def question_score(aggregate: QuestionAggregate) -> QuestionScore:
     n = sum(histogram.values())
     if aggregate.kind == QuestionKind.NPS:
         nps = scoring.nps_from_histogram(histogram)
-        return QuestionScore(aggregate.question_id, aggregate.kind, n, nps.nps, nps.margin_of_error)
+        return QuestionScore(
+            aggregate.question_id, aggregate.kind, n, nps.nps, nps.margin_of_error, nps
+        )
     if aggregate.kind == QuestionKind.CSAT:
         csat = scoring.csat_score(sum(c for v, c in histogram.items() if v >= 4), n)
         return QuestionScore(
-            aggregate.question_id, aggregate.kind, n, csat.percent, csat.margin_of_error
+            aggregate.question_id, aggregate.kind, n, csat.percent, csat.margin_of_error, csat
         )
     if aggregate.kind == QuestionKind.YES_NO:
         share = scoring.csat_score(histogram.get(1, 0), n)
         return QuestionScore(
-            aggregate.question_id, aggregate.kind, n, share.percent, share.margin_of_error
+            aggregate.question_id, aggregate.kind, n, share.percent, share.margin_of_error, share
         )
     total = sum(v * c for v, c in histogram.items())
     squares = sum(v * v * c for v, c in histogram.items())
     mean = scoring.mean_from_summary(n, total, squares)
-    return QuestionScore(aggregate.question_id, aggregate.kind, n, mean.mean, mean.margin_of_error)
+    return QuestionScore(
+        aggregate.question_id, aggregate.kind, n, mean.mean, mean.margin_of_error, mean
+    )
 
 
 def score_row(survey: Survey | None, aggregate: SurveyAggregate) -> ScoreRow:
@@ -131,6 +162,53 @@ def score_row(survey: Survey | None, aggregate: SurveyAggregate) -> ScoreRow:
     )
 
 
+def local_midnight(day: date, zone: ZoneInfo) -> float:
+    """The moment a local day begins (a DST change never falls at midnight in the tz database's
+    zones that palaute is used in, and if one did, the first moment of the day is taken)."""
+    return datetime.combine(day, datetime.min.time(), zone).timestamp()
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in epoch seconds; for a whole-day window, the local days it covers."""
+
+    start: float
+    end: float
+    first_day: date | None = None
+    last_day: date | None = None
+
+
+def live_as_of(now: float, timezone: str) -> float:
+    """The `now` of a live view: the start of tomorrow, so that its windows end with today."""
+    zone = ZoneInfo(timezone)
+    return local_midnight(datetime.fromtimestamp(now, zone).date() + timedelta(days=1), zone)
+
+
+def window_periods(now: float, window: timedelta, timezone: str) -> tuple[Period, Period]:
+    """The window as of `now` and the window of the same length just before it.
+
+    Whole days are local days ending the day before `now`'s: 7 days at any time on Monday
+    30.11. are Monday 23.11. 00:00 to Sunday 29.11. 24:00. A window of hours (`12h`) is the
+    hours up to `now`.
+    """
+    seconds = window.total_seconds()
+    if seconds % 86400:
+        return Period(now - seconds, now), Period(now - 2 * seconds, now - seconds)
+    zone = ZoneInfo(timezone)
+    days = int(seconds // 86400)
+    today = datetime.fromtimestamp(now, zone).date()
+    first = today - timedelta(days=days)
+    before = first - timedelta(days=days)
+    return (
+        Period(
+            local_midnight(first, zone), local_midnight(today, zone), first, today - timedelta(1)
+        ),
+        Period(
+            local_midnight(before, zone), local_midnight(first, zone), before, first - timedelta(1)
+        ),
+    )
+
+
 async def rolling_scores(
     store: Store,
     surveys: Mapping[str, Survey],
@@ -139,9 +217,13 @@ async def rolling_scores(
     window: timedelta,
     by: str | None = None,
     survey_id: str | None = None,
+    timezone: str = "UTC",
 ) -> list[ScoreRow]:
-    start = now - window.total_seconds()
-    aggregates = await store.reports.aggregates(start, now + 1, by=by, survey_id=survey_id)
+    """Scores over the window as of `now` (`window_periods`: whole days end with yesterday)."""
+    period, _ = window_periods(now, window, timezone)
+    aggregates = await store.reports.aggregates(
+        period.start, period.end, by=by, survey_id=survey_id
+    )
     rows = [
         score_row(surveys.get(survey), aggregate)
         for (survey, _group), aggregate in aggregates.items()
@@ -182,29 +264,34 @@ class QuestionTrend:
         return self.current.value - self.previous.value
 
     @property
+    def difference(self) -> scoring.Difference | None:
+        """The change with its 95 % interval, from the two-sample test of the question's kind."""
+        previous = self.previous
+        if previous is None or self.current.score is None or previous.score is None:
+            return None
+        return scoring.difference(self.current.score, previous.score)
+
+    @property
     def trend(self) -> Trend:
         previous = self.previous
         if not self.enough or previous is None or previous.n < self.min_n:
             return Trend.TOO_FEW
-        clear = scoring.is_clear_change(
-            self.current.value,
-            self.current.margin_of_error,
-            previous.value,
-            previous.margin_of_error,
-        )
-        change = self.change
-        if not clear or change is None:
+        difference = self.difference
+        if difference is None or not difference.clear:
             return Trend.NO_CLEAR_CHANGE
-        return Trend.UP if change > 0 else Trend.DOWN
+        return Trend.UP if difference.interval.low > 0 else Trend.DOWN
 
     def as_json(self) -> dict[str, Any]:
         digits = 1 if self.kind in ("nps", "csat", "yes_no") else 2
+        difference = self.difference
         return {
             "question": self.question_id,
             "kind": self.kind,
             "n": self.current.n,
             "value": _round(self.current.value, digits),
             "margin_of_error": _round(self.current.margin_of_error, digits),
+            "low": _round(self.current.low, digits),
+            "high": _round(self.current.high, digits),
             "enough_answers": self.enough,
             "previous": None
             if self.previous is None
@@ -212,8 +299,12 @@ class QuestionTrend:
                 "n": self.previous.n,
                 "value": _round(self.previous.value, digits),
                 "margin_of_error": _round(self.previous.margin_of_error, digits),
+                "low": _round(self.previous.low, digits),
+                "high": _round(self.previous.high, digits),
             },
             "change": _round(self.change, digits),
+            "change_low": _round(difference.interval.low, digits) if difference else None,
+            "change_high": _round(difference.interval.high, digits) if difference else None,
             "trend": self.trend.value,
         }
 
@@ -227,6 +318,7 @@ class TrendRow:
     window: timedelta
     min_n: int
     questions: tuple[QuestionTrend, ...]
+    period: Period | None = None
 
     @property
     def survey(self) -> str:
@@ -249,12 +341,24 @@ class TrendRow:
         data = self.current.as_json()
         headline = self.headline
         previous = self.previous.as_json()
+        period = self.period
         data.update(
             window_days=self.window.total_seconds() / 86400,
+            first_day=period.first_day.isoformat() if period and period.first_day else None,
+            last_day=period.last_day.isoformat() if period and period.last_day else None,
             enough_answers=self.enough,
             previous={
                 k: previous[k]
-                for k in ("n", "nps", "csat", "ces", "margin_of_error", "response_rate")
+                for k in (
+                    "n",
+                    "nps",
+                    "csat",
+                    "ces",
+                    "margin_of_error",
+                    "low",
+                    "high",
+                    "response_rate",
+                )
             },
             change=headline.as_json()["change"] if headline else None,
             trend=headline.trend.value if headline else Trend.TOO_FEW.value,
@@ -263,7 +367,13 @@ class TrendRow:
         return data
 
 
-def trend_row(current: ScoreRow, previous: ScoreRow, window: timedelta, min_n: int) -> TrendRow:
+def trend_row(
+    current: ScoreRow,
+    previous: ScoreRow,
+    window: timedelta,
+    min_n: int,
+    period: Period | None = None,
+) -> TrendRow:
     before = {q.question_id: q for q in previous.questions}
     now = {q.question_id: q for q in current.questions}
     questions = [QuestionTrend(q, before.get(q.question_id), min_n) for q in current.questions]
@@ -273,7 +383,7 @@ def trend_row(current: ScoreRow, previous: ScoreRow, window: timedelta, min_n: i
         for q in previous.questions
         if q.question_id not in now
     ]
-    return TrendRow(current, previous, window, min_n, tuple(questions))
+    return TrendRow(current, previous, window, min_n, tuple(questions), period)
 
 
 async def rolling_trends(
@@ -286,15 +396,16 @@ async def rolling_trends(
     by: str | None = None,
     survey_id: str | None = None,
     filters: Mapping[str, str] | None = None,
+    timezone: str = "UTC",
 ) -> list[TrendRow]:
-    """Scores over [now - window, now] next to the same-length window just before it."""
-    seconds = window.total_seconds()
-    start = now - seconds
+    """Scores over the window as of `now` next to the same-length window just before it
+    (`window_periods`: whole local days in `timezone` end with yesterday)."""
+    period, before = window_periods(now, window, timezone)
     current = await store.reports.aggregates(
-        start, now + 1, by=by, survey_id=survey_id, filters=filters
+        period.start, period.end, by=by, survey_id=survey_id, filters=filters
     )
     previous = await store.reports.aggregates(
-        start - seconds, start, by=by, survey_id=survey_id, filters=filters
+        before.start, before.end, by=by, survey_id=survey_id, filters=filters
     )
     rows = []
     for key in sorted(set(current) | set(previous), key=lambda k: (k[0], k[1] or "")):
@@ -306,6 +417,7 @@ async def rolling_trends(
                 score_row(survey, previous.get(key, empty)),
                 window,
                 min_n,
+                period,
             )
         )
     return rows

@@ -27,7 +27,8 @@ from bot.channels.slack import COMMAND, SlackChannel
 from bot.channels.slack_blocks import escape_mrkdwn
 from bot.channels.slack_errors import SLACK_UNAVAILABLE
 from bot.durations import format_duration, parse_duration
-from bot.scores import ScoreRow, rolling_scores
+from bot.reports.format import format_uncertainty
+from bot.scores import ScoreRow, live_as_of, rolling_scores
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, describe_due
 from storage.records import InvitationState
 
@@ -170,8 +171,9 @@ def score_line(row: ScoreRow, min_n: int) -> str:
     else:
         score = "no score"
     parts = [f"*{escape_mrkdwn(row.survey)}*: {score}"]
-    if row.margin_of_error is not None:
-        parts.append(f"±{row.margin_of_error:.1f}")
+    headline = row.headline_score
+    if headline is not None and headline.margin_of_error is not None:
+        parts.append(format_uncertainty(headline))
     parts.append(f"n={row.n}")
     if row.response_rate is not None:
         parts.append(f"response rate {row.response_rate:.0%}")
@@ -499,9 +501,10 @@ class OrganizerCommands:
         rows = await rolling_scores(
             self.app.store,
             config.surveys,
-            now=self.app.clock.now(),
+            now=live_as_of(self.app.clock.now(), config.team.timezone),  # up to today
             window=window,
             survey_id=survey_id,
+            timezone=config.team.timezone,
         )
         title = f"*Scores over the last {describe_window(window)}*"
         if not rows:

@@ -2,7 +2,9 @@
 
 A personal link names one invitation. An open link names a touchpoint; each browser gets its own
 invitation, created at its first answer rather than at the first view, so that link previews
-and crawlers leave no empty responses behind and rate limiting only meets real answers.
+and crawlers leave no empty responses behind and rate limiting only meets real answers. The
+first view of each browser is recorded on its own (`link_views`), so that the link's response
+rate is out of the browsers that saw the survey, and the invitation counts as sent at that view.
 """
 
 from __future__ import annotations
@@ -167,6 +169,20 @@ class WebResponses:
             return None
         return await self.store.invitations.find_by_idempotency_key(link.key(browser_id))
 
+    async def record_view(self, link: Link, browser_id: str) -> None:
+        """A browser saw an open link's survey: it was offered an invitation."""
+        if not isinstance(link, OpenLink):
+            return
+        touchpoint = self.triggers.touchpoint(link.touchpoint)
+        await self.store.link_views.record(
+            key=link.key(browser_id),
+            survey_id=touchpoint.survey,
+            touchpoint=link.touchpoint,
+            channel=CHANNEL,
+            properties=link.params.properties,
+            now=self.clock.now(),
+        )
+
     def _language(self, link: OpenLink, languages: list[str]) -> str:
         touchpoint = self.triggers.touchpoint(link.touchpoint)
         return self.surveys.language_for(self.config.surveys[touchpoint.survey], *languages)
@@ -191,9 +207,15 @@ class WebResponses:
             )
         )
         invitation = result.invitation
-        if invitation.contact_id is None or not result.created:
+        if not result.created:
             return invitation
         async with self.store.database.transaction() as connection:
+            viewed_at = await self.store.link_views.first_view(connection, link.key(browser_id))
+            if viewed_at is not None:
+                # Sent when the browser first saw it: the response rate counts it once, there.
+                await self.store.invitations.stamp_sent(connection, invitation.id, now=viewed_at)
+            if invitation.contact_id is None:
+                return invitation
             # A browser is somebody palaute cannot write to: a later survey of the audience
             # counts it as unreachable, not as sent and unanswered.
             await self.store.contacts.set_unreachable(

@@ -167,15 +167,31 @@ class ReportRepository:
         invitation_where, invitation_params = scope.where("i")
         rows = await self.database.fetchall(
             f"SELECT i.survey_id, {scope.group('i')} AS grp, COUNT(*) AS sent,"
-            " SUM(i.started_at IS NOT NULL OR i.state = 'completed') AS answered"
-            f" FROM invitations i{scope.join('i')}"
+            # Answered as of `end`: a summary posted late counts what was true on time.
+            " SUM(i.started_at < ? OR (i.started_at IS NULL AND i.state = 'completed'))"
+            f" AS answered FROM invitations i{scope.join('i')}"
             f" WHERE i.sent_at >= ? AND i.sent_at < ?{invitation_where} GROUP BY i.survey_id, grp",
-            [start, end, *invitation_params],
+            [end, start, end, *invitation_params],
         )
         for row in rows:
             target = aggregate(row["survey_id"], row["grp"])
             target.invitations_sent = row["sent"]
             target.invitations_answered = row["answered"] or 0
+
+        # A browser that viewed an open link and did not answer (by the window's end) was
+        # offered the survey all the same. One that answered has an invitation, sent at its view.
+        # link_views is read as `t`: it carries touchpoint, channel and properties itself.
+        view_where, view_params = scope.where("t")
+        rows = await self.database.fetchall(
+            f"SELECT t.survey_id, {scope.group('t')} AS grp, COUNT(*) AS views"
+            " FROM link_views t WHERE t.viewed_at >= ? AND t.viewed_at < ?"
+            " AND NOT EXISTS (SELECT 1 FROM touchpoints answered JOIN invitations i"
+            " ON i.touchpoint_id = answered.id WHERE answered.idempotency_key = t.key"
+            f" AND i.sent_at < ?){view_where} GROUP BY t.survey_id, grp",
+            [start, end, end, *view_params],
+        )
+        for row in rows:
+            aggregate(row["survey_id"], row["grp"]).invitations_sent += row["views"]
 
         # One sort by invitation, then a small one by group: faster than two COUNT(DISTINCT)s,
         # each of which sorts every answer of the window again. An invitation has one survey

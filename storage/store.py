@@ -12,8 +12,10 @@ from storage.dashboard_sessions import DashboardSessionRepository
 from storage.database import Database
 from storage.erasure import ErasureRepository
 from storage.followups import FollowupRepository
+from storage.imports import ImportRepository
 from storage.inbox import InboxRepository
 from storage.invitations import InvitationRepository
+from storage.link_views import LinkViewRepository
 from storage.outbox import OutboxRepository
 from storage.pending_sends import PendingSendRepository
 from storage.prompts import SentPromptRepository
@@ -41,6 +43,8 @@ class Store:
     erasure: ErasureRepository
     pending_sends: PendingSendRepository
     dashboard_sessions: DashboardSessionRepository
+    link_views: LinkViewRepository
+    imports: ImportRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -66,6 +70,8 @@ class Store:
             erasure=ErasureRepository(database, suppressions),
             pending_sends=PendingSendRepository(database),
             dashboard_sessions=DashboardSessionRepository(database),
+            link_views=LinkViewRepository(database),
+            imports=ImportRepository(database),
         )
 
     async def close(self) -> None:

@@ -32,6 +32,8 @@ class Fact:
     answered: bool
     answers: dict[str, tuple[AnswerValue | None, float]] = field(default_factory=dict)
     """question id → (value or None when skipped, answered_at)."""
+    started_at: float | None = None
+    """When the invitation was marked answered (`invitations.started_at`)."""
 
 
 def _score(rng: random.Random, kind: str, drift: float) -> int:
@@ -95,6 +97,7 @@ async def generate(
                 fact.answers[question.id] = (value, at)
                 at += rng.uniform(5, 120)
             fact.answered = True
+            fact.started_at = at
             await store.invitations.transition(
                 connection, invitation_id, InvitationState.ANSWERING, now=at
             )

@@ -24,15 +24,21 @@ NOW = 1_790_000_000.0
 MIN_N = 10
 
 
-def _reference_value(kind: str, values: list[int]) -> tuple[float | None, float | None]:
+def _reference_score(kind: str, values: list[int]) -> scoring.Score:
     if kind == "nps":
-        nps = scoring.nps_from_values(values)
-        return nps.nps, nps.margin_of_error
+        return scoring.nps_from_values(values)
     if kind == "csat":
-        csat = scoring.csat_from_values(values)
-        return csat.percent, csat.margin_of_error
-    mean = scoring.mean_score(values)
-    return mean.mean, mean.margin_of_error
+        return scoring.csat_from_values(values)
+    return scoring.mean_score(values)
+
+
+def _reference_value(kind: str, values: list[int]) -> tuple[float | None, float | None]:
+    score = _reference_score(kind, values)
+    if isinstance(score, scoring.NpsScore):
+        return score.nps, score.margin_of_error
+    if isinstance(score, scoring.ProportionScore):
+        return score.percent, score.margin_of_error
+    return score.mean, score.margin_of_error
 
 
 def _reference(
@@ -49,7 +55,8 @@ def _reference(
         )
         if start <= fact.sent_at < end:
             entry["sent"] += 1  # type: ignore[operator]
-            entry["answered"] += fact.answered  # type: ignore[operator]
+            # answered as of the window's end
+            entry["answered"] += fact.started_at is not None and fact.started_at < end  # type: ignore[operator]
         in_window = {q: v for q, (v, at) in fact.answers.items() if start <= at < end}
         answered = {q: v for q, v in in_window.items() if v is not None}
         if answered:
@@ -85,9 +92,11 @@ async def test_scores_match_a_reference_computation(store: Store, seed: int) -> 
         rows = await rolling_trends(
             store, SURVEYS, now=NOW, window=window, min_n=MIN_N, by=by, filters=filters
         )
-        start = NOW - window.total_seconds()
-        current = _reference(facts, start, NOW + 1, by, filters)
-        previous = _reference(facts, start - window.total_seconds(), start, by, filters)
+        # Whole UTC days (the default time zone) ending with the day before NOW.
+        midnight = NOW - NOW % DAY
+        start = midnight - days * DAY
+        current = _reference(facts, start, midnight, by, filters)
+        previous = _reference(facts, start - days * DAY, start, by, filters)
         assert {(r.survey, r.group) for r in rows} == set(current) | set(previous), (days, by)
         for row in rows:
             key = (row.survey, row.group)
@@ -113,15 +122,17 @@ async def test_scores_match_a_reference_computation(store: Store, seed: int) -> 
                 assert question.current.n == len(values)
                 assert _close(question.current.value, value), (key, question.question_id)
                 assert _close(question.current.margin_of_error, margin)
-                old_value, old_margin = _reference_value(kind, old)
                 assert question.previous is None or question.previous.n == len(old)
+                difference = scoring.difference(
+                    _reference_score(kind, values), _reference_score(kind, old)
+                )
                 if len(values) < MIN_N or len(old) < MIN_N:
                     assert question.trend is Trend.TOO_FEW
-                elif not scoring.is_clear_change(value, margin, old_value, old_margin):
+                elif difference is None or not difference.clear:
                     assert question.trend is Trend.NO_CLEAR_CHANGE
                 else:
-                    assert value is not None and old_value is not None
-                    assert question.trend is (Trend.UP if value > old_value else Trend.DOWN)
+                    rise = difference.interval.low > 0
+                    assert question.trend is (Trend.UP if rise else Trend.DOWN)
             headline = survey.headline or survey.questions[0]
             if now_ref["values"] or before_ref["values"]:
                 assert row.headline is not None and row.headline.question_id == headline.id
@@ -158,8 +169,8 @@ async def _answer(store: Store, survey_id: str, answers: dict[str, object], at: 
 
 
 async def test_an_abandoned_survey_still_counts_its_score(store: Store) -> None:
-    await _answer(store, "nps", {"nps": 3}, NOW - 100)
-    await _answer(store, "nps", {"nps": 10, "why": "great"}, NOW - 50)
+    await _answer(store, "nps", {"nps": 3}, NOW - DAY - 100)
+    await _answer(store, "nps", {"nps": 10, "why": "great"}, NOW - DAY - 50)
     (row,) = await rolling_trends(store, SURVEYS, now=NOW, window=timedelta(days=7), min_n=1)
     assert row.current.n == 2 and row.current.nps == 0.0
     assert row.current.responses == 2 and row.current.comment_rate == 0.5
@@ -171,7 +182,7 @@ async def test_event_survey_is_broken_down_per_part(store: Store) -> None:
             store,
             "event",
             {"before": 2, "during": 5, "after": 4 if day % 2 else 3},
-            NOW - day * 3600,
+            NOW - DAY - day * 3600,
         )
     (row,) = await rolling_trends(store, SURVEYS, now=NOW, window=timedelta(days=7), min_n=10)
     parts = {q.question_id: q.current.value for q in row.questions}
@@ -250,3 +261,39 @@ async def test_cli_report_shows_previous_window_and_change(
 
 async def _run(argv: list[str]) -> int:
     return await asyncio.to_thread(main, argv)
+
+
+async def test_an_asymmetric_interval_is_shown_as_it_is_not_as_plus_minus(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = await Store.open(db_path)
+    now = time.time()
+    for i in range(10):
+        await _answer(store, "nps", {"nps": 0}, now - 2 * DAY - i)  # every answer a detractor
+        await _answer(store, "csat", {"csat": 5}, now - 2 * DAY - i)  # 10 of 10 satisfied
+    await store.close()
+    config = _cli_config(tmp_path, db_path)
+
+    assert await _run(["report", "--config", str(config), "--window", "7d"]) == 0
+    text = capsys.readouterr().out
+    # The NPS interval is [-100, -47.5] and CSAT's [72.2, 100]: "±26" and "±14" hid that.
+    assert "NPS -100 [-100, -48]" in text and "±" not in text.split("NPS -100")[1][:12]
+    assert "CSAT 100% [72%, 100%]" in text
+
+    assert (
+        await _run(["report", "--config", str(config), "--window", "7d", "--format", "json"]) == 0
+    )
+    scores = {s["survey"]: s for s in json.loads(capsys.readouterr().out)["windows"][0]["scores"]}
+    assert scores["nps"]["low"] == -100.0 and scores["nps"]["high"] == pytest.approx(-47.5, abs=0.1)
+    assert scores["csat"]["low"] == pytest.approx(72.2, abs=0.1) and scores["csat"]["high"] == 100
+    question = scores["nps"]["questions"][0]
+    assert question["low"] == -100.0 and question["high"] == pytest.approx(-47.5, abs=0.1)
+    assert question["margin_of_error"] == pytest.approx(26.2, abs=0.1)  # kept, beside them
+
+    assert await _run(["report", "--config", str(config), "--window", "7d", "--format", "csv"]) == 0
+    import csv as csv_module
+    import io
+
+    rows = list(csv_module.DictReader(io.StringIO(capsys.readouterr().out)))
+    nps_row = next(r for r in rows if r["survey"] == "nps" and r["question"] == "nps")
+    assert float(nps_row["low"]) == -100.0 and float(nps_row["high"]) == pytest.approx(-47.5, 0.01)

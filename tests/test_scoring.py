@@ -617,3 +617,56 @@ def test_is_clear_change_with_scores() -> None:
     )
     empty = nps_score(0, 0, 0)
     assert not is_clear_change(empty.nps, empty.margin_of_error, before.nps, before.margin_of_error)
+
+
+# --- two-sample comparisons --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "low", "high"),
+    [
+        # Newcombe (1998), Statistics in Medicine 17: 873–890, table II, method 11.
+        ((56, 70), (48, 80), 4.28, 34.22),
+        ((9, 10), (3, 10), 10.13, 83.87),
+    ],
+)
+def test_proportion_difference_matches_newcombes_published_intervals(
+    current: tuple[int, int], previous: tuple[int, int], low: float, high: float
+) -> None:
+    from conversations.scoring import proportion_difference
+
+    difference = proportion_difference(csat_score(*current), csat_score(*previous))
+    assert difference is not None
+    assert difference.interval.low == pytest.approx(low, abs=0.005)
+    assert difference.interval.high == pytest.approx(high, abs=0.005)
+    assert difference.clear
+
+
+def test_mean_difference_is_welchs_interval_widened_by_half_a_step() -> None:
+    from conversations.scoring import mean_difference
+
+    before, after = [3, 4, 5, 4, 3, 4, 5, 4, 4, 3], [5, 6, 5, 7, 6, 5, 6, 6, 7, 5]
+    difference = mean_difference(mean_score(after), mean_score(before))
+    assert difference is not None
+    # Welch by hand: means 5.8 and 3.9, variances 0.6222 and 0.5444, n = 10 each.
+    spread = 0.62222222 / 10 + 0.54444444 / 10
+    df = spread**2 / ((0.62222222 / 10) ** 2 / 9 + (0.54444444 / 10) ** 2 / 9)
+    half = t_quantile(0.975, df) * math.sqrt(spread) + 0.5 * (1 / 10 + 1 / 10)
+    assert difference.change == pytest.approx(1.9)
+    assert difference.interval.low == pytest.approx(1.9 - half, abs=1e-6)
+    assert difference.interval.high == pytest.approx(1.9 + half, abs=1e-6)
+
+
+def test_nps_difference_is_antisymmetric_and_needs_two_answers_each() -> None:
+    from conversations.scoring import nps_difference
+
+    a, b = nps_score(12, 5, 3), nps_score(4, 6, 10)
+    forward, backward = nps_difference(a, b), nps_difference(b, a)
+    assert forward is not None and backward is not None
+    assert forward.change == pytest.approx(-backward.change)
+    assert forward.interval.low == pytest.approx(-backward.interval.high)
+    assert nps_difference(nps_score(1, 0, 0), b) is None
+    assert nps_difference(nps_score(0, 0, 0), b) is None
+    # Every answer a promoter against every answer a detractor: a change beyond doubt.
+    extreme = nps_difference(nps_score(10, 0, 0), nps_score(0, 0, 10))
+    assert extreme is not None and extreme.clear and extreme.interval.low > 90

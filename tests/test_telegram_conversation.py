@@ -119,8 +119,9 @@ async def test_qr_join_to_thanks_with_answers_in_sqlite_and_report(
     assert answers == {"nps": 3, "why": "The queue at the exit", "fix": "More doors"}
     assert skipped == set()
 
+    # The next day, when today is one of the window's whole days.
     [row] = await rolling_scores(
-        app.store, app.config.surveys, now=clock.now(), window=timedelta(days=7)
+        app.store, app.config.surveys, now=clock.now() + 86400, window=timedelta(days=7)
     )
     assert (row.survey, row.n, row.nps, row.response_rate) == ("nps", 1, -100.0, 1.0)
 

@@ -404,3 +404,38 @@ async def test_malformed_posts_are_refused_politely(app_factory: AppFactory) -> 
         wrong_question = await browser.post({"csrf": csrf, "q": "99", "choice": "9"})
         assert wrong_question.status == 200 and wrong_question.question == NPS_EN
         assert (await browser.answer("9")).question == WHY_EN
+
+
+async def test_an_open_links_response_rate_is_out_of_the_browsers_that_saw_it(
+    app_factory: AppFactory,
+) -> None:
+    from datetime import timedelta
+
+    from bot.scores import rolling_trends
+
+    clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    app = await app_factory(clock=clock)
+    link = open_link(app)
+    async with (
+        Browser(base_url(app)) as first,
+        Browser(base_url(app)) as second,
+        Browser(base_url(app)) as third,
+    ):
+        for browser in (first, second, third):
+            await browser.open(link)
+        await second.open(link)  # a refresh is the same browser
+        await first.answer("9")
+    # A chat app's link preview is not a person who was asked.
+    async with aiohttp.ClientSession() as preview:
+        agent = {"User-Agent": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"}
+        async with preview.get(base_url(app) + link, headers=agent) as response:
+            assert response.status == 200
+
+    clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+    [row] = await rolling_trends(
+        app.store, app.config.surveys, now=clock.now(), window=timedelta(days=7), min_n=1
+    )
+    # 3 browsers opened it and 1 answered: 1 of 3, where it used to say 1 of 1.
+    assert (row.current.invitations_sent, row.current.response_rate) == (3, 1 / 3)
+    (invitation,) = await app.store.invitations.listing()
+    assert invitation.sent_at == datetime(2026, 11, 24, 10, 0, tzinfo=UTC).timestamp()

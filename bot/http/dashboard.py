@@ -34,16 +34,24 @@ from bot.http.web_survey import links
 from bot.logs import reveal
 from bot.reports.chart import chart_png
 from bot.reports.format import (
-    format_margin,
     format_rate,
     format_score,
+    format_shown,
     format_trend,
+    format_uncertainty,
     format_value,
     metric_label,
     scores_text,
 )
 from bot.reports.summary import SummaryBuilder, format_age, properties_text, survey_title
-from bot.scores import QuestionTrend, Trend, TrendRow, rolling_trends
+from bot.scores import (
+    QuestionTrend,
+    Trend,
+    TrendRow,
+    live_as_of,
+    rolling_trends,
+    window_periods,
+)
 from conversations.localization import render as render_text
 from conversations.localization import resolve
 from conversations.questions import AnswerValue, Question, QuestionKind
@@ -397,21 +405,23 @@ class Dashboard:
         filters = self._filters(request)
         store = self.palaute.store
         now = self.palaute.clock.now()
+        as_of = live_as_of(now, self.config.team.timezone)  # the windows end with today
         window = timedelta(days=filters.window)
         rows = await rolling_trends(
             store,
             self.config.surveys,
-            now=now,
+            now=as_of,
             window=window,
             min_n=self.config.team.min_n,
             filters=filters.as_mapping(),
+            timezone=self.config.team.timezone,
         )
         rows = self.builder.in_config_order(rows)
-        start = now - window.total_seconds()
+        period, before = window_periods(as_of, window, self.config.team.timezone)
         comment_filters = self._comment_filters(request)
         comments = await store.reports.comments(
-            start,
-            now + 1,
+            period.start,
+            period.end,
             survey_id=comment_filters.survey or None,
             filters=filters.as_mapping(),
             limit=COMMENTS_SHOWN,
@@ -419,7 +429,7 @@ class Dashboard:
             score_max=comment_filters.score_max,
             contains=comment_filters.contains,
         )
-        choices = await store.reports.dimension_values(start - window.total_seconds(), now + 1)
+        choices = await store.reports.dimension_values(before.start, now + 1)
         body = render(
             "dashboard.html",
             self.language,
@@ -471,7 +481,7 @@ class Dashboard:
         if headline is not None:
             if headline.enough:
                 view.value = format_value(headline.kind, headline.current.value)
-                view.margin = format_margin(headline.kind, headline.current.margin_of_error)
+                view.margin = format_uncertainty(headline.current)
             else:
                 view.note = format_score(headline, self.language)
             view.trend = format_trend(headline, self.language)
@@ -481,12 +491,7 @@ class Dashboard:
                 QuestionView(
                     label=metric_label(q.kind, q.question_id),
                     n=q.current.n,
-                    value=(
-                        f"{format_value(q.kind, q.current.value)} "
-                        f"{format_margin(q.kind, q.current.margin_of_error)}".strip()
-                        if q.enough
-                        else self.t("report_trend_too_few")
-                    ),
+                    value=(format_shown(q.current) if q.enough else self.t("report_trend_too_few")),
                     trend=format_trend(q, self.language),
                     trend_class=_trend_class(q),
                 )
@@ -593,6 +598,7 @@ class Dashboard:
         survey_id = request.query.get("survey", "")
         if survey_id not in self.config.surveys:
             raise web.HTTPNotFound(text="unknown survey")
+        # Today is the last point, as it is the last day of the scores above the chart.
         today = datetime.fromtimestamp(self.palaute.clock.now(), self.zone).date()
         smooth = min(7, filters.window)
         series = await self.builder.chart_data(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -93,6 +94,8 @@ class SurveyPages:
             return self._not_found(request)
         outcome = await self.responses.show(link, browser_id, _languages(request))
         owner = browser_id or self.browsers.new_id()
+        if isinstance(outcome, Shown) and not is_link_preview(request.headers.get("User-Agent")):
+            await self.responses.record_view(link, owner)
         response = self._outcome(request, outcome, owner)
         if browser_id is None:
             self._set_cookie(request, response, owner)
@@ -249,6 +252,19 @@ def _survey_path(request: web.Request) -> str:
     """The survey page's own address (its path and `?p=`), also when answering "back"."""
     path = request.path.removesuffix("/back")
     return f"{path}?{request.query_string}" if request.query_string else path
+# Chat apps fetch a link to preview it before anyone opens it: Slack ("Slackbot-LinkExpanding"),
+# Telegram ("TelegramBot (like TwitterBot)"), WhatsApp, Facebook ("facebookexternalhit"),
+# Discord, Microsoft Teams ("SkypeUriPreview"), and crawlers that call themselves bots.
+_PREVIEW_AGENTS = re.compile(
+    r"bot\b|bot/|crawler|spider|preview|facebookexternalhit|whatsapp|slack|telegram|discord"
+    r"|skypeuripreview|embedly|curl/|wget/|python-requests",
+    re.IGNORECASE,
+)
+
+
+def is_link_preview(user_agent: str | None) -> bool:
+    """Whether a request comes from a link preview or a crawler rather than a person's browser."""
+    return not user_agent or _PREVIEW_AGENTS.search(user_agent) is not None
 
 
 def _languages(request: web.Request) -> list[str]:

@@ -1,4 +1,4 @@
-"""Scores as words: "NPS +23 ±9", "no clear change", "too few answers (n = 4)".
+"""Scores as words: "NPS +23 ±9", "NPS -100 [-100, -48]", "no clear change", "too few answers".
 
 Shared by the terminal report, the team summaries, the alerts and the dashboard so that a
 number reads the same everywhere.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.scores import QuestionTrend, Trend, TrendRow
+from bot.scores import QuestionScore, QuestionTrend, Trend, TrendRow
 from conversations.texts import text
 
 _LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
@@ -47,6 +47,23 @@ def format_margin(kind: str, margin: float | None) -> str:
     return f"±{margin:.1f}"
 
 
+def format_uncertainty(score: QuestionScore) -> str:
+    """'±9' when the interval is symmetric around the score as shown, else the interval itself:
+    all detractors at n = 10 are NPS -100 with [-100, -48], which '±26' would misstate."""
+    kind, value, low, high = score.kind, score.value, score.low, score.high
+    if value is None or low is None or high is None:
+        return format_margin(kind, score.margin_of_error)
+    digits = 0 if kind == "nps" or kind in _PERCENT_KINDS else 1
+    if round(high - value, digits) == round(value - low, digits):
+        return format_margin(kind, score.margin_of_error)
+    return f"[{format_value(kind, low)}, {format_value(kind, high)}]".replace("+", "")
+
+
+def format_shown(score: QuestionScore) -> str:
+    """The value with its uncertainty: '+23 ±9', '100% [72%, 100%]'."""
+    return f"{format_value(score.kind, score.value)} {format_uncertainty(score)}".strip()
+
+
 def format_change(kind: str, change: float | None) -> str:
     if change is None:
         return "–"
@@ -63,11 +80,7 @@ def format_score(question: QuestionTrend, language: str) -> str:
     label = metric_label(question.kind, question.question_id)
     if not question.enough:
         return text("report_too_few", language, label=label, n=current.n, min_n=question.min_n)
-    margin = format_margin(question.kind, current.margin_of_error)
-    value = format_value(question.kind, current.value)
-    return text(
-        "report_score", language, label=label, value=f"{value} {margin}".strip(), n=current.n
-    )
+    return text("report_score", language, label=label, value=format_shown(current), n=current.n)
 
 
 def format_trend(question: QuestionTrend, language: str) -> str:

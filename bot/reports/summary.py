@@ -92,6 +92,7 @@ class SummaryBuilder:
                 now=as_of,
                 window=window,
                 min_n=self.team.min_n,
+                timezone=self.team.timezone,
             )
             for window in windows
         }
@@ -102,7 +103,10 @@ class SummaryBuilder:
                 start=format_date(period.day - timedelta(days=7), self.language),
                 end=format_date(period.day - timedelta(days=1), self.language),
             )
-            counts_start, counts_end = as_of - 7 * 86400, as_of
+            # The ISO week of the title, Monday 00:00 to Sunday 24:00 local time, whenever posted.
+            monday = datetime.combine(period.day, datetime.min.time(), self.zone)
+            counts_start = (monday - timedelta(days=7)).timestamp()
+            counts_end = monday.timestamp()
         else:
             title = self.t("summary_title_daily", date=format_date(period.day, self.language))
             midnight = datetime.combine(period.day, datetime.min.time(), self.zone)
@@ -193,6 +197,7 @@ class SummaryBuilder:
             min_n=self.team.min_n,
             by="touchpoint",
             survey_id=survey_id,
+            timezone=self.team.timezone,
         )
         if len(rows) < 2:
             return []
@@ -290,7 +295,7 @@ class SummaryBuilder:
             "previous": self.t("chart_previous", days=days),
             "answers": self.t("chart_answers"),
             "empty": self.t("chart_empty"),
-            "title": self.t("chart_title", smooth=smooth),
+            "title": self.t("chart_title", smooth=smooth, timezone=self.team.timezone),
         }
 
     async def chart(self, last_day: date, trends: Mapping[timedelta, list[TrendRow]]) -> bytes:

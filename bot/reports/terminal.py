@@ -11,11 +11,10 @@ from typing import Any, TextIO
 
 from bot.durations import format_duration
 from bot.reports.format import (
-    format_margin,
     format_rate,
     format_score,
+    format_shown,
     format_trend,
-    format_value,
     metric_label,
     scores_text,
 )
@@ -25,7 +24,7 @@ from storage.reports import Comment
 LANGUAGE = "en"
 CSV_COLUMNS = (
     "window", "survey", "group", "question", "kind", "headline", "n", "value", "margin_of_error",
-    "enough_answers", "previous_n", "previous_value", "change", "trend", "response_rate",
+    "low", "high", "enough_answers", "previous_n", "previous_value", "change", "trend", "response_rate",
     "comment_rate", "invitations_sent", "responses",
 )  # fmt: skip
 
@@ -109,7 +108,8 @@ def write_csv(reports: Sequence[WindowReport], out: TextIO) -> None:
                         window_name(report.window), row.survey, row.group or "",
                         question["question"], question["kind"],
                         question["question"] == survey["headline"], question["n"],
-                        question["value"], question["margin_of_error"],
+                        question["value"], question["margin_of_error"], question["low"],
+                        question["high"],
                         question["enough_answers"], previous.get("n", 0), previous.get("value"),
                         question["change"], question["trend"], survey["response_rate"],
                         survey["comment_rate"], survey["invitations_sent"], survey["responses"],
@@ -157,12 +157,7 @@ def write_text(
             for column in ("survey", "group", "question", "n", "value", "change"):
                 questions.add_column(column)
             for row, question in details:
-                value = (
-                    f"{format_value(question.kind, question.current.value)} "
-                    f"{format_margin(question.kind, question.current.margin_of_error)}"
-                    if question.enough
-                    else "too few answers"
-                )
+                value = format_shown(question.current) if question.enough else "too few answers"
                 questions.add_row(
                     row.survey,
                     group_label(row, by),

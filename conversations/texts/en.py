@@ -98,7 +98,7 @@ TEXTS: dict[str, str] = {
     "summary_followups_week": "Follow-ups this week: opened {created}, resolved {resolved}; open now {open}.",
     "summary_comments_yesterday": "Comments yesterday",
     "summary_comments_week": "Latest comments this week",
-    "chart_title": "Score over the {smooth} days up to each day",
+    "chart_title": "Each point: the {smooth} whole days up to that day, in {timezone}",
     "chart_current": "last {days} days",
     "chart_previous": "the {days} days before",
     "chart_answers": "answers per day",

@@ -98,7 +98,7 @@ TEXTS: dict[str, str] = {
     "summary_followups_week": "Seurannat tällä viikolla: avattu {created}, ratkaistu {resolved}; nyt avoinna {open}.",
     "summary_comments_yesterday": "Eilisen kommentit",
     "summary_comments_week": "Viikon uusimmat kommentit",
-    "chart_title": "Tulos kunkin päivän ja sitä edeltävien päivien ajalta ({smooth} pv)",
+    "chart_title": "Jokainen piste: sitä päivää edeltävät {smooth} kokonaista päivää, aikavyöhyke {timezone}",
     "chart_current": "viimeiset {days} päivää",
     "chart_previous": "sitä edeltävät {days} päivää",
     "chart_answers": "vastauksia päivässä",
