@@ -39,7 +39,8 @@ async def _invite(db_path: Path, toml: str, touchpoint: str, chats: list[int]) -
     """Touchpoints recorded while palaute is down, as `palaute trigger` would."""
     store = await Store.open(db_path)
     try:
-        triggers = TriggerService(store, _config(toml), SystemClock())
+        # The running palaute has the Telegram channel; this process only stores triggers.
+        triggers = TriggerService(store, _config(toml), SystemClock(), channels=["telegram"])
         for chat in chats:
             await triggers.trigger(TriggerRequest(touchpoint, ContactSpec("telegram", str(chat))))
     finally:

@@ -26,6 +26,7 @@ from bot.triggers import ContactSpec, TriggerRequest
 from storage.database import Database
 from storage.records import InvitationState
 from storage.store import Store
+from tests.any_time import at_any_time
 from tests.conftest import AppFactory
 from tests.fakes.slack_api import FORM_CONTENT_TYPE, FakeSlack, slash_command_body
 from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser, fake_telegram  # noqa: F401
@@ -259,10 +260,12 @@ async def test_palaute_forget_next_to_a_running_palaute(tmp_path: Path) -> None:
     runner, hook_url, hooks = await webhook_receiver()
     config = tmp_path / "palaute.toml"
     config.write_text(
-        f'[storage]\npath = "{tmp_path / "palaute.db"}"\n\n'
-        '[server]\nhost = "127.0.0.1"\nport = 0\napi_token = "forget-test-api-token"\n\n'
-        f'[telegram]\ntoken = "${{{TOKEN_VARIABLE}}}"\nbase_url = "{fake.base_url}"\n'
-        'mode = "polling"\n' + team(hook_url),
+        at_any_time(
+            f'[storage]\npath = "{tmp_path / "palaute.db"}"\n\n'
+            '[server]\nhost = "127.0.0.1"\nport = 0\napi_token = "forget-test-api-token"\n\n'
+            f'[telegram]\ntoken = "${{{TOKEN_VARIABLE}}}"\nbase_url = "{fake.base_url}"\n'
+            'mode = "polling"\n' + team(hook_url)
+        ),
         encoding="utf-8",
     )
     bot = PalauteProcess(config, fake)

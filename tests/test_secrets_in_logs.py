@@ -22,6 +22,7 @@ from aiohttp import web
 
 from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
 from bot.http.dashboard import LOGIN_COOKIE
+from tests.any_time import at_any_time
 from tests.fakes.slack_api import FORM_CONTENT_TYPE, FakeSlack, SlackInbound, slash_command_body
 from tests.fakes.telegram_api import FakeTelegram
 from tests.loopback import free_port, serve
@@ -55,7 +56,8 @@ SLACK_EMAIL = "c.pii@example.com"
 def _config(folder: Path, port: int, telegram: FakeTelegram, slack: FakeSlack, hook: str) -> Path:
     path = folder / "palaute.toml"
     path.write_text(
-        f"""
+        at_any_time(
+            f"""
 [storage]
 path = "{folder / "palaute.db"}"
 
@@ -85,7 +87,8 @@ weekly_digest = false
 url = "{hook}"
 events = ["response.completed"]
 secret = "${{HOOK_SECRET}}"
-""",
+"""
+        ),
         encoding="utf-8",
     )
     return path

@@ -133,8 +133,9 @@ async def test_a_long_send_waits_server_side_and_is_sent_once_even_after_a_resta
     assert again.params["text"] == "This send was already confirmed: nothing was sent twice."
     [invitation] = await slack.invitations(AINO)
     assert invitation.properties["event_name"] == name
-    [question] = await slack.wait_for_dms(AINO, 1)
-    assert question["text"]
+    greeting, question = (await slack.wait_for_dms(AINO, 2))[:2]  # asked once, in two messages
+    assert name in greeting["text"]
+    assert question["text"].startswith("Ennen tapahtumaa")
 
 
 async def test_a_reply_slack_refuses_is_told_in_plain_text(slack: SlackHarness) -> None:
