@@ -270,18 +270,41 @@ async def test_it_can_be_answered_with_the_keyboard_alone(
     await context.close()
 
 
-async def test_phone_screenshot(app_factory: AppFactory, phone: Any, tmp_path: Path) -> None:
-    app = await app_factory()
-    await phone.goto(survey_url(app, "event", event_name="Kirppis Market"))
-    await tap(phone, "4")
-    await phone.locator("#question", has_text="The day itself").wait_for()
-    await phone.evaluate("document.activeElement.blur()")
-    await phone.wait_for_timeout(300)  # the new question's short fade-in
-    shot = tmp_path / "web-survey.png"
-    await phone.screenshot(path=str(shot))
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    if os.environ.get("PALAUTE_UPDATE_SCREENSHOT") == "1":
-        shutil.copyfile(shot, SCREENSHOT)
+async def test_screenshots_on_a_phone_and_a_desktop(
+    app_factory: AppFactory, chromium: Any, db_path: Path, tmp_path: Path
+) -> None:
+    """The README's pictures, with an organisation's name and colour: nothing is wider than the
+    screen, and the previous answer can be changed."""
+    app = await app_factory(
+        make_config('[organisation]\nname = "Kirpputori Oy"\naccent = "#7c3aed"\n', db_path)
+    )
+    for name, viewport, mobile in [
+        ("web-survey.png", PHONE, True),
+        ("web-survey-desktop.png", {"width": 1280, "height": 800}, False),
+    ]:
+        context = await chromium.new_context(
+            viewport=viewport, device_scale_factor=2 if mobile else 1, is_mobile=mobile,
+            has_touch=mobile, locale="en-US",
+        )  # fmt: skip
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        await page.goto(survey_url(app, "event", event_name="Kirppis Market"))
+        four = page.get_by_role("button", name="4", exact=True)
+        await (four.tap() if mobile else four.click())
+        await page.locator("#question", has_text="The day itself").wait_for()
+        await page.evaluate("document.activeElement.blur()")
+        await page.wait_for_timeout(300)  # the new question's short fade-in
+        widest = await page.evaluate("document.documentElement.scrollWidth")
+        assert widest <= viewport["width"], f"{name}: the page is {widest}px wide"
+        assert await page.locator("h1").inner_text() == "Feedback for Kirpputori Oy"
+        assert await page.title() == "Feedback for Kirpputori Oy"
+        await page.get_by_role("button", name="← Change my previous answer").wait_for()
+        shot = tmp_path / name
+        await page.screenshot(path=str(shot))
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        if os.environ.get("PALAUTE_UPDATE_SCREENSHOT") == "1":
+            shutil.copyfile(shot, SCREENSHOT.with_name(name))
+        await context.close()
 
 
 async def test_back_asks_the_previous_question_again(app_factory: AppFactory, phone: Any) -> None:
