@@ -68,5 +68,9 @@ async def cmd_demo_data(args: argparse.Namespace, config: Config) -> int:
     print("\nToday's team summary would read:\n")
     print(to_text(document))
     print(f"\nSee the dashboard at {config.server.base_url}/dashboard after `palaute run`", end="")
-    print("." if config.server.dashboard_password else " (set server.dashboard_password first).")
+    print(
+        "."
+        if config.server.dashboard_password
+        else " (it prints a one-time sign-in link while it listens on this machine only)."
+    )
     return 0
