@@ -22,24 +22,20 @@ from conversations.builtin import builtin_surveys
 from storage.invitations import NewInvitation
 from storage.records import InvitationState
 from storage.store import Store
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
 def _toml(extra: str = "") -> str:
     return (
         f'[server]\nport = 0\ndashboard_password = "{PASSWORD}"\n{extra}'
         '[defaults]\nlanguage = "en"\nquiet_hours = "off"\nmin_days_between_surveys = 0\n'
-        '[team]\nmin_n = 10\n'
+        "[team]\nmin_n = 10\n"
     )
 
 

@@ -1,37 +1,25 @@
 """The dashboard in a real, headless Chromium: on a phone, its charts, comments and sign-in link."""
 
+# ruff: noqa: F811  (the chromium fixture is imported as a name, then used as an argument)
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-import pytest_asyncio
 
 from bot.app import PalauteApp
 from conversations.builtin import builtin_surveys
 from storage.invitations import NewInvitation
 from storage.records import InvitationState
 from storage.store import Store
+from tests.chromium import BROWSER, PHONE, chromium  # noqa: F401  (fixture)
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
-from tests.test_dashboard import CHROMIUM, CHROMIUM_ARGS, NOW, PASSWORD, _filled, _toml
+from tests.test_dashboard import NOW, PASSWORD, _filled, _toml
 
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="the browser tests need the playwright package ('.[dev]')"
-)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"no Chromium at {CHROMIUM}: install Debian's (apt-get install chromium) "
-        "to run the browser tests",
-    ),
-]
+pytestmark = BROWSER
 
 WIDER_THAN_THE_SCREEN = """() => {
   const width = document.documentElement.clientWidth;
@@ -44,16 +32,6 @@ WIDER_THAN_THE_SCREEN = """() => {
   }
   return {page: document.documentElement.scrollWidth, width, wide: wide.slice(0, 12)};
 }"""
-
-
-@pytest_asyncio.fixture
-async def chromium() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
 
 
 def _base(app: PalauteApp) -> str:

@@ -1,24 +1,26 @@
 """Without a password, `palaute run` prints a one-time sign-in link for the local dashboard."""
 
+# ruff: noqa: F811  (the chromium fixture is imported as a name, then used as an argument)
+
 from __future__ import annotations
 
 import asyncio
 import io
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from bot.logs import SecretScrubber
+from tests.chromium import chromium  # noqa: F401  (fixture)
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
 from tests.palaute_process import ROOT, palaute_command
-from tests.test_dashboard import CHROMIUM, CHROMIUM_ARGS, NOW
+from tests.test_dashboard import NOW
 
 LINK = re.compile(
     r"Dashboard sign-in link \(one use, [^)]*\): (http://\S+/dashboard/signin\?token=(\S+))"
@@ -38,19 +40,6 @@ def operator_log() -> Iterator[io.StringIO]:
     yield stream
     root.removeHandler(handler)
     root.setLevel(level)
-
-
-@pytest_asyncio.fixture
-async def chromium() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
 
 
 def _links(log: str) -> list[tuple[str, str]]:

@@ -19,31 +19,12 @@ from bot.rate_limit import ChannelLimiter, TokenBucket
 from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.conftest import AppFactory
+from tests.customers import QUESTIONS as STORM_QUESTIONS
+from tests.customers import STORM
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, fake_telegram  # noqa: F401
 from tests.telegram_helpers import settle, telegram_config
 
-STORM_SURVEY = """
-[surveys.storm]
-title = "Answer storm"
-[[surveys.storm.questions]]
-id = "nps"
-type = "nps"
-text = "How likely are you to recommend us?"
-[[surveys.storm.questions]]
-id = "why"
-type = "text"
-text = "What is the main reason for your score?"
-[[surveys.storm.questions]]
-id = "csat"
-type = "csat"
-text = "How satisfied were you with our service?"
-[[surveys.storm.thanks]]
-text = "Thank you for your feedback!"
-
-[touchpoints.storm]
-survey = "storm"
-"""
-QUESTIONS = 3
+QUESTIONS = len(STORM_QUESTIONS) - 1  # the last is the thanks
 
 
 def refused_per_chat(fake: FakeTelegram) -> Counter[int]:
@@ -101,7 +82,7 @@ async def test_an_answer_storm_under_strict_per_chat_limits_finishes_every_surve
 ) -> None:
     fake = fake_telegram
     fake.private_chat_burst = 0  # strictly 1 message a second in each chat, as the FAQ says
-    app = await app_factory(telegram_config(fake, db_path, STORM_SURVEY))
+    app = await app_factory(telegram_config(fake, db_path, STORM))
     users = [fake.user(900_000 + n) for n in range(30)]
     for user in users:
         await app.triggers.trigger(TriggerRequest("storm", ContactSpec("telegram", str(user.id))))

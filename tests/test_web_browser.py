@@ -3,6 +3,8 @@
 Set PALAUTE_UPDATE_SCREENSHOT=1 to also write the README's docs/web-survey.png.
 """
 
+# ruff: noqa: F811  (the chromium fixture is imported as a name, then used as an argument)
+
 from __future__ import annotations
 
 import asyncio
@@ -21,41 +23,16 @@ from bot.app import PalauteApp
 from bot.cli import main
 from bot.http.web_survey import links
 from bot.triggers import ContactSpec, TriggerRequest
+from tests.chromium import BROWSER, PHONE, chromium  # noqa: F401  (fixture)
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
 
-CHROMIUM = Path(os.environ.get("PALAUTE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-PHONE = {"width": 390, "height": 844}
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "web-survey.png"
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="the browser tests need the playwright package ('.[dev]')"
-)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"no Chromium at {CHROMIUM}: install Debian's (apt-get install chromium) "
-        "to run the browser tests",
-    ),
-]
+pytestmark = BROWSER
 
 WHY = "What is the main reason for your score?"
 FIX = "What should we fix first?"
-
-
-@pytest_asyncio.fixture
-async def chromium() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
 
 
 @pytest_asyncio.fixture
