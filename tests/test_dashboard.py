@@ -290,3 +290,16 @@ async def test_in_a_real_browser_with_a_screenshot(
     if os.environ.get("PALAUTE_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, DOCS / "dashboard.png")
         shutil.copyfile(phone_shot, DOCS / "dashboard-phone.png")
+
+
+async def test_one_response_is_shown_only_to_the_signed_in(
+    app_factory: AppFactory, db_path: Path
+) -> None:
+    await _filled(db_path, days=5, contacts=40)
+    app = await app_factory(make_config(_toml(), db_path), channels={}, clock=FakeClock(NOW))
+    [row] = await app.store.database.fetchall("SELECT MIN(invitation_id) AS id FROM answers")
+    url = f"http://127.0.0.1:{app.http.port}/dashboard/response/{row['id']}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, allow_redirects=False) as response:
+            assert response.status == 303
+            assert response.headers["Location"] == "/dashboard/login"
