@@ -1,4 +1,5 @@
 """Named dashboard accounts: `palaute user`, signing in by name, roles, and who took a follow-up."""
+# ruff: noqa: F811  (the fake_telegram fixture is imported as a name, then used as an argument)
 
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ import pytest_asyncio
 
 from bot.app import PalauteApp
 from bot.cli import main
+from bot.triggers import ContactSpec, TriggerRequest
 from conversations.builtin import builtin_surveys
 from storage.invitations import NewInvitation
 from storage.records import InvitationState
 from tests.conftest import AppFactory, make_config
+from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
+from tests.telegram_helpers import MovableClock, keyboard_rows, telegram_config, wait_for_text
+from tests.test_alerts_telegram import CLAIM, RESOLVE, TEAM, _shown, _wait_in_group
 from tests.test_dashboard import CHROMIUM, CHROMIUM_ARGS, PASSWORD, _toml
 
 MAIJA_PASSWORD = "maija's long passphrase"
@@ -365,3 +370,43 @@ async def test_two_people_in_two_browsers(
     assert await pages["Maija"].locator(row).count() == 0
     followup = await app.store.followups.get(followup_id)
     assert followup is not None and followup.resolved_by == "Maija"
+
+
+async def test_a_claim_on_the_dashboard_shows_in_the_telegram_alert(
+    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path, user: Any
+) -> None:
+    fake = fake_telegram
+    await asyncio.to_thread(_add, user, "Maija", MAIJA_PASSWORD, "admin")
+    app = await app_factory(
+        telegram_config(fake, db_path, TEAM, server="port = 0"), clock=MovableClock()
+    )
+    customer = fake.user(501, first_name="Kaisa")
+    await app.triggers.trigger(
+        TriggerRequest("delivery", ContactSpec("telegram", str(customer.id)))
+    )
+    await app.invitations.tick()
+    question = await wait_for_text(fake, customer, "How likely are you to recommend our delivery")
+    fake.push_callback(customer, question, question.callback_data_for("3"))
+    alert = await _wait_in_group(fake, "Detractor #1: NPS 3 · Delivery")
+    assert keyboard_rows(alert) == [[CLAIM, RESOLVE]]
+
+    base = _base(app)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as maija:
+        assert (await _sign_in(maija, base, MAIJA_PASSWORD, "Maija")).status == 303
+        _status, html = await _page(maija, base)
+        taken = await maija.post(
+            f"{base}/dashboard/followup/1/claim", data={"csrf": _csrf(html)}, allow_redirects=False
+        )
+        assert taken.status == 303
+        # The group's alert follows, as it does for a press of its own button.
+        await fake.wait_for(lambda: "Maija is following up" in _shown(alert), timeout=10)
+        assert keyboard_rows(alert) == [[RESOLVE]]
+        _status, html = await _page(maija, base)
+        done = await maija.post(
+            f"{base}/dashboard/followup/1/resolve",
+            data={"csrf": _csrf(html)},
+            allow_redirects=False,
+        )
+        assert done.status == 303
+        await fake.wait_for(lambda: "Resolved by Maija" in _shown(alert), timeout=10)
+        assert alert.reply_markup is None
