@@ -410,3 +410,30 @@ async def test_a_claim_on_the_dashboard_shows_in_the_telegram_alert(
         assert done.status == 303
         await fake.wait_for(lambda: "Resolved by Maija" in _shown(alert), timeout=10)
         assert alert.reply_markup is None
+
+
+async def test_accounts_replace_sign_in_links_and_turn_on_a_public_dashboard(
+    app_factory: AppFactory, db_path: Path, user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Loopback without a password: sign-in links, until the first account.
+    local = await app_factory(make_config("[server]\nport = 0\n", db_path), channels={})
+    async with aiohttp.ClientSession() as client:
+        form = await (await client.get(f"{_base(local)}/dashboard/login")).text()
+        assert "sign-in link" in form and 'name="password"' not in form
+        await asyncio.to_thread(_add, user, "Maija", MAIJA_PASSWORD, "admin")
+        form = await (await client.get(f"{_base(local)}/dashboard/login")).text()
+        assert 'name="name"' in form and 'name="password"' in form
+        link = await client.get(f"{_base(local)}/dashboard/signin?token=x", allow_redirects=False)
+        assert link.status == 404
+    await local.stop()
+
+    # Any host, no password: on with accounts; the start says how to sign in, and prints no link.
+    caplog.set_level("INFO")
+    public = await app_factory(
+        make_config('[server]\nhost = "0.0.0.0"\nport = 0\n', db_path), channels={}
+    )
+    assert "sign in with a palaute user account" in caplog.text
+    assert "/dashboard/signin?token=" not in caplog.text
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as maija:
+        assert (await _sign_in(maija, _base(public), MAIJA_PASSWORD, "Maija")).status == 303
+        assert "Signed in as Maija (admin)" in (await _page(maija, _base(public)))[1]
