@@ -139,7 +139,7 @@ class PalauteApp:
                     " to another port)"
                 ) from error
             web_survey.announce(self)
-            self.dashboard.announce(web_survey.links(self).base_url)
+            await self.dashboard.announce(web_survey.links(self).base_url)
         # Channels first, so that what the outbox kept from the last run goes out at once.
         for name, channel in self.channels.items():
             try:

@@ -24,6 +24,7 @@ from bot.link_command import add_link_parser, cmd_link
 from bot.logs import configure_logging
 from bot.progress import progress_bar
 from bot.property_args import parse_properties
+from bot.user_command import add_user_parser, cmd_user
 from conversations.questions import Question, QuestionKind
 from storage.database import StorageError
 from storage.store import Store
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_link_parser(commands, _add_config)
     add_demo_parser(commands, _add_config)
     add_import_parser(commands, _add_config)
+    add_user_parser(commands, _add_config)
     return parser
 
 
@@ -550,6 +552,7 @@ COMMANDS: dict[str, Command] = {
     "link": cmd_link,
     "demo-data": cmd_demo_data,
     "import": cmd_import,
+    "user": cmd_user,
 }
 
 

@@ -237,7 +237,11 @@ class FollowupService:
                 incoming.channel,
             )
             return False
-        who = incoming.display_name or incoming.address
+        return await self.act(followup_id, action, incoming.display_name or incoming.address)
+
+    async def act(self, followup_id: int, action: str, who: str) -> bool:
+        """Take (CLAIM) or resolve a follow-up as `who`, from an alert's button or the
+        dashboard; every copy of its alert follows. False when it was taken or resolved already."""
         now = self.clock.now()
         async with self.store.database.transaction() as connection:
             if action == CLAIM:

@@ -8,6 +8,7 @@ from pathlib import Path
 from storage.answers import AnswerRepository
 from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository
+from storage.dashboard_accounts import DashboardAccountRepository
 from storage.dashboard_sessions import DashboardSessionRepository
 from storage.database import Database
 from storage.erasure import ErasureRepository
@@ -43,6 +44,7 @@ class Store:
     erasure: ErasureRepository
     pending_sends: PendingSendRepository
     dashboard_sessions: DashboardSessionRepository
+    dashboard_accounts: DashboardAccountRepository
     link_views: LinkViewRepository
     imports: ImportRepository
 
@@ -70,6 +72,7 @@ class Store:
             erasure=ErasureRepository(database, suppressions),
             pending_sends=PendingSendRepository(database),
             dashboard_sessions=DashboardSessionRepository(database),
+            dashboard_accounts=DashboardAccountRepository(database),
             link_views=LinkViewRepository(database),
             imports=ImportRepository(database),
         )

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.alerts import contact_text, followup_status, score_text
+from bot.alerts import ACTIONS, contact_text, followup_status, score_text
 from bot.http.client_address import ClientAddresses
 from bot.http.dashboard_auth import (
     LOGIN_COOKIE,
@@ -169,17 +169,16 @@ class Dashboard:
         self.language = palaute.config.defaults.language
         self.zone = ZoneInfo(palaute.config.team.timezone)
         server = palaute.config.server
-        password = server.dashboard_password
+        password = server.dashboard_password or None
         self.links = (
             SignInLinks(palaute.clock.now) if not password and is_loopback(server.host) else None
         )
-        if self.links is not None:
-            # Signed in by link only: sessions are bound to a password nobody knows.
-            password = secrets.token_urlsafe(32)
-        self.auth = (
-            DashboardAuth(palaute.signer, password, palaute.store.dashboard_sessions)
-            if password
-            else None
+        """Used only while no account exists (accounts can be added while palaute runs)."""
+        self.auth = DashboardAuth(
+            palaute.signer,
+            password,
+            palaute.store.dashboard_sessions,
+            palaute.store.dashboard_accounts,
         )
         self.addresses = ClientAddresses(server.trusted_proxies)
         self.secure = palaute.config.server.base_url.startswith("https://")
@@ -199,6 +198,7 @@ class Dashboard:
             web.post("/dashboard/signin/new", self.new_link),
             web.get("/dashboard/chart.png", self.chart),
             web.get(r"/dashboard/response/{invitation_id:\d{1,18}}", self.response),
+            web.post(r"/dashboard/followup/{followup_id:\d{1,18}}/{action}", self.followup_action),
             web.get(f"/dashboard/{CSS_FILE}", self.stylesheet),
         ]
 
@@ -219,27 +219,35 @@ class Dashboard:
             status=404,
         )
 
+    async def _sign_in_by(self) -> str:
+        """How one signs in now: "accounts" once any exists, else "password" (the shared one),
+        "link" (loopback without a password), or "off"."""
+        if await self.palaute.store.dashboard_accounts.any():
+            return "accounts"
+        if self.auth.password is not None:
+            return "password"
+        return "link" if self.links is not None else "off"
+
     async def _session(self, request: web.Request) -> Session | None:
-        if self.auth is None:
-            return None
         return await self.auth.session(request.cookies.get(SESSION_COOKIE))
 
     async def login_form(self, request: web.Request) -> web.Response:
-        if self.auth is None:
+        sign_in_by = await self._sign_in_by()
+        if sign_in_by == "off":
             return self._off()
         if await self._session(request) is not None:
             raise web.HTTPSeeOther("/dashboard")
-        return self._login_page(status=200, error=None)
+        return self._login_page(sign_in_by, status=200, error=None)
 
     def _login_page(
         self,
+        sign_in_by: str,
         *,
         status: int,
         error: str | None,
         notice: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> web.Response:
-        assert self.auth is not None
         nonce = secrets.token_urlsafe(16)
         body = render(
             "dashboard_login.html",
@@ -247,17 +255,19 @@ class Dashboard:
             error=error,
             notice=notice,
             token=self.auth.login_token(nonce),
-            link_only=self.links is not None,
+            link_only=sign_in_by == "link",
+            with_name=sign_in_by == "accounts",
         )
         response = html_response(body, status=status, headers=headers)
         self._cookie(response, LOGIN_COOKIE, nonce, 3600)
         return response
 
     async def login(self, request: web.Request) -> web.Response:
-        if self.auth is None:
+        sign_in_by = await self._sign_in_by()
+        if sign_in_by == "off":
             return self._off()
-        if self.links is not None:
-            return self._login_page(status=400, error=None)
+        if sign_in_by == "link":
+            return self._login_page(sign_in_by, status=400, error=None)
         address = self.addresses.of(request)
         # Counted before the body is awaited: logins that send their headers first and their
         # bodies later all meet the limit, not the state it had before any of them finished.
@@ -265,6 +275,7 @@ class Dashboard:
         if wait:
             log.warning("dashboard sign-in from %s refused: too many wrong passwords", address)
             return self._login_page(
+                sign_in_by,
                 status=429,
                 error=self.t("dash_too_many", minutes=math.ceil(wait / 60)),
                 headers={"Retry-After": str(wait)},
@@ -274,33 +285,49 @@ class Dashboard:
         except UnreadableForm as error:
             self.auth.not_a_guess(address)
             log.warning("refused a dashboard sign-in: %s", error)
-            return self._login_page(status=400, error=self.t("dash_expired_form"))
+            return self._login_page(sign_in_by, status=400, error=self.t("dash_expired_form"))
         token, password = form.get("token"), form.get("password")
         if not self.auth.login_token_ok(
             request.cookies.get(LOGIN_COOKIE), token if isinstance(token, str) else None
         ):
             self.auth.not_a_guess(address)
-            return self._login_page(status=400, error=self.t("dash_expired_form"))
-        if not isinstance(password, str) or not self.auth.password_matches(password):
-            return self._login_page(status=401, error=self.t("dash_wrong_password"))
+            return self._login_page(sign_in_by, status=400, error=self.t("dash_expired_form"))
+        if not isinstance(password, str):
+            password = ""
+        account = None
+        if sign_in_by == "accounts":
+            name = form.get("name")
+            account = await self.auth.account_matching(
+                name.strip() if isinstance(name, str) else "", password
+            )
+            if account is None:
+                return self._login_page(
+                    sign_in_by, status=401, error=self.t("dash_wrong_name_or_password")
+                )
+        elif not self.auth.password_matches(password):
+            return self._login_page(sign_in_by, status=401, error=self.t("dash_wrong_password"))
         self.auth.not_a_guess(address)
-        _session, cookie = await self.auth.new_session()
+        session, cookie = await self.auth.new_session(account)
+        log.info("dashboard: %s signed in (%s)", session.who, session.role)
         response = web.HTTPSeeOther("/dashboard")
         self._cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
         response.del_cookie(LOGIN_COOKIE, path="/dashboard")
         raise response
 
-    def announce(self, base_url: str) -> None:
+    async def announce(self, base_url: str) -> None:
         """The dashboard's line in the log at start: its address, a sign-in link, or why it is off."""
         server = self.config.server
-        if self.links is not None:
+        sign_in_by = await self._sign_in_by()
+        if sign_in_by == "accounts":
+            log.info("Dashboard: %s/dashboard (sign in with a palaute user account)", base_url)
+        elif sign_in_by == "link":
             self._print_link(base_url)
-        elif self.auth is not None:
+        elif sign_in_by == "password":
             log.info("Dashboard: %s/dashboard (sign in with server.dashboard_password)", base_url)
         else:
             log.warning(
                 "Dashboard off: server.host %s is reachable from other machines and "
-                "server.dashboard_password is not set",
+                "server.dashboard_password is not set (nor is any account: palaute user add)",
                 server.host,
             )
 
@@ -316,10 +343,10 @@ class Dashboard:
         )
 
     async def sign_in_by_link(self, request: web.Request) -> web.Response:
-        if self.links is None or self.auth is None:
+        if self.links is None or await self._sign_in_by() != "link":
             raise web.HTTPNotFound()
         if not self.links.redeem(request.query.get("token")):
-            return self._login_page(status=403, error=self.t("dash_link_used"))
+            return self._login_page("link", status=403, error=self.t("dash_link_used"))
         _session, cookie = await self.auth.new_session()
         response = web.HTTPSeeOther("/dashboard")
         self._cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
@@ -328,22 +355,22 @@ class Dashboard:
     async def new_link(self, request: web.Request) -> web.Response:
         """Print a new sign-in link in the operator's log (not on the page: whoever presses
         the button need not be the operator)."""
-        if self.links is None or self.auth is None:
+        if self.links is None or await self._sign_in_by() != "link":
             raise web.HTTPNotFound()
         form = await request.post()
         token = form.get("token")
         if not self.auth.login_token_ok(
             request.cookies.get(LOGIN_COOKIE), token if isinstance(token, str) else None
         ):
-            return self._login_page(status=400, error=self.t("dash_expired_form"))
+            return self._login_page("link", status=400, error=self.t("dash_expired_form"))
         if not self.links.may_issue():
-            return self._login_page(status=429, error=None, notice=self.t("dash_link_wait"))
+            return self._login_page("link", status=429, error=None, notice=self.t("dash_link_wait"))
         self._print_link(links(self.palaute).base_url)
-        return self._login_page(status=200, error=None, notice=self.t("dash_link_printed"))
+        return self._login_page("link", status=200, error=None, notice=self.t("dash_link_printed"))
 
     async def logout(self, request: web.Request) -> web.Response:
         session = await self._session(request)
-        if self.auth is not None and session is not None:
+        if session is not None:
             try:
                 form = await read_form(request)
             except UnreadableForm:
@@ -364,12 +391,45 @@ class Dashboard:
         raise response
 
     async def _require(self, request: web.Request) -> Session:
-        if self.auth is None:
-            raise web.HTTPNotFound(text=self.t("dash_off"))
         session = await self._session(request)
         if session is None:
+            if await self._sign_in_by() == "off":
+                raise web.HTTPNotFound(
+                    text=render(
+                        "dashboard_message.html", self.language, message=self.t("dash_off")
+                    ),
+                    content_type="text/html",
+                )
             raise web.HTTPSeeOther("/dashboard/login")
         return session
+
+    async def followup_action(self, request: web.Request) -> web.Response:
+        """Take or resolve a follow-up from the dashboard, as the signed-in account: admins
+        only, and only from the dashboard's own form (CSRF token)."""
+        session = await self._require(request)
+        action = request.match_info["action"]
+        if action not in ACTIONS:
+            raise web.HTTPNotFound()
+        if not session.may_act:
+            log.warning("dashboard: viewer %s may not %s follow-ups", session.who, action)
+            return self._message(self.t("dash_viewer_only"), status=403)
+        try:
+            form = await read_form(request)
+        except UnreadableForm:
+            form = None
+        if form is None or not self.auth.csrf_ok(session, form.get("csrf")):
+            return self._message(self.t("dash_action_expired"), status=400)
+        followup_id = int(request.match_info["followup_id"])
+        if await self.palaute.store.followups.get(followup_id) is None:
+            return self._message(self.t("dash_no_followup"), status=404)
+        await self.palaute.followups.act(followup_id, action, session.who)
+        # Done or done already by someone else: either way the page shows who has it now.
+        raise web.HTTPSeeOther(f"/dashboard#followup-{followup_id}")
+
+    def _message(self, message: str, *, status: int) -> web.Response:
+        return html_response(
+            render("dashboard_message.html", self.language, message=message), status=status
+        )
 
     # ------------------------------------------------------------------ pages
 
@@ -399,8 +459,6 @@ class Dashboard:
         )
 
     async def page(self, request: web.Request) -> web.Response:
-        if self.auth is None:
-            return self._off()
         session = await self._require(request)
         filters = self._filters(request)
         store = self.palaute.store
@@ -454,6 +512,9 @@ class Dashboard:
             updated=datetime.fromtimestamp(now, self.zone).strftime("%d.%m.%Y %H:%M"),
             timezone=self.config.team.timezone,
             csrf=session.csrf,
+            signed_in_as=session.who,
+            role=session.role.value,
+            may_act=session.may_act,
         )  # fmt: skip
         return html_response(body)
 
@@ -521,6 +582,7 @@ class Dashboard:
                     "contact": contact_text(followup, survey, self.language),
                     "comment": followup.comment or "",
                     "status": followup_status(followup, self.language, self.zone),
+                    "claimed": "yes" if followup.claimed_at is not None else "",
                 }
             )  # fmt: skip
         return views
@@ -540,8 +602,6 @@ class Dashboard:
 
     async def response(self, request: web.Request) -> web.Response:
         """One response: every question the customer was asked and what they answered."""
-        if self.auth is None:
-            return self._off()
         await self._require(request)
         store = self.palaute.store
         invitation = await store.invitations.get(int(request.match_info["invitation_id"]))
