@@ -187,6 +187,7 @@ class TriggerService:
         if contact.channel is not None:
             return [contact.channel]
         return sorted(self.channels)
+
     async def check_idempotency(self, request: TriggerRequest) -> None:
         """Refuse now a key that was used for another request (`trigger` checks again)."""
         if not request.idempotency_key:

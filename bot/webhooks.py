@@ -213,7 +213,6 @@ class WebhookPublisher:
         await self.publish(connection, RESOLVED, data)
         self.wake()
 
-
     async def on_erased(
         self,
         connection: aiosqlite.Connection,

@@ -166,7 +166,7 @@ def test_a_base_url_ending_in_bot_is_a_config_error(tmp_path: Path) -> None:
     result = palaute("check", config=path)
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == (
-        f'{path}:3: telegram.base_url: give the Bot API server\'s root, without /bot (palaute '
+        f"{path}:3: telegram.base_url: give the Bot API server's root, without /bot (palaute "
         'adds "/bot<token>/"): "http://127.0.0.1:8081"'
     )
 
@@ -195,4 +195,3 @@ async def test_a_rejected_token_is_one_line(tmp_path: Path) -> None:
         "Bot API server"
     ]
     assert "WRONG" not in stderr
-

@@ -299,7 +299,9 @@ async def test_one_response_is_shown_only_to_the_signed_in(
     app = await app_factory(make_config(_toml(), db_path), channels={}, clock=FakeClock(NOW))
     [row] = await app.store.database.fetchall("SELECT MIN(invitation_id) AS id FROM answers")
     url = f"http://127.0.0.1:{app.http.port}/dashboard/response/{row['id']}"
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url, allow_redirects=False) as response:
-            assert response.status == 303
-            assert response.headers["Location"] == "/dashboard/login"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, allow_redirects=False) as response,
+    ):
+        assert response.status == 303
+        assert response.headers["Location"] == "/dashboard/login"

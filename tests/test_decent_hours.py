@@ -191,9 +191,7 @@ async def test_a_chat_has_one_survey_open_at_a_time(
 ) -> None:
     fake = fake_telegram
     clock = FakeClock(datetime(2026, 11, 30, 12, 0, tzinfo=HELSINKI))
-    app = await _app(
-        app_factory, fake, db_path, clock, BUILT_IN + "min_days_between_surveys = 0\n"
-    )
+    app = await _app(app_factory, fake, db_path, clock, BUILT_IN + "min_days_between_surveys = 0\n")
     visitor = fake.user(801, language_code="en")
     await _trigger(app, visitor, "market_visit", event_name="Kirppis")
     await app.invitations.tick()

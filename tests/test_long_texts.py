@@ -61,8 +61,7 @@ async def test_long_replies_between_team_and_customer_arrive_whole_and_in_order(
     assert relayed[0].startswith("A message from our team — Your feedback:")
     assert relayed[-1].endswith("— Anna. You can answer here.")
     expected = (
-        "A message from our team — Your feedback:\n\n"
-        f"{reply}\n\n— Anna. You can answer here."
+        f"A message from our team — Your feedback:\n\n{reply}\n\n— Anna. You can answer here."
     )
     assert _words(relayed) == expected.split()  # every word, in order
 

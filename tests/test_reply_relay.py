@@ -52,7 +52,10 @@ async def test_a_reply_reaches_the_customer_and_their_answer_the_thread(
     await eventually(lambda: any("So sorry!" in t for a, t in slack.texts if a == "UCUST"))
     to_customer = next(t for a, t in slack.texts if a == "UCUST" and "So sorry!" in t)
     # What the customer reads names no metric or internal id.
-    assert to_customer.startswith("A message from our team — Your feedback:") and "— Anna." in to_customer
+    assert (
+        to_customer.startswith("A message from our team — Your feedback:")
+        and "— Anna." in to_customer
+    )
     assert "Net Promoter" not in to_customer and "nps" not in to_customer.lower()
     await eventually(lambda: len(slack.team) == 2)
     assert _threads(slack) == [

@@ -252,6 +252,8 @@ def _survey_path(request: web.Request) -> str:
     """The survey page's own address (its path and `?p=`), also when answering "back"."""
     path = request.path.removesuffix("/back")
     return f"{path}?{request.query_string}" if request.query_string else path
+
+
 # Chat apps fetch a link to preview it before anyone opens it: Slack ("Slackbot-LinkExpanding"),
 # Telegram ("TelegramBot (like TwitterBot)"), WhatsApp, Facebook ("facebookexternalhit"),
 # Discord, Microsoft Teams ("SkypeUriPreview"), and crawlers that call themselves bots.
