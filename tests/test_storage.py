@@ -200,3 +200,30 @@ async def test_a_pending_send_is_confirmed_once(store: Store) -> None:
     assert await pending.confirm("old", click="c4", now=200.0, newer_than=150.0) is None
     assert await pending.prune(150.0) == 2
     assert await pending.state("tok") is None
+
+
+async def test_browser_contacts_of_an_older_palaute_become_unreachable(db_path: Path) -> None:
+    from bot.web_responses import BROWSER_ONLY
+
+    browser_id = "0123456789abcdef0123456789abcdef"  # as palaute's browser ids are
+    database = await Database.open(db_path, migrate=False)
+    await database.migrate(target=14)
+    async with database.transaction() as connection:
+        for contact_id, address in [(1, browser_id), (2, "anna@example.com")]:
+            await connection.execute(
+                "INSERT INTO contacts (id, channel, address, created_at) VALUES (?, 'web', ?, ?)",
+                (contact_id, address, NOW),
+            )
+        await connection.execute(
+            "INSERT INTO touchpoints (name, contact_id, occurred_at, idempotency_key, created_at)"
+            " VALUES ('event', 1, ?, ?, ?), ('csat', 2, ?, 'web:looks-internal', ?)",
+            (NOW, f"web:event:abc:{browser_id}", NOW, NOW, NOW),
+        )
+    await database.close()
+    store = await Store.open(db_path)
+    try:
+        browser, person = await store.contacts.get(1), await store.contacts.get(2)
+    finally:
+        await store.close()
+    assert browser is not None and browser.unreachable_reason == BROWSER_ONLY
+    assert person is not None and person.unreachable_at is None
