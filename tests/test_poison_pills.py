@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import cmd_status
 from bot.clock import SystemClock
+from bot.commands.status import cmd_status
 from bot.triggers import ContactSpec, TriggerRequest, TriggerService
 from storage.inbox import GAVE_UP, MAX_REPLAYS
 from storage.records import InvitationState

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.commands.progress import progress_bar
 from bot.config import Config
-from bot.progress import progress_bar
 from storage.store import Store
 
 ANSWER_COLUMNS = ["answer_id", "answered_at", "survey", "touchpoint", "channel", "invitation_id",

@@ -1,0 +1,127 @@
+"""`palaute check`: validate the config and summarise what it sets up."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.commands.base import AddConfig
+from bot.config import Config
+from bot.durations import format_duration
+from conversations.questions import Question, QuestionKind
+
+
+def add_check_parser(commands: Any, add_config: AddConfig) -> None:
+    check = commands.add_parser("check", help="validate the config and summarise it")
+    add_config(check)
+
+
+async def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    out = sys.stdout
+    source = str(config.source) if config.source else "built-in defaults (no config file)"
+    print(f"Config: {source}: OK", file=out)
+    print(f"Database: {config.storage.path}", file=out)
+    print(
+        f"HTTP server: {config.server.host}:{config.server.port} ({config.server.base_url})",
+        file=out,
+    )
+    channels = ["web"]
+    if config.telegram:
+        channels.append(f"telegram ({config.telegram.mode})")
+    if config.slack:
+        channels.append(f"slack ({config.slack.mode} mode)")
+    print(f"Channels: {', '.join(channels)}", file=out)
+    if config.telegram:
+        pace = config.telegram.pace
+        print(
+            f"Telegram pace: {pace.messages_per_second:g} messages/s overall,"
+            f" {pace.messages_per_second_per_chat:g}/s per chat after {pace.per_chat_burst}"
+            f" at once, {pace.messages_per_minute_per_group:g}/min per group",
+            file=out,
+        )
+    print("Surveys:", file=out)
+    for survey in config.surveys.values():
+        print(f"  {survey.id} ({', '.join(survey.languages)}):", file=out)
+        for question in survey.questions:
+            extra = f" when {question.when.source}" if question.when else ""
+            extra += _describe_alert(config, question)
+            optional = " (optional)" if question.optional else ""
+            title = question.text.get(survey.default_language) or next(iter(question.text.values()))
+            print(
+                f"    - {question.id} [{question.kind.value}]{optional}{extra}: {title}", file=out
+            )
+    print(f"Timing: {_describe_timing(config)}", file=out)
+    print("Touchpoints:", file=out)
+    if not config.touchpoints:
+        print(
+            "  (none configured: trigger a built-in survey by its name, e.g. `palaute trigger nps`)",
+            file=out,
+        )
+    for touchpoint in config.touchpoints.values():
+        parts = [f"survey {touchpoint.survey}", f"delay {format_duration(touchpoint.delay)}"]
+        parts.append(
+            f"reminder after {format_duration(touchpoint.remind_after)}"
+            if touchpoint.remind_after
+            else "no reminder"
+        )
+        parts.append(
+            f"expires after {format_duration(touchpoint.expire_after)}"
+            if touchpoint.expire_after
+            else "never expires"
+        )
+        if touchpoint.quiet_hours:
+            parts.append(
+                f"quiet {touchpoint.quiet_hours.start:%H:%M}–{touchpoint.quiet_hours.end:%H:%M}"
+            )
+        if touchpoint.sample < 1:
+            parts.append(f"sample {touchpoint.sample:g}")
+        if touchpoint.max_per_day:
+            parts.append(f"max {touchpoint.max_per_day}/day")
+        if touchpoint.every:
+            parts.append(
+                f"every {format_duration(touchpoint.every)} to {touchpoint.audience or 'all'}"
+            )
+        print(f"  {touchpoint.id}: {', '.join(parts)}", file=out)
+    targets = ", ".join(config.team.report_to) or "nowhere (set [team] report_to)"
+    summary = (
+        f"daily at {config.team.daily_summary:%H:%M} {config.team.timezone}"
+        if config.team.daily_summary
+        else "no daily summary"
+    )
+    print(f"Reports: {targets}; {summary}", file=out)
+    for warning in config.missing_secrets:
+        print(f"Warning: {warning} (palaute run refuses to start without it)", file=out)
+    return 0
+
+
+def _describe_alert(config: Config, question: Question) -> str:
+    from bot.alerts import alert_threshold
+
+    if question.kind is QuestionKind.YES_NO:
+        return (
+            ""
+            if question.alert_on is None
+            else f", alerts on {'yes' if question.alert_on else 'no'}"
+        )
+    if not question.is_scale:
+        return ""
+    limit = alert_threshold(config.team.alerts, question)
+    return "" if limit is None else f", alerts at {limit} or less"
+
+
+def _describe_timing(config: Config) -> str:
+    """The guards every touchpoint without its own settings gets, as `check` shows them."""
+    defaults = config.defaults
+    quiet = (
+        f"quiet hours {defaults.quiet_hours.start:%H:%M}–{defaults.quiet_hours.end:%H:%M}"
+        f" in the customer's time zone (else {defaults.timezone})"
+        if defaults.quiet_hours
+        else "no quiet hours"
+    )
+    fatigue = (
+        f"at least {defaults.min_days_between_surveys} days between surveys to one person"
+        if defaults.min_days_between_surveys
+        else "no limit on how often one person is surveyed"
+    )
+    return f"{quiet}; {fatigue} (set in [defaults]; open web links answer at once)"
