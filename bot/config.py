@@ -17,20 +17,40 @@ from datetime import time, timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.channels.capacity import CAPACITIES
 from bot.config_lines import key_lines, line_of
-from bot.durations import parse_clock, parse_duration
+from bot.config_schema import (
+    ABANDON,
+    CLOCK,
+    DURATION,
+    FLAG,
+    LIST,
+    NUMBER,
+    TABLE,
+    TEXT,
+    TIMEZONE,
+    USE_DEFAULT,
+    WHOLE,
+    ConfigReader,
+    FromScope,
+    Key,
+    Read,
+    Scope,
+    names,
+    read_keys,
+    read_section,
+    secret,
+    secret_names,
+)
 from bot.survey_fit import property_overflows, survey_overflows
 from conversations.builtin import builtin_surveys
 from conversations.definitions import DefinitionError, survey_from_mapping
 from conversations.localization import LocalizedText, resolve
-from conversations.schema import TableReader, type_name
+from conversations.schema import type_name
 from conversations.survey import Survey
 
 DEFAULT_CONFIG_NAME = "palaute.toml"
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TARGET_CHANNELS = ("slack", "telegram")
 WEBHOOK_EVENTS = ("response.completed", "response.detractor", "followup.resolved", "contact.erased")
 
@@ -229,155 +249,40 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every secret value in use, for scrubbing logs."""
-        values = [self.server.api_token, self.server.secret_key, self.server.dashboard_password]
+        sections: list[tuple[object, tuple[Key, ...]]] = [(self.server, SERVER_KEYS)]
         if self.telegram:
-            values += [self.telegram.token, self.telegram.webhook_secret]
+            sections.append((self.telegram, TELEGRAM_KEYS))
         if self.slack:
-            values += [self.slack.bot_token, self.slack.app_token, self.slack.signing_secret]
-        values += [hook.secret for hook in self.webhooks]
+            sections.append((self.slack, SLACK_KEYS))
+        sections += [(hook, WEBHOOK_KEYS) for hook in self.webhooks]
+        values = [
+            getattr(section, name) for section, keys in sections for name in secret_names(keys)
+        ]
         return [v for v in values if v]
 
 
-class _ConfigReader(TableReader):
-    def __init__(self, environ: Mapping[str, str], *, secrets_required: bool) -> None:
-        super().__init__()
-        self.environ = environ
-        self.secrets_required = secrets_required
-        self.missing_secrets: list[str] = []
-
-    def table(self, data: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
-        value = data.get(key, {})
-        if not isinstance(value, dict):
-            self.problem(key, "must be a table, e.g. [" + key + "]")
-            return {}
-        self.unknown_keys(value, allowed, f"{key}.")
-        return value
-
-    def secret(self, value: Any, path: str, *, required: bool = False) -> str | None:
-        if value is None:
-            if required:
-                self.problem(path, 'is required (write it as "${ENV_VAR}" and set the variable)')
-            return None
-        if not isinstance(value, str):
-            self.problem(path, "must be a text")
-            return None
-        missing = [name for name in _ENV_REFERENCE.findall(value) if name not in self.environ]
-        if missing:
-            if self.secrets_required:
-                self.problem(path, f"environment variable {missing[0]} is not set")
-            else:
-                self.missing_secrets.append(f"{path}: environment variable {missing[0]} is not set")
-            return "" if required else None
-        if required and not value:
-            self.problem(path, "must not be empty")
-        return _ENV_REFERENCE.sub(lambda m: self.environ[m.group(1)], value)
-
-    def duration(self, value: Any, path: str, default: timedelta | None) -> timedelta | None:
-        if value is None:
-            return default
-        if value is False or value == "off":
-            return None
-        if not isinstance(value, str):
-            self.problem(path, 'must be a duration in quotes, e.g. "90m", "2h", "3d"')
-            return default
-        try:
-            return parse_duration(value)
-        except ValueError as error:
-            self.problem(path, str(error))
-            return default
-
-    def clock(self, value: Any, path: str, default: time | None) -> time | None:
-        if value is None:
-            return default
-        if value is False or value == "off":
-            return None
-        if not isinstance(value, str):
-            self.problem(path, 'must be a clock time in quotes, e.g. "09:00"')
-            return default
-        try:
-            return parse_clock(value)
-        except ValueError as error:
-            self.problem(path, str(error))
-            return default
-
-    def quiet_hours(self, value: Any, path: str, default: QuietHours | None) -> QuietHours | None:
-        if value is None:
-            return default
-        if value is False or value == "off":
-            return None
-        if not (isinstance(value, list) and len(value) == 2):
-            self.problem(path, 'must be a start and an end time, e.g. ["21:00", "08:00"], or "off"')
-            return default
-        start = self.clock(value[0], f"{path}[0]", None)
-        end = self.clock(value[1], f"{path}[1]", None)
-        if start is None or end is None:
-            return default
-        return QuietHours(start, end)
-
-    def timezone(self, value: Any, path: str, default: str) -> str:
-        name = self.typed(value, str, path, default)
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.problem(path, f'"{name}" is not a known time zone (e.g. "Europe/Helsinki")')
-            return default
-        return str(name)
+def _quiet_hours(reader: ConfigReader, value: Any, path: str, default: Any) -> QuietHours | None:
+    if value is None:
+        return default
+    if value is False or value == "off":
+        return None
+    if not (isinstance(value, list) and len(value) == 2):
+        reader.problem(path, 'must be a start and an end time, e.g. ["21:00", "08:00"], or "off"')
+        return default
+    start = reader.clock(value[0], f"{path}[0]", None)
+    end = reader.clock(value[1], f"{path}[1]", None)
+    if start is None or end is None:
+        return default
+    return QuietHours(start, end)
 
 
-_PACE_KEYS = (
-    "messages_per_second",
-    "messages_per_second_per_chat",
-    "per_chat_burst",
-    "messages_per_minute_per_group",
-)
+QUIET_HOURS: Read = _quiet_hours
 
 
-def _telegram_pace(reader: _ConfigReader, table: Mapping[str, Any]) -> TelegramPace:
-    defaults = TelegramPace()
-    rates: dict[str, float] = {}
-    for key in ("messages_per_second", "messages_per_second_per_chat"):
-        path = f"telegram.{key}"
-        value = reader.typed(table.get(key), float, path, getattr(defaults, key))
-        if not 0 < value <= 100_000:
-            reader.problem(path, "must be a number of messages a second above 0")
-            value = getattr(defaults, key)
-        rates[key] = value
-    group_path = "telegram.messages_per_minute_per_group"
-    group = reader.typed(
-        table.get("messages_per_minute_per_group"),
-        float,
-        group_path,
-        defaults.messages_per_minute_per_group,
-    )
-    if not 2 <= group <= 6_000_000:
-        reader.problem(group_path, "must be a number of messages a minute, at least 2")
-        group = defaults.messages_per_minute_per_group
-    burst_path = "telegram.per_chat_burst"
-    burst = reader.typed(table.get("per_chat_burst"), int, burst_path, defaults.per_chat_burst)
-    if not 1 <= burst <= 1000:
-        reader.problem(burst_path, "must be a whole number of messages from 1 (no burst) to 1000")
-        burst = defaults.per_chat_burst
-    return TelegramPace(
-        messages_per_second=rates["messages_per_second"],
-        messages_per_second_per_chat=rates["messages_per_second_per_chat"],
-        per_chat_burst=burst,
-        messages_per_minute_per_group=group,
-    )
-
-
-def find_config(explicit: str | Path | None) -> Path | None:
-    """The config file to use: the one given, else ./palaute.toml if present, else none."""
-    if explicit is not None:
-        return Path(explicit)
-    candidate = Path(DEFAULT_CONFIG_NAME)
-    return candidate if candidate.is_file() else None
-
-
-def _networks(reader: TableReader, value: Any) -> tuple[IPv4Network | IPv6Network, ...]:
-    """`server.trusted_proxies`: addresses and networks such as "127.0.0.1" or "10.0.0.0/8"."""
-    path = "server.trusted_proxies"
+def _networks(reader: ConfigReader, value: Any, path: str, default: Any) -> Any:
+    """Addresses and networks such as "127.0.0.1" or "10.0.0.0/8"."""
     entries = reader.typed(value, list, path, [])
-    networks = []
+    networks: list[IPv4Network | IPv6Network] = []
     for index, entry in enumerate(entries):
         where = f"{path}[{index}]"
         if not isinstance(entry, str):
@@ -392,6 +297,328 @@ def _networks(reader: TableReader, value: Any) -> tuple[IPv4Network | IPv6Networ
                 where, f'"{entry}" is not an IP address or network (e.g. "127.0.0.1", "10.0.0.0/8")'
             )
     return tuple(networks)
+
+
+def _as_given(reader: ConfigReader, value: Any, path: str, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _port_range(reader: ConfigReader, port: Any, path: str, scope: Scope) -> Any:
+    if not 0 <= port <= 65535:
+        reader.problem(path, "must be between 0 and 65535")
+    return port
+
+
+def _web_address(reader: ConfigReader, url: Any, path: str, scope: Scope) -> Any:
+    if url and not url.startswith(("http://", "https://")):
+        reader.problem(path, "must start with https:// (or http://)")
+    return url
+
+
+STORAGE_KEYS = (Key("path", TEXT, "palaute.db"),)
+
+SERVER_KEYS = (
+    Key("port", WHOLE, 8080, _port_range),
+    Key("public_url", TEXT, None, _web_address),
+    Key("host", TEXT, "127.0.0.1"),
+    secret("api_token"),
+    secret("secret_key"),
+    Key("batch_limit", WHOLE, 1000),
+    secret("dashboard_password"),
+    Key("trusted_proxies", _networks),
+)
+
+
+def _telegram_mode(reader: ConfigReader, mode: Any, path: str, scope: Scope) -> Any:
+    if mode not in ("polling", "webhook"):
+        reader.problem(path, 'must be "polling" or "webhook"')
+    if mode == "webhook" and not scope["server.public_url"]:
+        reader.problem(path, "webhook mode needs server.public_url")
+    return mode
+
+
+def _bot_api_root(reader: ConfigReader, url: Any, path: str, scope: Scope) -> Any:
+    if url is not None and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", url):
+        reader.problem(path, "must be an http:// or https:// URL")
+    elif url is not None and url.rstrip("/").endswith("/bot"):
+        reader.problem(
+            path,
+            f'give the Bot API server\'s root, without /bot (palaute adds "/bot<token>/"):'
+            f' "{url.rstrip("/").removesuffix("/bot")}"',
+        )
+    return url
+
+
+TELEGRAM_KEYS = (
+    Key("mode", TEXT, "polling", _telegram_mode),
+    Key("base_url", TEXT, None, _bot_api_root),
+    secret("token", required=True),
+    secret("webhook_secret"),
+    Key("bot_username", TEXT),
+)
+
+
+def _rate_per_second(reader: ConfigReader, rate: Any, path: str, scope: Scope) -> Any:
+    if not 0 < rate <= 100_000:
+        reader.problem(path, "must be a number of messages a second above 0")
+        return USE_DEFAULT
+    return rate
+
+
+def _rate_per_minute(reader: ConfigReader, rate: Any, path: str, scope: Scope) -> Any:
+    if not 2 <= rate <= 6_000_000:
+        reader.problem(path, "must be a number of messages a minute, at least 2")
+        return USE_DEFAULT
+    return rate
+
+
+def _burst(reader: ConfigReader, burst: Any, path: str, scope: Scope) -> Any:
+    if not 1 <= burst <= 1000:
+        reader.problem(path, "must be a whole number of messages from 1 (no burst) to 1000")
+        return USE_DEFAULT
+    return burst
+
+
+TELEGRAM_PACE_KEYS = (
+    Key("messages_per_second", NUMBER, TelegramPace.messages_per_second, _rate_per_second),
+    Key("messages_per_second_per_chat", NUMBER, TelegramPace.messages_per_second_per_chat,
+        _rate_per_second),
+    Key("messages_per_minute_per_group", NUMBER, TelegramPace.messages_per_minute_per_group,
+        _rate_per_minute),
+    Key("per_chat_burst", WHOLE, TelegramPace.per_chat_burst, _burst),
+)  # fmt: skip
+"""Written in [telegram] itself, read into `TelegramConfig.pace`."""
+
+
+def _texts(reader: ConfigReader, values: Any, path: str, scope: Scope) -> Any:
+    return tuple(str(value) for value in values)
+
+
+SLACK_KEYS = (
+    Key("admins", LIST, [], _texts),
+    secret("bot_token", required=True),
+    secret("app_token"),
+    secret("signing_secret"),
+    Key("base_url", TEXT),
+)
+
+
+def _not_negative(reader: ConfigReader, number: Any, path: str, scope: Scope) -> Any:
+    if number < 0:
+        reader.problem(path, "must be 0 or more")
+    return number
+
+
+def _no_delay_when_off(reader: ConfigReader, delay: Any, path: str, scope: Scope) -> Any:
+    return delay or timedelta(0)
+
+
+DEFAULTS_KEYS = (
+    Key("language", TEXT, DefaultsConfig.language),
+    Key("min_days_between_surveys", WHOLE, DEFAULT_MIN_DAYS_BETWEEN_SURVEYS, _not_negative),
+    Key("timezone", TIMEZONE, DefaultsConfig.timezone),
+    Key("quiet_hours", QUIET_HOURS, DEFAULT_QUIET_HOURS),
+    Key("delay", DURATION, timedelta(0), _no_delay_when_off),
+    Key("remind_after", DURATION, None),
+    Key("expire_after", DURATION, DefaultsConfig.expire_after),
+)
+
+ALERT_KEYS = (
+    Key("nps_at_most", WHOLE, AlertRules.nps_at_most),
+    Key("csat_at_most", WHOLE, AlertRules.csat_at_most),
+    Key("ces_at_most", WHOLE, AlertRules.ces_at_most),
+)
+
+
+def _alert_rules(reader: ConfigReader, value: Any, path: str, default: Any) -> Any:
+    table = {} if value is None else value
+    if not isinstance(table, dict):
+        reader.problem(path, "must be a table")
+        return default
+    reader.unknown_keys(table, names(ALERT_KEYS), f"{path}.")
+    return AlertRules(**(read_keys(reader, table, f"{path}.", ALERT_KEYS) or {}))
+
+
+def _report_targets(reader: ConfigReader, targets: Any, path: str, scope: Scope) -> Any:
+    for index, target in enumerate(targets):
+        where = f"{path}[{index}]"
+        channel, _, address = str(target).partition(":")
+        if channel not in TARGET_CHANNELS or not address:
+            reader.problem(where, f'"{target}" must be "slack:CHANNEL_ID" or "telegram:CHAT_ID"')
+        elif channel == "slack" and scope["slack"] is None:
+            reader.problem(where, "reports go to Slack but there is no [slack] section")
+        elif channel == "telegram" and scope["telegram"] is None:
+            reader.problem(where, "reports go to Telegram but there is no [telegram] section")
+    return tuple(str(target) for target in targets)
+
+
+def _report_windows(reader: ConfigReader, windows: Any, path: str, scope: Scope) -> Any:
+    if not windows or not all(
+        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in windows
+    ):
+        reader.problem(path, "must be a list of days, e.g. [7, 30]")
+        return TeamConfig.windows
+    return tuple(windows)
+
+
+def _default_when_off(reader: ConfigReader, value: Any, path: str, scope: Scope) -> Any:
+    return value or USE_DEFAULT
+
+
+TEAM_KEYS = (
+    Key("report_to", LIST, [], _report_targets),
+    Key("windows", LIST, list(TeamConfig.windows), _report_windows),
+    Key("alerts", _alert_rules, AlertRules()),
+    Key("daily_summary", CLOCK, TeamConfig.daily_summary),
+    Key("weekly_digest", FLAG, TeamConfig.weekly_digest),
+    Key("timezone", TIMEZONE, TeamConfig.timezone),
+    Key("min_n", WHOLE, TeamConfig.min_n),
+    Key("followup_overdue_after", DURATION, TeamConfig.followup_overdue_after, _default_when_off),
+)
+
+
+LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
+              ".jpeg": "image/jpeg", ".webp": "image/webp"}  # fmt: skip
+
+
+def _organisation_name(reader: ConfigReader, name: Any, path: str, scope: Scope) -> Any:
+    if name is not None and not name.strip():
+        reader.problem(path, "must not be empty")
+    return name.strip() if name else None
+
+
+def _logo_file(reader: ConfigReader, logo_name: Any, path: str, scope: Scope) -> Any:
+    """A relative logo path starts at `scope["base_folder"]` (the config file's folder)."""
+    if logo_name is None:
+        return None
+    base_folder: Path = scope["base_folder"]
+    logo = Path(logo_name) if Path(logo_name).is_absolute() else base_folder / logo_name
+    if logo.suffix.lower() not in LOGO_TYPES:
+        reader.problem(path, f"must be a {', '.join(LOGO_TYPES)} image file")
+        return None
+    if not logo.is_file():
+        reader.problem(path, f"no image file at {logo}")
+        return None
+    return logo
+
+
+def _accent_colour(reader: ConfigReader, accent: Any, path: str, scope: Scope) -> Any:
+    if accent is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", accent):
+        reader.problem(path, 'must be a colour such as "#0a7d5a"')
+        return None
+    return accent
+
+
+ORGANISATION_KEYS = (
+    Key("name", TEXT, None, _organisation_name),
+    Key("logo", TEXT, None, _logo_file),
+    Key("accent", TEXT, None, _accent_colour),
+)
+
+
+def _survey_known(reader: ConfigReader, survey_id: Any, path: str, scope: Scope) -> Any:
+    if survey_id is None:
+        reader.problem(path, "is required: the survey to send")
+        return ABANDON
+    surveys: Mapping[str, Survey] = scope["surveys"]
+    if survey_id not in surveys:
+        known = ", ".join(sorted(surveys))
+        reader.problem(path, f'survey "{survey_id}" is not defined (known: {known})')
+    return survey_id
+
+
+def _sample_share(reader: ConfigReader, sample: Any, path: str, scope: Scope) -> Any:
+    if not 0.0 < sample <= 1.0:
+        reader.problem(path, "must be more than 0 and at most 1, e.g. 0.25")
+    return sample
+
+
+def _at_least_one(reader: ConfigReader, number: Any, path: str, scope: Scope) -> Any:
+    if number is not None and number < 1:
+        reader.problem(path, "must be 1 or more")
+    return number
+
+
+def _property_texts(reader: ConfigReader, properties: Any, path: str, scope: Scope) -> Any:
+    return {str(name): str(value) for name, value in properties.items()}
+
+
+TOUCHPOINT_KEYS = (
+    Key("survey", TEXT, None, _survey_known),
+    Key("sample", NUMBER, 1.0, _sample_share),
+    Key("max_per_day", WHOLE, None, _at_least_one),
+    Key("properties", TABLE, {}, _property_texts),
+    Key("every", DURATION, None),
+    Key("audience", TEXT, None),
+    Key("description", TEXT, ""),
+    Key("delay", DURATION, FromScope("defaults.delay"), _no_delay_when_off),
+    Key("remind_after", DURATION, FromScope("defaults.remind_after")),
+    Key("expire_after", DURATION, FromScope("defaults.expire_after")),
+    Key("quiet_hours", QUIET_HOURS, FromScope("defaults.quiet_hours")),
+)
+
+
+def _webhook_url(reader: ConfigReader, url: Any, path: str, scope: Scope) -> Any:
+    if not url.startswith(("http://", "https://")):
+        reader.problem(path, "must be an http:// or https:// address")
+    return url
+
+
+def _webhook_events(reader: ConfigReader, events: Any, path: str, scope: Scope) -> Any:
+    for event in events:
+        if event not in WEBHOOK_EVENTS:
+            reader.problem(path, f'unknown event "{event}" (known: {", ".join(WEBHOOK_EVENTS)})')
+    return tuple(str(event) for event in events)
+
+
+def _webhook_secret(reader: ConfigReader, secret: Any, path: str, scope: Scope) -> Any:
+    if secret.startswith("whsec_"):
+        # Checked now, not at the first delivery: the key is the base64 after the prefix.
+        try:
+            base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            reader.problem(
+                path,
+                'a secret starting "whsec_" must be base64 after the prefix (a Standard'
+                " Webhooks secret); any other secret is used as it is",
+            )
+    return secret
+
+
+WEBHOOK_KEYS = (
+    Key("url", TEXT, "", _webhook_url),
+    Key("events", LIST, list(WEBHOOK_EVENTS), _webhook_events),
+    secret("secret", required=True, check=_webhook_secret),
+)
+
+
+def _audience_name(reader: ConfigReader, name: Any, path: str, scope: Scope) -> Any:
+    if isinstance(name, str) and name.strip():
+        return {scope["defaults.language"]: name}
+    if (
+        isinstance(name, dict)
+        and name
+        and all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in name.items())
+    ):
+        return dict(name)
+    reader.problem(path, 'must be a text or { fi = "…", en = "…" }')
+    return ABANDON
+
+
+AUDIENCE_KEYS = (Key("name", _as_given, None, _audience_name),)
+
+SECTIONS = (
+    "storage", "server", "telegram", "slack", "team", "defaults", "surveys", "touchpoints",
+    "webhooks", "organisation", "audiences",
+)  # fmt: skip
+
+
+def find_config(explicit: str | Path | None) -> Path | None:
+    """The config file to use: the one given, else ./palaute.toml if present, else none."""
+    if explicit is not None:
+        return Path(explicit)
+    candidate = Path(DEFAULT_CONFIG_NAME)
+    return candidate if candidate.is_file() else None
 
 
 def load_config(
@@ -427,7 +654,7 @@ def parse_config(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{name}: not valid TOML: {error}"]) from None
-    reader = _ConfigReader(environ, secrets_required=secrets_required)
+    reader = ConfigReader(environ, secrets_required=secrets_required)
     config = _build(reader, data, source)
     if reader.problems:
         lines = key_lines(text)
@@ -440,127 +667,33 @@ def parse_config(
     return config
 
 
-def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> Config:
-    reader.unknown_keys(
-        data,
-        {
-            "storage",
-            "server",
-            "telegram",
-            "slack",
-            "team",
-            "defaults",
-            "surveys",
-            "touchpoints",
-            "webhooks",
-            "organisation",
-            "audiences",
-        },
-        "",
-    )
-    storage_table = reader.table(data, "storage", {"path"})
-    storage = StorageConfig(
-        path=reader.typed(storage_table.get("path"), str, "storage.path", "palaute.db")
-    )
-
-    server_table = reader.table(
-        data,
-        "server",
-        {
-            "host",
-            "port",
-            "public_url",
-            "api_token",
-            "secret_key",
-            "batch_limit",
-            "dashboard_password",
-            "trusted_proxies",
-        },
-    )
-    port = reader.typed(server_table.get("port"), int, "server.port", 8080)
-    if not 0 <= port <= 65535:
-        reader.problem("server.port", "must be between 0 and 65535")
-    public_url = reader.typed(server_table.get("public_url"), str, "server.public_url", None)
-    if public_url and not public_url.startswith(("http://", "https://")):
-        reader.problem("server.public_url", "must start with https:// (or http://)")
-    server = ServerConfig(
-        host=reader.typed(server_table.get("host"), str, "server.host", "127.0.0.1"),
-        port=port,
-        public_url=public_url,
-        api_token=reader.secret(server_table.get("api_token"), "server.api_token"),
-        secret_key=reader.secret(server_table.get("secret_key"), "server.secret_key"),
-        batch_limit=reader.typed(server_table.get("batch_limit"), int, "server.batch_limit", 1000),
-        dashboard_password=reader.secret(
-            server_table.get("dashboard_password"), "server.dashboard_password"
-        ),
-        trusted_proxies=_networks(reader, server_table.get("trusted_proxies")),
-    )
-
+def _build(reader: ConfigReader, data: dict[str, Any], source: Path | None) -> Config:
+    reader.unknown_keys(data, set(SECTIONS), "")
+    storage = StorageConfig(**read_section(reader, data, "storage", STORAGE_KEYS))
+    server = ServerConfig(**read_section(reader, data, "server", SERVER_KEYS))
     telegram = None
     if "telegram" in data:
-        table = reader.table(
-            data,
-            "telegram",
-            {"token", "mode", "base_url", "webhook_secret", "bot_username", *_PACE_KEYS},
-        )
-        mode = reader.typed(table.get("mode"), str, "telegram.mode", "polling")
-        if mode not in ("polling", "webhook"):
-            reader.problem("telegram.mode", 'must be "polling" or "webhook"')
-        if mode == "webhook" and not public_url:
-            reader.problem("telegram.mode", "webhook mode needs server.public_url")
-        telegram_base_url = reader.typed(table.get("base_url"), str, "telegram.base_url", None)
-        if telegram_base_url is not None and not re.fullmatch(
-            r"https?://[^/\s]+(/\S*)?", telegram_base_url
-        ):
-            reader.problem("telegram.base_url", "must be an http:// or https:// URL")
-        elif telegram_base_url is not None and telegram_base_url.rstrip("/").endswith("/bot"):
-            reader.problem(
-                "telegram.base_url",
-                f'give the Bot API server\'s root, without /bot (palaute adds "/bot<token>/"):'
-                f' "{telegram_base_url.rstrip("/").removesuffix("/bot")}"',
-            )
-        telegram = TelegramConfig(
-            token=reader.secret(table.get("token"), "telegram.token", required=True) or "",
-            mode=mode,
-            base_url=telegram_base_url,
-            webhook_secret=reader.secret(table.get("webhook_secret"), "telegram.webhook_secret"),
-            bot_username=reader.typed(
-                table.get("bot_username"), str, "telegram.bot_username", None
-            ),
-            pace=_telegram_pace(reader, table),
-        )
-
+        values = read_section(reader, data, "telegram", TELEGRAM_KEYS + TELEGRAM_PACE_KEYS,
+                              {"server.public_url": server.public_url})  # fmt: skip
+        pace = TelegramPace(**{key.name: values.pop(key.name) for key in TELEGRAM_PACE_KEYS})
+        telegram = TelegramConfig(**values, pace=pace)
     slack = None
     if "slack" in data:
-        table = reader.table(
-            data, "slack", {"bot_token", "app_token", "signing_secret", "base_url", "admins"}
-        )
-        admins = reader.typed(table.get("admins"), list, "slack.admins", [])
-        slack = SlackConfig(
-            bot_token=reader.secret(table.get("bot_token"), "slack.bot_token", required=True) or "",
-            app_token=reader.secret(table.get("app_token"), "slack.app_token"),
-            signing_secret=reader.secret(table.get("signing_secret"), "slack.signing_secret"),
-            base_url=reader.typed(table.get("base_url"), str, "slack.base_url", None),
-            admins=tuple(str(a) for a in admins),
-        )
+        table = reader.table(data, "slack", names(SLACK_KEYS))
+        slack = SlackConfig(**(read_keys(reader, table, "slack.", SLACK_KEYS) or {}))
         if "app_token" not in table and "signing_secret" not in table:
             reader.problem("slack", "set app_token (Socket Mode) or signing_secret (HTTP mode)")
-        if "app_token" not in table and not public_url:
+        if "app_token" not in table and not server.public_url:
             reader.problem("slack.signing_secret", "HTTP mode needs server.public_url")
-
-    defaults = _defaults(reader, reader.table(
-        data, "defaults",
-        {"language", "timezone", "quiet_hours", "min_days_between_surveys", "delay", "remind_after", "expire_after"},
-    ))  # fmt: skip
-    team = _team(reader, data, telegram, slack)
+    defaults = DefaultsConfig(**read_section(reader, data, "defaults", DEFAULTS_KEYS))
+    team = TeamConfig(**read_section(reader, data, "team", TEAM_KEYS,
+                                     {"telegram": telegram, "slack": slack}))  # fmt: skip
     surveys = _surveys(reader, data.get("surveys", {}))
     touchpoints = _touchpoints(reader, data.get("touchpoints", {}), defaults, surveys)
     webhooks = _webhooks(reader, data.get("webhooks", []))
-    organisation = _organisation(
-        reader,
-        reader.table(data, "organisation", {"name", "logo", "accent"}),
-        source.parent if source else Path.cwd(),
-    )
+    base_folder = source.parent if source else Path.cwd()
+    organisation = OrganisationConfig(**read_section(reader, data, "organisation",
+                                                     ORGANISATION_KEYS, {"base_folder": base_folder}))  # fmt: skip
     audience_names = _audience_names(reader, data.get("audiences", {}), defaults.language)
     _check_fit(reader, [name for name, on in (("telegram", telegram), ("slack", slack)) if on],
                surveys, touchpoints)  # fmt: skip
@@ -570,157 +703,28 @@ def _build(reader: _ConfigReader, data: dict[str, Any], source: Path | None) -> 
     )  # fmt: skip
 
 
-LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
-              ".jpeg": "image/jpeg", ".webp": "image/webp"}  # fmt: skip
-
-
-def _organisation(
-    reader: _ConfigReader, table: dict[str, Any], base_folder: Path
-) -> OrganisationConfig:
-    """`base_folder`: where a relative logo path starts (the config file's folder)."""
-    name = reader.typed(table.get("name"), str, "organisation.name", None)
-    if name is not None and not name.strip():
-        reader.problem("organisation.name", "must not be empty")
-    logo_name = reader.typed(table.get("logo"), str, "organisation.logo", None)
-    logo = None
-    if logo_name is not None:
-        logo = Path(logo_name) if Path(logo_name).is_absolute() else base_folder / logo_name
-        if logo.suffix.lower() not in LOGO_TYPES:
-            reader.problem("organisation.logo", f"must be a {', '.join(LOGO_TYPES)} image file")
-            logo = None
-        elif not logo.is_file():
-            reader.problem("organisation.logo", f"no image file at {logo}")
-            logo = None
-    accent = reader.typed(table.get("accent"), str, "organisation.accent", None)
-    if accent is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", accent):
-        reader.problem("organisation.accent", 'must be a colour such as "#0a7d5a"')
-        accent = None
-    return OrganisationConfig(name.strip() if name else None, logo, accent)
-
-
 def _audience_names(
-    reader: _ConfigReader, raw: Any, default_language: str
+    reader: ConfigReader, raw: Any, default_language: str
 ) -> dict[str, LocalizedText]:
     """`[audiences.kirppis_visitors] name = { fi = "Kirppis", en = "Flea market" }`."""
     if not isinstance(raw, dict):
         reader.problem("audiences", "must be a table of [audiences.NAME] tables")
         return {}
-    names: dict[str, LocalizedText] = {}
+    names_of: dict[str, LocalizedText] = {}
     for audience, table in raw.items():
         path = f"audiences.{audience}"
         if not isinstance(table, dict):
             reader.problem(path, 'must be a table with name = "…" or { fi = "…", en = "…" }')
             continue
-        reader.unknown_keys(table, {"name"}, f"{path}.")
-        name = table.get("name")
-        if isinstance(name, str) and name.strip():
-            names[audience] = {default_language: name}
-        elif (
-            isinstance(name, dict)
-            and name
-            and all(
-                isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in name.items()
-            )
-        ):
-            names[audience] = dict(name)
-        else:
-            reader.problem(f"{path}.name", 'must be a text or { fi = "…", en = "…" }')
-    return names
+        reader.unknown_keys(table, names(AUDIENCE_KEYS), f"{path}.")
+        values = read_keys(reader, table, f"{path}.", AUDIENCE_KEYS,
+                           {"defaults.language": default_language})  # fmt: skip
+        if values is not None:
+            names_of[audience] = values["name"]
+    return names_of
 
 
-def _defaults(reader: _ConfigReader, table: dict[str, Any]) -> DefaultsConfig:
-    base = DefaultsConfig()
-    language = reader.typed(table.get("language"), str, "defaults.language", base.language)
-    min_days = reader.typed(
-        table.get("min_days_between_surveys"),
-        int,
-        "defaults.min_days_between_surveys",
-        base.min_days_between_surveys,
-    )
-    if min_days < 0:
-        reader.problem("defaults.min_days_between_surveys", "must be 0 or more")
-    return DefaultsConfig(
-        language=language,
-        timezone=reader.timezone(table.get("timezone"), "defaults.timezone", base.timezone),
-        quiet_hours=reader.quiet_hours(
-            table.get("quiet_hours"), "defaults.quiet_hours", base.quiet_hours
-        ),
-        min_days_between_surveys=min_days,
-        delay=reader.duration(table.get("delay"), "defaults.delay", base.delay) or timedelta(0),
-        remind_after=reader.duration(table.get("remind_after"), "defaults.remind_after", None),
-        expire_after=reader.duration(
-            table.get("expire_after"), "defaults.expire_after", base.expire_after
-        ),
-    )
-
-
-def _team(
-    reader: _ConfigReader,
-    data: dict[str, Any],
-    telegram: TelegramConfig | None,
-    slack: SlackConfig | None,
-) -> TeamConfig:
-    table = reader.table(
-        data, "team",
-        {"report_to", "daily_summary", "weekly_digest", "timezone", "windows", "min_n", "alerts",
-         "followup_overdue_after"},
-    )  # fmt: skip
-    base = TeamConfig()
-    targets = reader.typed(table.get("report_to"), list, "team.report_to", [])
-    for index, target in enumerate(targets):
-        path = f"team.report_to[{index}]"
-        channel, _, address = str(target).partition(":")
-        if channel not in TARGET_CHANNELS or not address:
-            reader.problem(path, f'"{target}" must be "slack:CHANNEL_ID" or "telegram:CHAT_ID"')
-        elif channel == "slack" and slack is None:
-            reader.problem(path, "reports go to Slack but there is no [slack] section")
-        elif channel == "telegram" and telegram is None:
-            reader.problem(path, "reports go to Telegram but there is no [telegram] section")
-    windows = reader.typed(table.get("windows"), list, "team.windows", list(base.windows))
-    if not windows or not all(
-        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in windows
-    ):
-        reader.problem("team.windows", "must be a list of days, e.g. [7, 30]")
-        windows = list(base.windows)
-    alerts_table = table.get("alerts", {})
-    alerts = base.alerts
-    if not isinstance(alerts_table, dict):
-        reader.problem("team.alerts", "must be a table")
-    else:
-        reader.unknown_keys(
-            alerts_table, {"nps_at_most", "csat_at_most", "ces_at_most"}, "team.alerts."
-        )
-        alerts = AlertRules(
-            nps_at_most=reader.typed(
-                alerts_table.get("nps_at_most"), int, "team.alerts.nps_at_most", 6
-            ),
-            csat_at_most=reader.typed(
-                alerts_table.get("csat_at_most"), int, "team.alerts.csat_at_most", 2
-            ),
-            ces_at_most=reader.typed(
-                alerts_table.get("ces_at_most"), int, "team.alerts.ces_at_most", 3
-            ),
-        )
-    return TeamConfig(
-        report_to=tuple(str(t) for t in targets),
-        daily_summary=reader.clock(
-            table.get("daily_summary"), "team.daily_summary", base.daily_summary
-        ),
-        weekly_digest=reader.typed(table.get("weekly_digest"), bool, "team.weekly_digest", True),
-        timezone=reader.timezone(table.get("timezone"), "team.timezone", base.timezone),
-        windows=tuple(windows),
-        min_n=reader.typed(table.get("min_n"), int, "team.min_n", base.min_n),
-        alerts=alerts,
-        followup_overdue_after=reader.duration(
-            table.get("followup_overdue_after"),
-            "team.followup_overdue_after",
-            base.followup_overdue_after,
-        )
-        or base.followup_overdue_after,
-    )
-
-
-def _surveys(reader: _ConfigReader, raw: Any) -> dict[str, Survey]:
+def _surveys(reader: ConfigReader, raw: Any) -> dict[str, Survey]:
     surveys = builtin_surveys()
     if not isinstance(raw, dict):
         reader.problem("surveys", "must be tables, e.g. [surveys.delivery]")
@@ -738,69 +742,29 @@ def _surveys(reader: _ConfigReader, raw: Any) -> dict[str, Survey]:
     return surveys
 
 
-_TOUCHPOINT_KEYS = {
-    "survey", "description", "delay", "remind_after", "expire_after", "quiet_hours", "sample",
-    "max_per_day", "every", "audience", "properties",
-}  # fmt: skip
-
-
 def _touchpoints(
-    reader: _ConfigReader, raw: Any, defaults: DefaultsConfig, surveys: Mapping[str, Survey]
+    reader: ConfigReader, raw: Any, defaults: DefaultsConfig, surveys: Mapping[str, Survey]
 ) -> dict[str, TouchpointConfig]:
     touchpoints: dict[str, TouchpointConfig] = {}
     if not isinstance(raw, dict):
         reader.problem("touchpoints", "must be tables, e.g. [touchpoints.order_delivered]")
         return touchpoints
+    scope = {f"defaults.{name}": value for name, value in vars(defaults).items()}
+    scope["surveys"] = surveys
     for touchpoint_id, table in raw.items():
         path = f"touchpoints.{touchpoint_id}"
         if not isinstance(table, dict):
             reader.problem(path, "must be a table")
             continue
-        reader.unknown_keys(table, _TOUCHPOINT_KEYS, f"{path}.")
-        survey_id = reader.typed(table.get("survey"), str, f"{path}.survey", None)
-        if survey_id is None:
-            reader.problem(f"{path}.survey", "is required: the survey to send")
-            continue
-        if survey_id not in surveys:
-            known = ", ".join(sorted(surveys))
-            reader.problem(
-                f"{path}.survey", f'survey "{survey_id}" is not defined (known: {known})'
-            )
-        sample = reader.typed(table.get("sample"), float, f"{path}.sample", 1.0)
-        if not 0.0 < sample <= 1.0:
-            reader.problem(f"{path}.sample", "must be more than 0 and at most 1, e.g. 0.25")
-        max_per_day = reader.typed(table.get("max_per_day"), int, f"{path}.max_per_day", None)
-        if max_per_day is not None and max_per_day < 1:
-            reader.problem(f"{path}.max_per_day", "must be 1 or more")
-        properties = reader.typed(table.get("properties"), dict, f"{path}.properties", {})
-        every = reader.duration(table.get("every"), f"{path}.every", None)
-        audience = reader.typed(table.get("audience"), str, f"{path}.audience", None)
-        touchpoints[touchpoint_id] = TouchpointConfig(
-            id=touchpoint_id,
-            survey=survey_id,
-            description=reader.typed(table.get("description"), str, f"{path}.description", ""),
-            delay=reader.duration(table.get("delay"), f"{path}.delay", defaults.delay)
-            or timedelta(0),
-            remind_after=reader.duration(
-                table.get("remind_after"), f"{path}.remind_after", defaults.remind_after
-            ),
-            expire_after=reader.duration(
-                table.get("expire_after"), f"{path}.expire_after", defaults.expire_after
-            ),
-            quiet_hours=reader.quiet_hours(
-                table.get("quiet_hours"), f"{path}.quiet_hours", defaults.quiet_hours
-            ),
-            sample=sample,
-            max_per_day=max_per_day,
-            every=every,
-            audience=audience,
-            properties={str(k): str(v) for k, v in properties.items()},
-        )
+        reader.unknown_keys(table, names(TOUCHPOINT_KEYS), f"{path}.")
+        values = read_keys(reader, table, f"{path}.", TOUCHPOINT_KEYS, scope)
+        if values is not None:
+            touchpoints[touchpoint_id] = TouchpointConfig(id=touchpoint_id, **values)
     return touchpoints
 
 
 def _check_fit(
-    reader: _ConfigReader,
+    reader: ConfigReader,
     channels: list[str],
     surveys: Mapping[str, Survey],
     touchpoints: Mapping[str, TouchpointConfig],
@@ -822,7 +786,7 @@ def _check_fit(
                 reader.problem(f"touchpoints.{touchpoint_id}.properties.{name}", message)
 
 
-def _webhooks(reader: _ConfigReader, raw: Any) -> tuple[WebhookConfig, ...]:
+def _webhooks(reader: ConfigReader, raw: Any) -> tuple[WebhookConfig, ...]:
     hooks: list[WebhookConfig] = []
     if not isinstance(raw, list):
         reader.problem("webhooks", "must be a list of [[webhooks]] tables")
@@ -832,27 +796,6 @@ def _webhooks(reader: _ConfigReader, raw: Any) -> tuple[WebhookConfig, ...]:
         if not isinstance(table, dict):
             reader.problem(path, "must be a table")
             continue
-        reader.unknown_keys(table, {"url", "events", "secret"}, f"{path}.")
-        url = reader.typed(table.get("url"), str, f"{path}.url", "")
-        if not url.startswith(("http://", "https://")):
-            reader.problem(f"{path}.url", "must be an http:// or https:// address")
-        events = reader.typed(table.get("events"), list, f"{path}.events", list(WEBHOOK_EVENTS))
-        for event in events:
-            if event not in WEBHOOK_EVENTS:
-                reader.problem(
-                    f"{path}.events",
-                    f'unknown event "{event}" (known: {", ".join(WEBHOOK_EVENTS)})',
-                )
-        secret = reader.secret(table.get("secret"), f"{path}.secret", required=True) or ""
-        if secret.startswith("whsec_"):
-            # Checked now, not at the first delivery: the key is the base64 after the prefix.
-            try:
-                base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-            except ValueError:
-                reader.problem(
-                    f"{path}.secret",
-                    'a secret starting "whsec_" must be base64 after the prefix (a Standard'
-                    " Webhooks secret); any other secret is used as it is",
-                )
-        hooks.append(WebhookConfig(url=url, events=tuple(str(e) for e in events), secret=secret))
+        reader.unknown_keys(table, names(WEBHOOK_KEYS), f"{path}.")
+        hooks.append(WebhookConfig(**(read_keys(reader, table, f"{path}.", WEBHOOK_KEYS) or {})))
     return tuple(hooks)
