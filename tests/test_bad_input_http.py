@@ -64,20 +64,23 @@ async def test_unreadable_survey_forms_get_a_page_that_says_so(
     async with Browser(base_url(app)) as browser:
         page = await browser.open(link)
         csrf = page.hidden["csrf"]
-        fields = f"csrf={csrf}&q=0&choice=".encode()
-        status, refused = await _form_post(browser, link, fields + b"\xff\xfe9", FORM)
-        assert status == 400 and "UTF-8" in refused.html, refused.html
-        status, refused = await _form_post(
-            browser, link, fields + b"9", f"{FORM}; charset=x-no-such-charset"
-        )
-        assert status == 400 and "x-no-such-charset" in refused.html, refused.html
-        status, refused = await _form_post(
-            browser, link, fields + b"9", "multipart/form-data; boundary=nothing-here"
-        )
-        assert status == 400 and refused.heading == "Please try again", refused.html
-        many_digits = f"csrf={csrf}&q={'9' * 5000}&choice=9".encode()
-        status, refused = await _form_post(browser, link, many_digits, FORM)
-        assert status == 400 and refused.heading == "Please try again", refused.html
+        path, _, query = link.partition("?")
+        back = f"{path}/back?{query}" if query else f"{path}/back"
+        for target in (link, back):  # an answer, and "change my previous answer"
+            fields = f"csrf={csrf}&q=0&choice=".encode()
+            status, refused = await _form_post(browser, target, fields + b"\xff\xfe9", FORM)
+            assert status == 400 and "UTF-8" in refused.html, refused.html
+            status, refused = await _form_post(
+                browser, target, fields + b"9", f"{FORM}; charset=x-no-such-charset"
+            )
+            assert status == 400 and "x-no-such-charset" in refused.html, refused.html
+            status, refused = await _form_post(
+                browser, target, fields + b"9", "multipart/form-data; boundary=nothing-here"
+            )
+            assert status == 400 and refused.heading == "Please try again", refused.html
+            many_digits = f"csrf={csrf}&q={'9' * 5000}&choice=9".encode()
+            status, refused = await _form_post(browser, target, many_digits, FORM)
+            assert status == 400 and refused.heading == "Please try again", refused.html
         # The browser can still answer.
         assert (await browser.answer("9")).question == WHY_EN
     _no_errors_logged(caplog)

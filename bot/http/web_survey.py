@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -17,7 +18,7 @@ from aiohttp import web
 from bot.config import LOGO_TYPES, OrganisationConfig
 from bot.http import api
 from bot.http.client_address import ClientAddresses
-from bot.http.forms import UnreadableForm, read_form
+from bot.http.forms import FormData, UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.web_guard import COOKIE, BrowserIds
 from bot.web_links import LinkBuilder
@@ -46,6 +47,14 @@ LOGO_PATH = "/brand/logo"
 MAX_QUESTION_DIGITS = 4
 """The form's question number `q`; int() of thousands of digits is refused (and slow)."""
 STORAGE_RETRY_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Submission:
+    link: Link
+    browser_id: str
+    form: FormData
+    question_index: int
 
 
 class SurveyPages:
@@ -101,7 +110,9 @@ class SurveyPages:
             self._set_cookie(request, response, owner)
         return response
 
-    async def _post(self, request: web.Request) -> web.StreamResponse:
+    async def _submitted(self, request: web.Request) -> Submission | web.Response:
+        """A survey form post, read and checked (its link, browser, CSRF token and question
+        number), or the page that refuses it."""
         browser_id = self.browsers.read_cookie(request.cookies.get(COOKIE))
         try:
             link = await self._link(request)
@@ -126,21 +137,28 @@ class SurveyPages:
             return self._notice(
                 request, 403, "web_form_expired_title", "web_form_expired", again=True
             )
-        choice, typed, index = form.get("choice"), form.get("text"), form.get("q")
-        raw = choice if isinstance(choice, str) else typed if isinstance(typed, str) else ""
+        index = form.get("q")
         if not isinstance(index, str) or not (
             index.isascii() and index.isdigit() and len(index) <= MAX_QUESTION_DIGITS
         ):
             return self._notice(
                 request, 400, "web_form_expired_title", "web_form_expired", again=True
             )
+        return Submission(link, browser_id, form, int(index))
+
+    async def _post(self, request: web.Request) -> web.StreamResponse:
+        submitted = await self._submitted(request)
+        if isinstance(submitted, web.Response):
+            return submitted
+        choice, typed = submitted.form.get("choice"), submitted.form.get("text")
+        raw = choice if isinstance(choice, str) else typed if isinstance(typed, str) else ""
         try:
             outcome = await self.responses.answer(
-                link,
-                browser_id,
+                submitted.link,
+                submitted.browser_id,
                 _languages(request),
                 self.addresses.of(request),
-                int(index),
+                submitted.question_index,
                 raw,
             )
         except RateLimited as limited:
@@ -154,31 +172,23 @@ class SurveyPages:
         if isinstance(outcome, Shown) and outcome.error is None and not _wants_fragment(request):
             # Post/redirect/get: a refresh shows the next question instead of posting again.
             raise web.HTTPSeeOther(request.path_qs)
-        return self._outcome(request, outcome, browser_id)
+        return self._outcome(request, outcome, submitted.browser_id)
 
     async def back(self, request: web.Request) -> web.StreamResponse:
         """ "Back" (a form of its own, so it works without JavaScript): ask the previous
         question again."""
-        browser_id = self.browsers.read_cookie(request.cookies.get(COOKIE))
         try:
-            link = await self._link(request)
-        except LinkNotFound:
-            return self._not_found(request)
-        form = await request.post()
-        csrf, index = form.get("csrf"), form.get("q")
-        if (
-            browser_id is None
-            or not self.browsers.csrf_valid(browser_id, csrf if isinstance(csrf, str) else None)
-            or not isinstance(index, str)
-            or not (index.isascii() and index.isdigit() and len(index) <= 4)
-        ):
-            return self._notice(
-                request, 403, "web_form_expired_title", "web_form_expired", again=True
+            submitted = await self._submitted(request)
+            if isinstance(submitted, web.Response):
+                return submitted
+            outcome = await self.responses.back(
+                submitted.link, submitted.browser_id, _languages(request), submitted.question_index
             )
-        outcome = await self.responses.back(link, browser_id, _languages(request), int(index))
+        except StorageError as error:
+            return self._storage_failed(request, error)
         if isinstance(outcome, Shown) and not _wants_fragment(request):
             raise web.HTTPSeeOther(_survey_path(request))
-        return self._outcome(request, outcome, browser_id)
+        return self._outcome(request, outcome, submitted.browser_id)
 
     async def _link(self, request: web.Request) -> Link:
         return await self.responses.resolve(request.match_info["token"], request.query.get("p"))
@@ -191,13 +201,13 @@ class SurveyPages:
         assert isinstance(outcome, Shown)
         organisation = self.responses.config.organisation
         view = survey_view(outcome.conversation, outcome.error, organisation.name)
-        survey_path = _survey_path(request)
+        path = request.path.removesuffix("/back")
         query = f"?{request.query_string}" if request.query_string else ""
         context = {
             "view": view,
             "title": view.title,
-            "action": survey_path,
-            "back_action": f"{request.path.removesuffix('/back')}/back{query}",
+            "action": path + query,
+            "back_action": f"{path}/back{query}",
             "csrf": self.browsers.csrf_token(browser_id),
             "organisation": organisation,
             "theme_url": THEME_PATH if organisation.accent else None,
