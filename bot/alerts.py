@@ -53,16 +53,6 @@ def raises_alert(rules: AlertRules, question: Question, value: object) -> bool:
     )
 
 
-def is_detractor(rules: AlertRules, kind: str, value: object) -> bool:
-    limit = detractor_threshold(rules, kind)
-    return (
-        limit is not None
-        and isinstance(value, int)
-        and not isinstance(value, bool)
-        and value <= limit
-    )
-
-
 def followup_payload(followup_id: int, action: str) -> str:
     return f"{FOLLOWUP_PREFIX}:{followup_id}:{action}"
 
