@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
+import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
@@ -116,25 +117,21 @@ class InvitationScheduler:
                 else None
             )
             if contact is None or not contact.channel or not contact.address:
-                await self.store.invitations.transition(
+                return await self._hold(
                     connection,
                     invitation.id,
                     InvitationState.UNREACHABLE,
-                    now=now,
-                    reason=f"no chat identity is linked to {contact.label if contact else 'this contact'}",
-                    expected=scheduled,
+                    f"no chat identity is linked to {contact.label if contact else 'this contact'}",
+                    now,
                 )
-                return 0
             if contact.opted_out_at is not None:
-                await self.store.invitations.transition(
+                return await self._hold(
                     connection,
                     invitation.id,
                     InvitationState.SUPPRESSED,
-                    now=now,
-                    reason="the contact opted out of surveys",
-                    expected=scheduled,
+                    "the contact opted out of surveys",
+                    now,
                 )
-                return 0
             if contact.channel == "web":
                 # A web contact answers at its link; there is nothing to push.
                 if await self.store.invitations.transition(
@@ -144,25 +141,21 @@ class InvitationScheduler:
                     await self.store.invitations.stamp_sent(connection, invitation.id, now=now)
                 return 0
             if contact.channel not in self.surveys.pushing_channels:
-                await self.store.invitations.transition(
+                return await self._hold(
                     connection,
                     invitation.id,
                     InvitationState.FAILED,
-                    now=now,
-                    reason=f"the {contact.channel} channel is not configured",
-                    expected=scheduled,
+                    f"the {contact.channel} channel is not configured",
+                    now,
                 )
-                return 0
             if invitation.survey_id not in self.config.surveys:
-                await self.store.invitations.transition(
+                return await self._hold(
                     connection,
                     invitation.id,
                     InvitationState.FAILED,
-                    now=now,
-                    reason=f"its survey {invitation.survey_id!r} is no longer in the config",
-                    expected=scheduled,
+                    f"its survey {invitation.survey_id!r} is no longer in the config",
+                    now,
                 )
-                return 0
             if not await self.store.invitations.transition(
                 connection, invitation.id, InvitationState.SENT, now=now, expected=scheduled
             ):
@@ -173,17 +166,30 @@ class InvitationScheduler:
             await self.surveys.enqueue_start(connection, invitation, contact.address)
             return 1
 
+    async def _hold(
+        self,
+        connection: aiosqlite.Connection,
+        invitation_id: int,
+        state: InvitationState,
+        reason: str,
+        now: float,
+    ) -> int:
+        """Keep a due invitation from going out, with its reason (compare-and-set from
+        `scheduled`, like every change here); nothing was queued."""
+        await self.store.invitations.transition(
+            connection,
+            invitation_id,
+            state,
+            now=now,
+            reason=reason,
+            expected=InvitationState.SCHEDULED,
+        )
+        return 0
+
     async def _fail(self, invitation: Invitation, reason: str, now: float) -> None:
         log.warning("invitation %s failed: %s", invitation.id, reason)
         async with self.store.database.transaction() as connection:
-            await self.store.invitations.transition(
-                connection,
-                invitation.id,
-                InvitationState.FAILED,
-                now=now,
-                reason=reason,
-                expected=InvitationState.SCHEDULED,
-            )
+            await self._hold(connection, invitation.id, InvitationState.FAILED, reason, now)
 
     async def _remind(self, invitation: Invitation, now: float) -> None:
         async with self.store.database.transaction() as connection:
