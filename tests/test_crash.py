@@ -12,12 +12,13 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.clock import SystemClock
-from bot.config import Config, DefaultsConfig
+from bot.config import parse_config
 from bot.triggers import ContactSpec, TriggerRequest, TriggerService
 from storage.store import Store
+from tests.any_time import at_any_time
 from tests.loopback import serve
 
-ANY_TIME = Config(defaults=DefaultsConfig(quiet_hours=None, min_days_between_surveys=0))
+ANY_TIME = parse_config(at_any_time(""), environ={})
 """On the wall clock at any hour: no quiet hours, no fatigue guard (see tests/any_time.py)."""
 
 ROOT = Path(__file__).resolve().parent.parent
