@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from bot.channels import registry
 from bot.commands.base import AddConfig
 from bot.config import Config
 from bot.durations import format_duration
@@ -26,20 +27,18 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
         f"HTTP server: {config.server.host}:{config.server.port} ({config.server.base_url})",
         file=out,
     )
-    channels = ["web"]
-    if config.telegram:
-        channels.append(f"telegram ({config.telegram.mode})")
-    if config.slack:
-        channels.append(f"slack ({config.slack.mode} mode)")
+    channels: list[str] = []
+    details: list[str] = []
+    for name in config.channels:
+        section = registry.spec(name).section
+        settings = config.channel_settings.get(name)
+        label = section.label(settings) if section and settings is not None else ""
+        channels.append(f"{name} ({label})" if label else name)
+        if section and settings is not None:
+            details += section.details(settings)
     print(f"Channels: {', '.join(channels)}", file=out)
-    if config.telegram:
-        pace = config.telegram.pace
-        print(
-            f"Telegram pace: {pace.messages_per_second:g} messages/s overall,"
-            f" {pace.messages_per_second_per_chat:g}/s per chat after {pace.per_chat_burst}"
-            f" at once, {pace.messages_per_minute_per_group:g}/min per group",
-            file=out,
-        )
+    for line in details:
+        print(line, file=out)
     print("Surveys:", file=out)
     for survey in config.surveys.values():
         print(f"  {survey.id} ({', '.join(survey.languages)}):", file=out)
