@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import os
 
-from bot.app import PalauteApp, build_channels
+from bot.app import PalauteApp
 from bot.channels.base import Limits
 from bot.config import load_config
 from bot.logs import configure_logging
@@ -21,6 +21,14 @@ from bot.logs import configure_logging
 UNLIMITED = Limits(
     per_second=1e9, burst=1_000_000, per_chat_per_second=1e9, per_chat_burst=1_000_000
 )
+
+
+class UnpacedApp(PalauteApp):
+    """palaute with the Telegram channel's pacing lifted (set before the dispatcher reads it)."""
+
+    def _build_channels(self) -> None:
+        super()._build_channels()
+        self.channels["telegram"].limits = UNLIMITED
 
 
 async def main() -> None:
@@ -31,10 +39,8 @@ async def main() -> None:
     args = parser.parse_args()
     config = load_config(args.config)
     configure_logging(args.log_level, config.secrets())
-    channels = build_channels(config)
-    if args.limits == "off":
-        channels["telegram"].limits = UNLIMITED
-    await PalauteApp(config, channels=channels).run_until_signal()
+    app = UnpacedApp(config) if args.limits == "off" else PalauteApp(config)
+    await app.run_until_signal()
 
 
 if __name__ == "__main__":
