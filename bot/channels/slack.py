@@ -190,7 +190,6 @@ class SlackChannel(Channel):
         self._app = app
         self.default_language = app.config.defaults.language
         self.inbox.bind(app.store, app.clock)
-        app.triggers.resolvers[self.name] = self.resolve_contact
         OrganizerCommands(app, self).register(self.bolt)
 
     def http_routes(self) -> list[web.RouteDef]:

@@ -77,14 +77,15 @@ def _properties(pairs: Sequence[str]) -> dict[str, str]:
 
 
 async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
+    from bot.services import trigger_service
     from bot.tokens import TokenSigner
-    from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
+    from bot.triggers import ContactSpec, TriggerError, TriggerRequest
     from bot.web_links import LinkBuilder
 
     properties = _properties(args.property)
     store = await Store.open(config.storage.path)
     try:
-        service = TriggerService(store, config, SystemClock())
+        service = trigger_service(store, config, SystemClock())
         secret = config.server.secret_key or await store.settings.get_or_create_secret(
             "link_secret"
         )
