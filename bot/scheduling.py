@@ -66,11 +66,9 @@ class InvitationScheduler:
         self.surveys = surveys
         self.triggers = triggers
         self.wake = wake
-        self.scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
 
     def start(self, scheduler: AsyncIOScheduler) -> None:
-        self.scheduler = scheduler
         scheduler.add_job(
             self.tick,
             "interval",
