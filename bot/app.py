@@ -23,6 +23,7 @@ from bot.channels.spec import ChannelSpec
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.dispatcher import Dispatcher
+from bot.erasure import ErasureService
 from bot.followups import FollowupService
 from bot.http import api, dashboard
 from bot.http.connections import limits_for
@@ -32,6 +33,7 @@ from bot.logs import add_secret
 from bot.relay import ReplyRelay
 from bot.reports.jobs import TeamReporter
 from bot.scheduling import InvitationScheduler, build_scheduler
+from bot.services import Services, build_services
 from bot.surveys import SurveyService
 from bot.tokens import TokenSigner
 from bot.triggers import TriggerService
@@ -51,6 +53,9 @@ class StartupError(RuntimeError):
 
 
 class PalauteApp:
+    services: Services
+    """Built complete by `bot.services.build_services` in `start()`."""
+
     def __init__(
         self,
         config: Config,
@@ -90,32 +95,15 @@ class PalauteApp:
         self.signer = TokenSigner(secret)
         self.scheduler: AsyncIOScheduler = build_scheduler(self.config.team.timezone)
         self._build_channels()
-        self.dispatcher = Dispatcher(self.store, self.channels, self.clock)
-        self.surveys = SurveyService(self.store, self.config, self.clock, self.dispatcher.wake)
-        self.surveys.pushing_channels = {
-            name for name, c in self.channels.items() if c.pushes_prompts
-        }
-        self.triggers = TriggerService(
-            self.store, self.config, self.clock, channels=list(self.channels)
-        )
-        self.triggers.on_created = self.kick
-        self.incoming = IncomingHandler(
-            self.store, self.surveys, self.triggers, self.signer, self.clock
-        )
-        self.invitations = InvitationScheduler(
-            self.store, self.config, self.clock, self.surveys, self.triggers, self.dispatcher.wake
+        self.services = build_services(
+            self.store,
+            self.config,
+            self.clock,
+            self.channels,
+            self.signer,
+            on_invitation_created=self.kick,
         )
         self.invitations.start(self.scheduler)
-        self.webhooks = WebhookPublisher(self.store, self.config, self.clock, self.dispatcher.wake)
-        self.followups = FollowupService(self.store, self.config, self.clock, self.dispatcher.wake)
-        self.followups.on_resolved.append(self.webhooks.on_resolved)
-        self.surveys.listeners += [self.followups.on_answer, self.webhooks.on_answer]
-        self.dispatcher.sent_hooks.append(self.followups.on_sent)
-        self.incoming.followups = self.followups
-        self.relay = ReplyRelay(self.store, self.config, self.clock, self.dispatcher.wake)
-        self.relay.reply_channels = self.followups.reply_channels = self.surveys.pushing_channels
-        self.incoming.relay = self.relay
-        self.reporter = TeamReporter(self.store, self.config, self.clock, self.dispatcher.wake)
         self.reporter.start(self.scheduler)
         self.web_app = self._web_application()
         self.http = HttpServer(
@@ -126,9 +114,6 @@ class PalauteApp:
         )
         for name, channel in self.channels.items():
             channel.set_handler(self.incoming)
-            resolve_contact = getattr(channel, "resolve_contact", None)
-            if resolve_contact is not None:
-                self.triggers.resolvers[name] = resolve_contact
             spec = registry.find(name)
             if name in self._built and spec is not None and spec.organizer_commands is not None:
                 spec.organizer_commands(channel, self)
@@ -154,6 +139,49 @@ class PalauteApp:
         self.scheduler.start()
         await self.invitations.tick()
         await self.reporter.run_due()  # a summary missed while palaute was down, marked late
+
+    # The services (built in `start`), by the names the channels, the HTTP server and the
+    # tests know them by.
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.services.dispatcher
+
+    @property
+    def surveys(self) -> SurveyService:
+        return self.services.surveys
+
+    @property
+    def triggers(self) -> TriggerService:
+        return self.services.triggers
+
+    @property
+    def invitations(self) -> InvitationScheduler:
+        return self.services.invitations
+
+    @property
+    def webhooks(self) -> WebhookPublisher:
+        return self.services.webhooks
+
+    @property
+    def followups(self) -> FollowupService:
+        return self.services.followups
+
+    @property
+    def relay(self) -> ReplyRelay:
+        return self.services.relay
+
+    @property
+    def erasure(self) -> ErasureService:
+        return self.services.erasure
+
+    @property
+    def incoming(self) -> IncomingHandler:
+        return self.services.incoming
+
+    @property
+    def reporter(self) -> TeamReporter:
+        return self.services.reporter
 
     async def _keep_lease(self) -> None:
         """Renew the run lease (wall-clock time: other processes read it) until stopped."""

@@ -13,7 +13,8 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from bot.channels.base import (
     Button,
@@ -25,10 +26,12 @@ from bot.channels.base import (
 )
 from bot.clock import Clock
 from bot.rate_limit import ChannelLimiter
-from storage.database import StorageError
-from storage.outbox import PRIORITY_CONVERSATION
+from storage.contacts import ContactRepository
+from storage.database import Database, StorageError
+from storage.invitations import InvitationRepository
+from storage.outbox import PRIORITY_CONVERSATION, OutboxRepository
+from storage.prompts import SentPromptRepository
 from storage.records import OutboxMessage
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +71,34 @@ def rows_from_payload(payload: object) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(Button(str(b["label"]), str(b["payload"])) for b in row) for row in payload)
 
 
+@dataclass(frozen=True)
+class DispatchStorage:
+    """What the `Dispatcher` reads and writes: the outbox, and what a send or a failure records."""
+
+    database: Database
+    outbox: OutboxRepository
+    prompts: SentPromptRepository
+    invitations: InvitationRepository
+    contacts: ContactRepository
+
+
 class Dispatcher:
-    def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock) -> None:
+    def __init__(
+        self,
+        store: DispatchStorage,
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        *,
+        wakeup: asyncio.Event,
+        sent_hooks: Sequence[SentHook],
+    ) -> None:
+        """`wakeup` is set (by `wake()` and by the services that queue messages) when the
+        outbox has something new; `sent_hooks` run after each message is recorded as sent."""
         self.store = store
         self.channels = channels
         self.clock = clock
         self.limiters = {name: ChannelLimiter(channel.limits) for name, channel in channels.items()}
-        self._wake = asyncio.Event()
+        self._wake = wakeup
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._claimed: dict[tuple[str, str], int] = {}
         """The message each chat in flight has claimed (its id)."""
@@ -82,7 +106,7 @@ class Dispatcher:
         """Chats whose message is with the platform right now (past the rate limits)."""
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self.sent_hooks: list[SentHook] = []
+        self.sent_hooks = tuple(sent_hooks)
 
     def wake(self) -> None:
         self._wake.set()

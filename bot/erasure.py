@@ -19,13 +19,14 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import DefaultsConfig
 from bot.reports.render import Line, Section, TeamDocument, team_payload
 from bot.webhooks import WebhookPublisher
 from conversations.texts import text
-from storage.erasure import Erased, PostedMessage
-from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION
-from storage.store import Store
+from storage.contacts import ContactRepository
+from storage.database import Database
+from storage.erasure import Erased, ErasureRepository, PostedMessage
+from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION, OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +63,39 @@ def erased_notice(message: PostedMessage, language: str) -> dict[str, object]:
     return {**team_payload(document), "message_ref": message.message_ref}
 
 
+@dataclass(frozen=True)
+class ErasureStorage:
+    """What `ErasureService` reads and writes, all in one `database` transaction (then the
+    database's write-ahead log is checkpointed)."""
+
+    database: Database
+    contacts: ContactRepository
+    erasure: ErasureRepository
+    outbox: OutboxRepository
+
+
+@dataclass(frozen=True)
+class ErasureSettings:
+    """The config `ErasureService` reads: the team's language for the notices."""
+
+    defaults: DefaultsConfig
+
+
 class ErasureService:
     def __init__(
-        self, store: Store, config: Config, clock: Clock, wake: Callable[[], None]
+        self,
+        store: ErasureStorage,
+        config: ErasureSettings,
+        clock: Clock,
+        wake: Callable[[], None],
+        *,
+        webhooks: WebhookPublisher,
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         self.wake = wake
-        self.webhooks = WebhookPublisher(store, config, clock, wake)
+        self.webhooks = webhooks
 
     async def forget(
         self,

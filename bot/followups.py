@@ -9,7 +9,9 @@ state, so the copies agree whatever order the presses and sends happen in.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -23,24 +25,33 @@ from bot.alerts import (
 )
 from bot.channels.base import Incoming
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import DefaultsConfig, TeamConfig
 from bot.erasure import erased_notice
 from bot.reports.render import team_payload
 from conversations.engine import Conversation, Step
 from conversations.localization import render, resolve
 from conversations.questions import QuestionKind
+from conversations.survey import Survey
+from storage.answers import AnswerRepository
+from storage.database import Database
 from storage.erasure import PostedMessage
-from storage.followups import Followup
-from storage.outbox import PRIORITY_ALERT
+from storage.followups import Followup, FollowupRepository
+from storage.outbox import PRIORITY_ALERT, OutboxRepository
 from storage.records import Invitation, OutboxMessage
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
 ResolvedHook = Callable[[aiosqlite.Connection, Followup], Awaitable[None]]
 
 
-def report_targets(config: Config) -> list[tuple[str, str]]:
+class WithTeam(Protocol):
+    """Any config holding the `[team]` section (the whole `Config`, or a service's part)."""
+
+    @property
+    def team(self) -> TeamConfig: ...
+
+
+def report_targets(config: WithTeam) -> list[tuple[str, str]]:
     """`[team] report_to` as (channel, address) pairs: "slack:C0123" → ("slack", "C0123")."""
     targets = []
     for target in config.team.report_to:
@@ -49,9 +60,36 @@ def report_targets(config: Config) -> list[tuple[str, str]]:
     return targets
 
 
+@dataclass(frozen=True)
+class FollowupStorage:
+    """What `FollowupService` reads and writes; an alert commits with its answer in one
+    `database` transaction."""
+
+    database: Database
+    followups: FollowupRepository
+    answers: AnswerRepository
+    outbox: OutboxRepository
+
+
+@dataclass(frozen=True)
+class FollowupSettings:
+    """The config `FollowupService` reads: alert rules and targets, surveys, the team's language."""
+
+    team: TeamConfig
+    surveys: Mapping[str, Survey]
+    defaults: DefaultsConfig
+
+
 class FollowupService:
     def __init__(
-        self, store: Store, config: Config, clock: Clock, wake: Callable[[], None]
+        self,
+        store: FollowupStorage,
+        config: FollowupSettings,
+        clock: Clock,
+        wake: Callable[[], None],
+        *,
+        on_resolved: Sequence[ResolvedHook],
+        reply_channels: Collection[str],
     ) -> None:
         self.store = store
         self.config = config
@@ -59,10 +97,10 @@ class FollowupService:
         self.wake = wake
         self.language = config.defaults.language
         self.zone = ZoneInfo(config.team.timezone)
-        self.on_resolved: list[ResolvedHook] = []
-        self.reply_channels: set[str] = set()
-        """Customers on these channels can be written to from the alert (see bot.relay)."""
+        self.on_resolved = tuple(on_resolved)
         """Run in the transaction that resolves a follow-up (the `followup.resolved` webhook)."""
+        self.reply_channels = frozenset(reply_channels)
+        """Customers on these channels can be written to from the alert (see bot.relay)."""
 
     # ------------------------------------------------------------------ answers
 

@@ -3,47 +3,75 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.channels.base import Incoming, IncomingKind
 from bot.clock import Clock
+from bot.config import DefaultsConfig
 from bot.erasure import Confirmation, ErasureService
+from bot.followups import FollowupService
+from bot.relay import ReplyRelay
 from bot.surveys import OPT_OUT_PAYLOAD, SurveyService, parse_answer_payload
 from bot.tokens import InvalidToken, TokenKind, TokenSigner, decode_id
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from conversations.localization import normalize_language
 from conversations.texts import channel_text, text
+from storage.audiences import AudienceRepository
+from storage.contacts import ContactRepository
+from storage.database import Database
+from storage.invitations import InvitationRepository
 from storage.records import Invitation, InvitationState
-from storage.store import Store
-
-if TYPE_CHECKING:
-    from bot.followups import FollowupService
-    from bot.relay import ReplyRelay
 
 log = logging.getLogger(__name__)
 
 DELETE_PAYLOAD = "delete"
 
 
+@dataclass(frozen=True)
+class IncomingStorage:
+    """What `IncomingHandler` reads and writes itself (the services it calls keep their own)."""
+
+    database: Database
+    contacts: ContactRepository
+    invitations: InvitationRepository
+    audiences: AudienceRepository
+
+
+@dataclass(frozen=True)
+class IncomingSettings:
+    """The config `IncomingHandler` reads: the default language, and audiences' names."""
+
+    defaults: DefaultsConfig
+    audience_name: Callable[[str, str], str | None]
+    """What customers see an audience called in a language (`Config.audience_name`)."""
+
+
 class IncomingHandler:
     def __init__(
         self,
-        store: Store,
+        store: IncomingStorage,
+        config: IncomingSettings,
+        clock: Clock,
+        *,
         surveys: SurveyService,
         triggers: TriggerService,
+        followups: FollowupService,
+        relay: ReplyRelay,
+        erasure: ErasureService,
         signer: TokenSigner,
-        clock: Clock,
     ) -> None:
         self.store = store
+        self.config = config
+        self.clock = clock
         self.surveys = surveys
         self.triggers = triggers
-        self.signer = signer
-        self.clock = clock
-        self.erasure = ErasureService(store, surveys.config, clock, surveys.wake)
-        self.followups: FollowupService | None = None
+        self.followups = followups
         """Takes the team's alert buttons (`f:<id>:claim`) before any customer handling."""
-        self.relay: ReplyRelay | None = None
+        self.relay = relay
         """Takes team replies to alerts, and customers' answers to them."""
+        self.erasure = erasure
+        self.signer = signer
 
     async def __call__(self, incoming: Incoming) -> None:
         try:
@@ -55,14 +83,10 @@ class IncomingHandler:
             )
 
     async def handle(self, incoming: Incoming) -> None:
-        if (
-            incoming.kind is IncomingKind.BUTTON
-            and self.followups is not None
-            and self.followups.handles(incoming)
-        ):
+        if incoming.kind is IncomingKind.BUTTON and self.followups.handles(incoming):
             await self.followups.handle(incoming)
             return
-        if self.relay is not None and await self.relay.team_reply(incoming):
+        if await self.relay.team_reply(incoming):
             return
         if incoming.shared_chat:
             # A team chat is nobody's survey: what is not about an alert there is left alone.
@@ -83,7 +107,7 @@ class IncomingHandler:
         if contact.unreachable_at is not None:
             await self.store.contacts.set_reachable(contact_id)
         language = contact.language or language
-        reply_language = language or self.surveys.config.defaults.language
+        reply_language = language or self.config.defaults.language
         if incoming.kind is IncomingKind.COMMAND:
             await self._command(
                 incoming, contact_id, reply_language, contact.opted_out_at is not None
@@ -93,11 +117,7 @@ class IncomingHandler:
             await self._button(incoming, contact_id, reply_language)
             return
         invitation = await self.store.invitations.open_for_contact(contact_id)
-        if (
-            invitation is None
-            and self.relay is not None
-            and await self.relay.customer_message(incoming, contact_id)
-        ):
+        if invitation is None and await self.relay.customer_message(incoming, contact_id):
             return
         if invitation is None:
             await self.surveys.send_text(
@@ -200,7 +220,7 @@ class IncomingHandler:
                 await self.store.audiences.add_member(
                     connection, token.value, contact_id, source=f"{incoming.channel} link", now=now
                 )
-            audience = self.surveys.config.audience_name(token.value, language)
+            audience = self.config.audience_name(token.value, language)
             thanks = (
                 text("joined", language, audience=audience)
                 if audience

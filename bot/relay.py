@@ -10,7 +10,8 @@ open, are posted into the thread of every copy of the alert.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 
 import aiosqlite
 
@@ -18,26 +19,55 @@ from bot.alerts import is_alert_message
 from bot.channels import registry
 from bot.channels.base import Incoming, IncomingKind
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import DefaultsConfig, OrganisationConfig
 from bot.message_split import split_message
+from conversations.survey import Survey
 from conversations.texts import text
-from storage.followups import Followup, FollowupMessage, ReplyDirection
-from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION
-from storage.store import Store
+from storage.contacts import ContactRepository
+from storage.database import Database
+from storage.followups import Followup, FollowupMessage, FollowupRepository, ReplyDirection
+from storage.invitations import InvitationRepository
+from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION, OutboxRepository
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RelayStorage:
+    """What `ReplyRelay` reads and writes; a relayed reply commits in one `database` transaction."""
+
+    database: Database
+    followups: FollowupRepository
+    contacts: ContactRepository
+    invitations: InvitationRepository
+    outbox: OutboxRepository
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """The config `ReplyRelay` reads: surveys (their titles), who is asking, the defaults."""
+
+    surveys: Mapping[str, Survey]
+    organisation: OrganisationConfig
+    defaults: DefaultsConfig
+
+
 class ReplyRelay:
     def __init__(
-        self, store: Store, config: Config, clock: Clock, wake: Callable[[], None]
+        self,
+        store: RelayStorage,
+        config: RelaySettings,
+        clock: Clock,
+        wake: Callable[[], None],
+        *,
+        reply_channels: Collection[str],
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         self.wake = wake
         self.language = config.defaults.language
-        self.reply_channels: set[str] = set()
+        self.reply_channels = frozenset(reply_channels)
         """Channels a customer can be written to (those that push messages)."""
 
     async def team_reply(self, incoming: Incoming) -> bool:

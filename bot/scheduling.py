@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import aiosqlite
@@ -13,12 +13,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.channels import registry
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import TouchpointConfig
 from bot.surveys import SurveyService
 from bot.triggers import ContactSpec, TriggerRequest, TriggerService
-from storage.database import StorageError
+from conversations.survey import Survey
+from storage.audiences import AudienceRepository
+from storage.contacts import ContactRepository
+from storage.database import Database, StorageError
+from storage.invitations import InvitationRepository
 from storage.records import Invitation, InvitationState
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +30,32 @@ RECURRING_HORIZON = timedelta(hours=6)
 """How often recurring surveys are planned, and how far ahead."""
 
 
+@dataclass(frozen=True)
+class SchedulingStorage:
+    """What `InvitationScheduler` reads and writes (the survey's first messages are queued by
+    `SurveyService`, in the same `database` transaction)."""
+
+    database: Database
+    invitations: InvitationRepository
+    contacts: ContactRepository
+    audiences: AudienceRepository
+
+
+@dataclass(frozen=True)
+class SchedulingSettings:
+    """The config `InvitationScheduler` reads: recurring touchpoints, and which surveys exist."""
+
+    touchpoints: Mapping[str, TouchpointConfig]
+    surveys: Mapping[str, Survey]
+
+
 class InvitationScheduler:
     """Turns due invitations into outbox messages; reminders and expiry on the same tick."""
 
     def __init__(
         self,
-        store: Store,
-        config: Config,
+        store: SchedulingStorage,
+        config: SchedulingSettings,
         clock: Clock,
         surveys: SurveyService,
         triggers: TriggerService,
@@ -45,11 +67,9 @@ class InvitationScheduler:
         self.surveys = surveys
         self.triggers = triggers
         self.wake = wake
-        self.scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
 
     def start(self, scheduler: AsyncIOScheduler) -> None:
-        self.scheduler = scheduler
         scheduler.add_job(
             self.tick,
             "interval",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -17,7 +17,7 @@ import aiosqlite
 from bot.channels import registry
 from bot.channels.base import Button, OutgoingPrompt
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import DefaultsConfig
 from bot.survey_fit import fitted_echo
 from bot.tokens import decode_id, encode_id
 from conversations.engine import Conversation, Done, Prompt, Step
@@ -25,10 +25,17 @@ from conversations.localization import pick_language
 from conversations.questions import AnswerValue
 from conversations.survey import Survey
 from conversations.texts import text
-from storage.database import savepoint
-from storage.outbox import ANSWERS_CUSTOMER, PRIORITY_CONVERSATION, PRIORITY_INVITATION
+from storage.answers import AnswerRepository
+from storage.database import Database, savepoint
+from storage.invitations import InvitationRepository
+from storage.outbox import (
+    ANSWERS_CUSTOMER,
+    PRIORITY_CONVERSATION,
+    PRIORITY_INVITATION,
+    OutboxRepository,
+)
+from storage.prompts import SentPromptRepository
 from storage.records import Invitation, InvitationState
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +103,44 @@ AnswerListener = Callable[[aiosqlite.Connection, Invitation, Conversation, Step]
 webhook) is committed with the answer or not at all. It must not open a transaction itself."""
 
 
+@dataclass(frozen=True)
+class SurveyStorage:
+    """What `SurveyService` reads and writes; its writes commit in one `database` transaction."""
+
+    database: Database
+    invitations: InvitationRepository
+    answers: AnswerRepository
+    outbox: OutboxRepository
+    prompts: SentPromptRepository
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """The config `SurveyService` reads: the surveys, and the default language."""
+
+    surveys: Mapping[str, Survey]
+    defaults: DefaultsConfig
+
+
 class SurveyService:
     def __init__(
-        self, store: Store, config: Config, clock: Clock, wake: Callable[[], None]
+        self,
+        store: SurveyStorage,
+        config: SurveySettings,
+        clock: Clock,
+        wake: Callable[[], None],
+        *,
+        listeners: Sequence[AnswerListener],
+        pushing_channels: Collection[str],
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         self.wake = wake
-        self.listeners: list[AnswerListener] = []
-        self.pushing_channels: set[str] = set()
+        self.listeners = tuple(listeners)
+        """Run in order inside each answer's transaction (alerts, webhooks)."""
+        self.pushing_channels = frozenset(pushing_channels)
+        """Channels whose customers palaute writes to (every one but the web)."""
 
     def survey(self, invitation: Invitation) -> Survey:
         return self.config.surveys[invitation.survey_id]

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import aiosqlite
@@ -20,13 +21,15 @@ import aiosqlite
 from bot.channels import registry
 from bot.channels.spec import BadAddress
 from bot.clock import Clock, to_datetime
-from bot.config import Config, TouchpointConfig
+from bot.config import DefaultsConfig, TouchpointConfig
 from bot.survey_fit import property_overflows
 from bot.timing import local_day_bounds, outside_quiet_hours
+from conversations.survey import Survey
 from storage.addresses import normalize_address
-from storage.invitations import KeyedInvitation, NewInvitation
+from storage.contacts import ContactRepository
+from storage.database import Database
+from storage.invitations import InvitationRepository, KeyedInvitation, NewInvitation
 from storage.records import Contact, Invitation, InvitationState
-from storage.store import Store
 
 
 class TriggerError(ValueError):
@@ -114,25 +117,48 @@ class TriggerResult:
     properties: the earlier invitation is returned instead of asking again."""
 
 
+@dataclass(frozen=True)
+class TriggerStorage:
+    """What `TriggerService` reads and writes; a trigger commits in one `database` transaction."""
+
+    database: Database
+    contacts: ContactRepository
+    invitations: InvitationRepository
+
+
+@dataclass(frozen=True)
+class TriggerSettings:
+    """The config `TriggerService` reads: touchpoints, surveys and the defaults (time zone,
+    fatigue guard)."""
+
+    surveys: Mapping[str, Survey]
+    touchpoints: Mapping[str, TouchpointConfig]
+    defaults: DefaultsConfig
+    touchpoint: Callable[[str], TouchpointConfig]
+    """A configured touchpoint, or the implicit one of a survey (`Config.touchpoint`)."""
+
+
 class TriggerService:
     def __init__(
         self,
-        store: Store,
-        config: Config,
+        store: TriggerStorage,
+        config: TriggerSettings,
         clock: Clock,
         *,
+        channels: Collection[str],
+        on_created: Callable[[], None],
+        resolvers: Mapping[str, ContactResolver],
         rng: random.Random | None = None,
-        channels: Collection[str] | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
-        self.channels = frozenset(config.channels if channels is None else channels)
+        self.channels = frozenset(channels)
         """Channels a contact may be surveyed on: the configured ones, or those the app runs."""
         self.rng = rng or random.Random()
-        self.on_created: Callable[[], None] = lambda: None
+        self.on_created = on_created
         """Called after a new invitation is stored, so that one due now is sent at once."""
-        self.resolvers: dict[str, ContactResolver] = {}
+        self.resolvers: Mapping[str, ContactResolver] = MappingProxyType(dict(resolvers))
         """Per channel: turns the contact a touchpoint names (e.g. a Slack email) into a chat identity."""
 
     def touchpoint(self, name: str) -> TouchpointConfig:

@@ -18,6 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,13 +35,13 @@ from bot.channels.base import (
     temporary_failure,
 )
 from bot.clock import Clock
-from bot.config import Config, WebhookConfig
+from bot.config import TeamConfig, WebhookConfig
 from conversations.engine import Conversation, Step
 from conversations.survey import Survey
+from storage.contacts import ContactRepository
 from storage.followups import Followup
-from storage.outbox import PRIORITY_BULK
+from storage.outbox import PRIORITY_BULK, OutboxRepository
 from storage.records import Invitation
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,32 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
+@dataclass(frozen=True)
+class WebhookStorage:
+    """What `WebhookPublisher` reads and writes, always in its caller's transaction."""
+
+    outbox: OutboxRepository
+    contacts: ContactRepository
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """The config `WebhookPublisher` reads: the subscribers, alert rules, surveys."""
+
+    webhooks: tuple[WebhookConfig, ...]
+    team: TeamConfig
+    surveys: Mapping[str, Survey]
+
+
 class WebhookPublisher:
     """Queues webhook events for every `[[webhooks]]` entry that subscribes to them."""
 
     def __init__(
-        self, store: Store, config: Config, clock: Clock, wake: Callable[[], None]
+        self,
+        store: WebhookStorage,
+        config: WebhookSettings,
+        clock: Clock,
+        wake: Callable[[], None],
     ) -> None:
         self.store = store
         self.config = config

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 import pytest
 
+from bot.surveys import SurveyService
 from bot.triggers import ContactSpec, TriggerRequest
 from conversations.engine import Conversation, Step
 from storage.records import Invitation
@@ -35,10 +36,18 @@ async def test_a_failing_listener_keeps_the_answer_and_the_alert(
         await connection.execute("DELETE FROM answers")  # work that must be undone
         raise RuntimeError("listener bug")
 
-    app.surveys.listeners.insert(0, broken)
+    # The app's own surveys, with the broken listener before palaute's (the alert's first).
+    surveys = SurveyService(
+        app.surveys.store,
+        app.surveys.config,
+        clock,
+        app.dispatcher.wake,
+        listeners=(broken, *app.surveys.listeners),
+        pushing_channels=app.surveys.pushing_channels,
+    )
     result = await app.triggers.trigger(TriggerRequest("nps", ContactSpec("telegram", "31")))
     await app.invitations.tick()
-    outcome = await app.surveys.answer(result.invitation.id, "2", channel="telegram", address="31")
+    outcome = await surveys.answer(result.invitation.id, "2", channel="telegram", address="31")
     assert outcome.step is not None and outcome.step.accepted
     assert await app.store.answers.for_invitation(result.invitation.id) == ({"nps": 2}, set())
     followup = await app.store.followups.for_invitation(result.invitation.id)

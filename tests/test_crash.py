@@ -13,7 +13,8 @@ from aiohttp import web
 
 from bot.clock import SystemClock
 from bot.config import parse_config
-from bot.triggers import ContactSpec, TriggerRequest, TriggerService
+from bot.services import trigger_service
+from bot.triggers import ContactSpec, TriggerRequest
 from storage.store import Store
 from tests.any_time import at_any_time
 from tests.loopback import serve
@@ -48,7 +49,7 @@ async def _spawn(db_path: Path, url: str) -> asyncio.subprocess.Process:
 
 async def test_sigkill_mid_batch_loses_nothing(db_path: Path) -> None:
     store = await Store.open(db_path)
-    triggers = TriggerService(store, ANY_TIME, SystemClock(), channels=["telegram"])
+    triggers = trigger_service(store, ANY_TIME, SystemClock(), channels=["telegram"])
     for n in range(RECIPIENTS):
         await triggers.trigger(TriggerRequest("csat", ContactSpec("telegram", str(10_000 + n))))
     await store.close()

@@ -17,7 +17,8 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.config import Config, parse_config
-from bot.triggers import ContactSpec, TriggerRequest, TriggerService
+from bot.services import trigger_service
+from bot.triggers import ContactSpec, TriggerRequest
 from storage.store import Store
 from tests.any_time import at_any_time
 from tests.customers import STORM, Customer, answer_as_they_come, first_lines
@@ -40,7 +41,7 @@ async def _invite(db_path: Path, toml: str, touchpoint: str, chats: list[int]) -
     store = await Store.open(db_path)
     try:
         # The running palaute has the Telegram channel; this process only stores triggers.
-        triggers = TriggerService(store, _config(toml), SystemClock(), channels=["telegram"])
+        triggers = trigger_service(store, _config(toml), SystemClock(), channels=["telegram"])
         for chat in chats:
             await triggers.trigger(TriggerRequest(touchpoint, ContactSpec("telegram", str(chat))))
     finally:

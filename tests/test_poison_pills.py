@@ -16,7 +16,8 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.commands.status import cmd_status
-from bot.triggers import ContactSpec, TriggerRequest, TriggerService
+from bot.services import trigger_service
+from bot.triggers import ContactSpec, TriggerRequest
 from storage.inbox import GAVE_UP, MAX_REPLAYS
 from storage.records import InvitationState
 from storage.store import Store
@@ -52,7 +53,7 @@ async def _queue(db_path: Path, fake: FakeTelegram, toml: str, bad: dict[str, st
     store = await Store.open(db_path)
     try:
         config = telegram_config(fake, db_path, toml)
-        triggers = TriggerService(store, config, SystemClock())
+        triggers = trigger_service(store, config, SystemClock())
         for chat, touchpoint in bad.items():
             await triggers.trigger(
                 TriggerRequest(touchpoint, ContactSpec("telegram", chat), {"site": "Tampere"})

@@ -14,8 +14,9 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.scheduling import InvitationScheduler
-from bot.surveys import SurveyService
-from bot.triggers import ContactSpec, TriggerRequest, TriggerService
+from bot.services import build_services, trigger_service
+from bot.tokens import TokenSigner
+from bot.triggers import ContactSpec, TriggerRequest
 from storage.lease import LEASE_SECONDS, DatabaseInUse, RunLease
 from storage.store import Store
 from tests.conftest import make_config
@@ -28,21 +29,26 @@ from tests.palaute_process import (
     query,
     write_config,
 )
+from tests.team_channel import RecordingChannel
 
 
 def _scheduler(store: Store, db_path: Path) -> InvitationScheduler:
-    config = make_config("", db_path)
-    clock = SystemClock()
-    surveys = SurveyService(store, config, clock, lambda: None)
-    surveys.pushing_channels = {"telegram"}
-    triggers = TriggerService(store, config, clock)
-    return InvitationScheduler(store, config, clock, surveys, triggers, lambda: None)
+    channels = {"telegram": RecordingChannel("telegram")}  # never started: only the tick runs
+    services = build_services(
+        store,
+        make_config("", db_path),
+        SystemClock(),
+        channels,
+        TokenSigner("test-secret"),
+        on_invitation_created=lambda: None,
+    )
+    return services.invitations
 
 
 async def test_two_ticks_on_one_database_queue_each_invitation_once(db_path: Path) -> None:
     first, second = await Store.open(db_path), await Store.open(db_path)
     try:
-        triggers = TriggerService(
+        triggers = trigger_service(
             first, make_config("", db_path), SystemClock(), channels=["telegram"]
         )
         for n in range(150):

@@ -23,7 +23,7 @@ def add_forget_parser(commands: Any, add_config: AddConfig) -> None:
 
 
 async def cmd_forget(args: argparse.Namespace, config: Config) -> int:
-    from bot.erasure import ErasureService
+    from bot.services import erasure_service
     from bot.triggers import ContactSpec, TriggerError
 
     try:
@@ -34,7 +34,7 @@ async def cmd_forget(args: argparse.Namespace, config: Config) -> int:
     store = await Store.open(config.storage.path)
     try:
         # The running palaute sends the edits and events queued here (its outbox is shared).
-        service = ErasureService(store, config, SystemClock(), wake=lambda: None)
+        service = erasure_service(store, config, SystemClock(), wake=lambda: None)
         result = await service.forget(channel=spec.channel, address=spec.address, ref=spec.ref)
     finally:
         await store.close()

@@ -16,6 +16,7 @@ from bot.clock import SystemClock
 from bot.config import Config
 from bot.property_args import parse_properties
 from bot.qr import QrError, write_qr
+from bot.services import trigger_service
 from bot.tokens import TokenKind, TokenSigner, encode_id
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from storage.store import Store
@@ -78,7 +79,7 @@ async def build_link(args: argparse.Namespace, config: Config) -> str:
         )
         if args.ref:
             return await _ref_link(args, config, store, TokenSigner(secret))
-        triggers = TriggerService(store, config, SystemClock())
+        triggers = trigger_service(store, config, SystemClock())
         return _build(args, config, TokenSigner(secret), triggers)
     finally:
         await store.close()

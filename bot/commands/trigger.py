@@ -78,13 +78,14 @@ def _properties(pairs: Sequence[str]) -> dict[str, str]:
 
 async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
     from bot.channels.web.links import LinkBuilder
+    from bot.services import trigger_service
     from bot.tokens import TokenSigner
-    from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
+    from bot.triggers import ContactSpec, TriggerError, TriggerRequest
 
     properties = _properties(args.property)
     store = await Store.open(config.storage.path)
     try:
-        service = TriggerService(store, config, SystemClock())
+        service = trigger_service(store, config, SystemClock())
         secret = config.server.secret_key or await store.settings.get_or_create_secret(
             "link_secret"
         )

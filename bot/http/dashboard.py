@@ -72,7 +72,9 @@ class DashboardServices(Protocol):
     config: Config
     clock: Clock
     signer: TokenSigner
-    followups: FollowupService
+
+    @property
+    def followups(self) -> FollowupService: ...
 
     def base_url(self) -> str: ...
 

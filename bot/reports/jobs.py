@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,12 +17,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import TeamConfig
 from bot.followups import report_targets
 from bot.reports.render import team_payload
 from bot.reports.summary import DAILY, WEEKLY, ReportPeriod, SummaryBuilder
-from storage.outbox import PRIORITY_INVITATION
-from storage.store import Store
+from storage.database import Database
+from storage.outbox import PRIORITY_INVITATION, OutboxRepository
+from storage.settings import SettingsRepository
+from storage.team_reports import TeamReportRepository
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +62,40 @@ def summary_trigger(at: time, timezone: str) -> CronTrigger:
     return CronTrigger(hour=at.hour, minute=at.minute, timezone=ZoneInfo(timezone))
 
 
+@dataclass(frozen=True)
+class ReportStorage:
+    """What `TeamReporter` reads and writes (the report's figures come from its `builder`); a
+    period is recorded with its posts in one `database` transaction."""
+
+    database: Database
+    team_reports: TeamReportRepository
+    outbox: OutboxRepository
+    settings: SettingsRepository
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The config `TeamReporter` reads: `[team]` (when, where, which reports)."""
+
+    team: TeamConfig
+
+
 class TeamReporter:
     def __init__(
-        self, store: Store, config: Config, clock: Clock, wake: Callable[[], None]
+        self,
+        store: ReportStorage,
+        config: ReportSettings,
+        clock: Clock,
+        wake: Callable[[], None],
+        *,
+        builder: SummaryBuilder,
     ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         self.wake = wake
         self.zone = ZoneInfo(config.team.timezone)
-        self.builder = SummaryBuilder(store, config)
+        self.builder = builder
 
     @property
     def enabled(self) -> bool:
