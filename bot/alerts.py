@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.channels.base import Button, Incoming
 from bot.config import AlertRules
 from bot.reports.format import metric_label
-from bot.reports.render import Line, Section, TeamDocument
+from bot.team_document import Line, Section, TeamDocument
 from conversations.localization import resolve
 from conversations.questions import Question, QuestionKind
 from conversations.survey import Survey

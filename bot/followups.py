@@ -25,7 +25,8 @@ from bot.channels.base import Incoming
 from bot.clock import Clock
 from bot.config import Config
 from bot.erasure import erased_notice
-from bot.reports.render import team_payload
+from bot.reports.targets import report_targets
+from bot.team_document import DOCUMENT_KEY
 from conversations.engine import Conversation, Step
 from conversations.localization import render, resolve
 from conversations.questions import QuestionKind
@@ -38,15 +39,6 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 ResolvedHook = Callable[[aiosqlite.Connection, Followup], Awaitable[None]]
-
-
-def report_targets(config: Config) -> list[tuple[str, str]]:
-    """`[team] report_to` as (channel, address) pairs: "slack:C0123" → ("slack", "C0123")."""
-    targets = []
-    for target in config.team.report_to:
-        channel, _, address = target.partition(":")
-        targets.append((channel, address))
-    return targets
 
 
 class FollowupService:
@@ -156,7 +148,7 @@ class FollowupService:
             can_reply=followup.contact_channel in self.reply_channels
             and not (survey is not None and survey.anonymous),
         )
-        return {**team_payload(document), "followup_id": followup.id}
+        return {**document.to_payload(), "followup_id": followup.id}
 
     async def refresh(self, followup_id: int) -> int:
         """Queue an edit of every alert already posted; returns how many."""
@@ -214,7 +206,7 @@ class FollowupService:
             self.wake()
             return
         payload = await self._payload(followup)
-        if payload["text"] != message.payload.get("text"):
+        if payload.get(DOCUMENT_KEY) != message.payload.get(DOCUMENT_KEY):
             async with self.store.database.transaction() as connection:
                 await self._enqueue_edit(connection, message.channel, message.address, ref, payload)
             self.wake()

@@ -20,6 +20,7 @@ from bot.channels.capacity import CAPACITIES
 from bot.clock import Clock
 from bot.config import Config
 from bot.message_split import split_message
+from bot.team_document import TeamDocument
 from conversations.texts import text
 from storage.followups import Followup, FollowupMessage, ReplyDirection
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION
@@ -151,7 +152,7 @@ class ReplyRelay:
                 channel=message.channel,
                 address=message.address,
                 kind="team",
-                payload={"text": piece, "thread_ref": message.message_ref},
+                payload=TeamDocument(body=piece, thread_ref=message.message_ref).to_payload(),
                 priority=PRIORITY_ALERT,
                 now=self.clock.now(),
             )

@@ -31,7 +31,6 @@ from bot.channels.base import (
     IncomingKind,
     Limits,
     OutgoingPrompt,
-    TeamMessage,
     permanent_failure,
 )
 from bot.channels.slack_blocks import (
@@ -39,7 +38,6 @@ from bot.channels.slack_blocks import (
     fallback_text,
     message_blocks,
     prompt_blocks,
-    team_blocks,
     text_blocks,
     wants_words,
 )
@@ -51,7 +49,9 @@ from bot.channels.slack_errors import (
     slack_errors,
 )
 from bot.channels.slack_inbox import SlackInbox
+from bot.channels.slack_team import team_blocks
 from bot.config import ServerConfig, SlackConfig
+from bot.team_document import TeamDocument
 from bot.triggers import TriggerError, TriggerRequest
 from conversations import texts
 from conversations.localization import normalize_language
@@ -391,7 +391,7 @@ class SlackChannel(Channel):
                 channel=channel, ts=ts, text=fallback_text(text), blocks=text_blocks(text)
             )
 
-    async def send_team(self, address: str, message: TeamMessage) -> str:
+    async def send_team(self, address: str, message: TeamDocument) -> str:
         channel = await self.conversation_for(address)
         thread_ts = thread_ts_of(message.thread_ref) if message.thread_ref else None
         ref = await self._post(channel, message.text, team_blocks(message), thread_ts=thread_ts)
@@ -410,7 +410,7 @@ class SlackChannel(Channel):
                 log.warning("could not upload %s to Slack: %s", attachment.filename, error)
         return ref
 
-    async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
+    async def edit_team(self, address: str, message_ref: str, message: TeamDocument) -> None:
         channel, ts = split_ref(message_ref)
         with slack_errors(ignore=GONE_ERRORS):
             await self.client.chat_update(

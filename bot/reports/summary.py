@@ -18,8 +18,8 @@ from bot.reports.format import (
     metric_label,
     scores_text,
 )
-from bot.reports.render import Line, Section, TeamDocument
 from bot.scores import TrendRow, rolling_trends
+from bot.team_document import Line, Section, TeamDocument
 from conversations.localization import resolve
 from conversations.survey import Survey
 from conversations.texts import text
