@@ -19,11 +19,11 @@ from bot.alerts import (
     alert_document,
     is_alert_message,
     parse_followup_payload,
-    raises_alert,
 )
 from bot.channels.base import Incoming
 from bot.clock import Clock
 from bot.config import Config
+from bot.detractors import raises_alert
 from bot.erasure import erased_notice
 from bot.reports.targets import report_targets
 from bot.team_document import DOCUMENT_KEY

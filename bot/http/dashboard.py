@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.alerts import ACTIONS, contact_text, followup_status, score_text
+from bot.alerts import ACTIONS, contact_text
 from bot.http.client_address import ClientAddresses
 from bot.http.dashboard_auth import (
     LOGIN_COOKIE,
@@ -33,6 +33,7 @@ from bot.http.pages import STATIC_DIR, html_response, render
 from bot.http.web_survey import links
 from bot.logs import reveal
 from bot.reports.chart import chart_png
+from bot.reports.followup_text import followup_status, score_text
 from bot.reports.format import (
     format_rate,
     format_score,
