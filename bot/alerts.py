@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from bot.channels.base import Button, Incoming
 from bot.reports.followup_text import followup_status, local_time, score_text
 from bot.team_document import Line, Section, TeamDocument
+from bot.texts import text
 from conversations.localization import resolve
 from conversations.survey import Survey
-from conversations.texts import text
 from storage.followups import Followup, FollowupMessage, FollowupState
 
 FOLLOWUP_PREFIX = "f"

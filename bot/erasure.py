@@ -21,8 +21,8 @@ import aiosqlite
 from bot.clock import Clock
 from bot.config import Config
 from bot.team_document import Line, Section, TeamDocument
+from bot.texts import text
 from bot.webhooks import WebhookPublisher
-from conversations.texts import text
 from storage.erasure import Erased, PostedMessage
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION
 from storage.store import Store

@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.message_split import split_message
 from bot.team_document import TeamDocument
-from conversations.texts import text
+from bot.texts import text
 from storage.followups import Followup, FollowupMessage, ReplyDirection
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION
 from storage.store import Store

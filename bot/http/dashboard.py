@@ -53,10 +53,10 @@ from bot.scores import (
     rolling_trends,
     window_periods,
 )
+from bot.texts import text
 from conversations.localization import render as render_text
 from conversations.localization import resolve
 from conversations.questions import AnswerValue, Question, QuestionKind
-from conversations.texts import text
 from storage.reports import Comment
 
 if TYPE_CHECKING:

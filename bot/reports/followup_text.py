@@ -7,8 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.reports.format import metric_label
+from bot.texts import text
 from conversations.questions import QuestionKind
-from conversations.texts import text
 from storage.followups import Followup, FollowupState
 
 

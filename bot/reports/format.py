@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.scores import QuestionScore, QuestionTrend, ScoreRow, Trend, TrendRow
-from conversations.texts import text
+from bot.texts import text
 
 _LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 _PERCENT_KINDS = ("csat", "yes_no")

@@ -21,9 +21,9 @@ from bot.reports.format import (
 )
 from bot.scores import TrendRow, rolling_trends
 from bot.team_document import Line, Section, TeamDocument
+from bot.texts import text
 from conversations.localization import resolve
 from conversations.survey import Survey
-from conversations.texts import text
 from storage.reports import Comment
 from storage.store import Store
 
