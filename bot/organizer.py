@@ -142,10 +142,9 @@ class Organizer:
 
     def validate(self, request: SendRequest, channel: str) -> None:
         """Raises bot.triggers.TriggerError for a touchpoint or properties that cannot be sent
-        (`field` names the property missing, as `properties.<name>`)."""
-        self.triggers.validate(
-            TriggerRequest(request.touchpoint, ContactSpec(channel, "U0"), request.properties)
-        )
+        on `channel` (`field` names the property missing, as `properties.<name>`)."""
+        anyone = ContactSpec(channel, "-")  # what is checked does not depend on who
+        self.triggers.validate(TriggerRequest(request.touchpoint, anyone, request.properties))
 
     async def preview(self, request: SendRequest, recipients: Recipients) -> Outcome:
         """Who would be asked and who not, and why; nothing is stored."""
