@@ -1,56 +1,26 @@
-"""Detractor alerts: who counts as a detractor, and how an alert reads in the team channel.
+"""Detractor alerts: how an alert reads in the team channel, and what its buttons carry.
 
-Pure functions; `bot.followups` decides when to post and update them.
+Pure functions; `bot.followups` decides when to post and update them. Who counts as a
+detractor is bot.detractors; how a follow-up's score and state read, bot.reports.followup_text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.channels.base import Button, Incoming
-from bot.config import AlertRules
-from bot.reports.format import metric_label
-from bot.reports.render import Line, Section, TeamDocument
+from bot.reports.followup_text import followup_status, local_time, score_text
+from bot.team_document import Line, Section, TeamDocument
+from bot.texts import text
 from conversations.localization import resolve
-from conversations.questions import Question, QuestionKind
 from conversations.survey import Survey
-from conversations.texts import text
 from storage.followups import Followup, FollowupMessage, FollowupState
 
 FOLLOWUP_PREFIX = "f"
 CLAIM = "claim"
 RESOLVE = "resolve"
 ACTIONS = (CLAIM, RESOLVE)
-
-
-def detractor_threshold(rules: AlertRules, kind: str) -> int | None:
-    """The highest answer that alerts, for NPS, CSAT and CES; None for other questions."""
-    return {"nps": rules.nps_at_most, "csat": rules.csat_at_most, "ces": rules.ces_at_most}.get(
-        kind
-    )
-
-
-def alert_threshold(rules: AlertRules, question: Question) -> int | None:
-    """The highest answer to `question` that alerts: its own, else the team's for its kind."""
-    if question.alert_at_most is not None:
-        return question.alert_at_most
-    return detractor_threshold(rules, question.kind.value)
-
-
-def raises_alert(rules: AlertRules, question: Question, value: object) -> bool:
-    """Whether this answer tells the team at once: a scale at or below its threshold, or the
-    yes/no answer its question alerts on."""
-    if question.kind is QuestionKind.YES_NO:
-        return question.alert_on is not None and value is question.alert_on
-    limit = alert_threshold(rules, question)
-    return (
-        limit is not None
-        and isinstance(value, int)
-        and not isinstance(value, bool)
-        and value <= limit
-    )
 
 
 def followup_payload(followup_id: int, action: str) -> str:
@@ -80,41 +50,6 @@ def is_alert_message(message: FollowupMessage, incoming: Incoming) -> bool:
     return incoming.address == message.address or message.message_ref.startswith(
         f"{message.address}:"
     )
-
-
-def score_text(followup: Followup, language: str = "en") -> str:
-    """'NPS 3', 'CSAT 2', 'CES 1', or the question's id and answer: 'during 1', 'parking no'."""
-    if followup.score is None or followup.score_kind is None:
-        return "–"
-    label = metric_label(followup.score_kind, followup.question_id or "")
-    if followup.score_kind == QuestionKind.YES_NO.value:
-        return f"{label} {text('yes' if followup.score else 'no', language)}"
-    return f"{label} {followup.score}"
-
-
-def _local(moment: float, zone: ZoneInfo) -> str:
-    return datetime.fromtimestamp(moment, zone).strftime("%d.%m. %H:%M")
-
-
-def followup_status(followup: Followup, language: str, zone: ZoneInfo) -> str:
-    state = followup.state
-    if state is FollowupState.RESOLVED:
-        assert followup.resolved_at is not None
-        return text(
-            "followup_resolved",
-            language,
-            owner=followup.resolved_by or "?",
-            time=_local(followup.resolved_at, zone),
-        )
-    if state is FollowupState.CLAIMED:
-        assert followup.claimed_at is not None
-        return text(
-            "followup_claimed",
-            language,
-            owner=followup.owner or "?",
-            time=_local(followup.claimed_at, zone),
-        )
-    return text("followup_open", language)
 
 
 def contact_text(followup: Followup, survey: Survey | None, language: str) -> str:
@@ -165,7 +100,9 @@ def alert_document(
         Line(followup.touchpoint, label=text("alert_touchpoint", language)),
     ]
     facts += [Line(str(value), label=str(key)) for key, value in followup.properties.items()]
-    facts.append(Line(_local(followup.created_at, zone), label=text("alert_answered", language)))
+    facts.append(
+        Line(local_time(followup.created_at, zone), label=text("alert_answered", language))
+    )
     comment_lines = tuple(Line(body, label=question, quote=True) for question, body in comments)
     if not comment_lines:
         comment_lines = (Line(text("alert_no_comment", language)),)

@@ -116,7 +116,7 @@ class PalauteApp:
             channel.set_handler(self.incoming)
             spec = registry.find(name)
             if name in self._built and spec is not None and spec.organizer_commands is not None:
-                spec.organizer_commands(channel, self)
+                spec.organizer_commands(channel, self.services.organizer)
         if self.http_enabled:
             try:
                 await self.http.start()

@@ -7,7 +7,6 @@ flight at a crash).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import functools
 import logging
@@ -22,10 +21,11 @@ from bot.channels.base import (
     DeliveryError,
     MessageRejected,
     OutgoingPrompt,
-    TeamMessage,
 )
 from bot.clock import Clock
 from bot.rate_limit import ChannelLimiter
+from bot.team_document import from_payload as team_document_from_payload
+from bot.team_document import has_chart
 from storage.contacts import ContactRepository
 from storage.database import Database, StorageError
 from storage.invitations import InvitationRepository
@@ -60,7 +60,7 @@ def platform_messages(message: OutboxMessage) -> int:
     """How many platform messages an outbox item becomes: each needs its own place in the pace."""
     if message.kind == "prompt" and message.payload.get("intro"):
         return 2  # the greeting, then the question
-    if message.kind == "team" and message.payload.get("image_png"):
+    if message.kind == "team" and has_chart(message.payload):
         return 2  # the chart, then the text
     return 1
 
@@ -320,12 +320,14 @@ class Dispatcher:
 
             return edit
         if message.kind == "team":
-            return functools.partial(channel.send_team, address, team_message_from_payload(payload))
+            return functools.partial(
+                channel.send_team, address, team_document_from_payload(payload)
+            )
         if message.kind == "team_edit":
-            ref, team_message = str(payload["message_ref"]), team_message_from_payload(payload)
+            ref, document = str(payload["message_ref"]), team_document_from_payload(payload)
 
             async def edit_team() -> str:
-                await channel.edit_team(address, ref, team_message)
+                await channel.edit_team(address, ref, document)
                 return ref
 
             return edit_team
@@ -398,27 +400,3 @@ class Dispatcher:
             return
         delay = error.retry_after if error.retry_after else backoff(message.attempts)
         await self.store.outbox.retry_later(message.id, not_before=now + delay, error=error.reason)
-
-
-def team_message_from_payload(payload: dict[str, object]) -> TeamMessage:
-    from bot.channels.base import Attachment
-
-    attachment = None
-    image = payload.get("image_png")
-    if isinstance(image, str):
-        # Carried in the payload (base64) so that sending never reads a file on the event loop.
-        name = payload.get("image_name")
-        attachment = Attachment(
-            name if isinstance(name, str) else "chart.png", base64.b64decode(image)
-        )
-    blocks = payload.get("blocks")
-    return TeamMessage(
-        text=str(payload.get("text", "")),
-        html=payload.get("html") if isinstance(payload.get("html"), str) else None,  # type: ignore[arg-type]
-        blocks=blocks if isinstance(blocks, list) else None,
-        buttons=rows_from_payload(payload.get("rows")),
-        attachment=attachment,
-        thread_ref=payload.get("thread_ref")
-        if isinstance(payload.get("thread_ref"), str)
-        else None,  # type: ignore[arg-type]
-    )

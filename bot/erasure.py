@@ -20,9 +20,9 @@ import aiosqlite
 
 from bot.clock import Clock
 from bot.config import DefaultsConfig
-from bot.reports.render import Line, Section, TeamDocument, team_payload
+from bot.team_document import Line, Section, TeamDocument
+from bot.texts import text
 from bot.webhooks import WebhookPublisher
-from conversations.texts import text
 from storage.contacts import ContactRepository
 from storage.database import Database
 from storage.erasure import Erased, ErasureRepository, PostedMessage
@@ -60,7 +60,7 @@ def erased_notice(message: PostedMessage, language: str) -> dict[str, object]:
         )
     else:
         document = TeamDocument(title=text("relay_erased", language))
-    return {**team_payload(document), "message_ref": message.message_ref}
+    return {**document.to_payload(), "message_ref": message.message_ref}
 
 
 @dataclass(frozen=True)

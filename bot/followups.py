@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -21,13 +20,14 @@ from bot.alerts import (
     alert_document,
     is_alert_message,
     parse_followup_payload,
-    raises_alert,
 )
 from bot.channels.base import Incoming
 from bot.clock import Clock
 from bot.config import DefaultsConfig, TeamConfig
+from bot.detractors import raises_alert
 from bot.erasure import erased_notice
-from bot.reports.render import team_payload
+from bot.reports.targets import report_targets
+from bot.team_document import DOCUMENT_KEY
 from conversations.engine import Conversation, Step
 from conversations.localization import render, resolve
 from conversations.questions import QuestionKind
@@ -42,22 +42,6 @@ from storage.records import Invitation, OutboxMessage
 log = logging.getLogger(__name__)
 
 ResolvedHook = Callable[[aiosqlite.Connection, Followup], Awaitable[None]]
-
-
-class WithTeam(Protocol):
-    """Any config holding the `[team]` section (the whole `Config`, or a service's part)."""
-
-    @property
-    def team(self) -> TeamConfig: ...
-
-
-def report_targets(config: WithTeam) -> list[tuple[str, str]]:
-    """`[team] report_to` as (channel, address) pairs: "slack:C0123" → ("slack", "C0123")."""
-    targets = []
-    for target in config.team.report_to:
-        channel, _, address = target.partition(":")
-        targets.append((channel, address))
-    return targets
 
 
 @dataclass(frozen=True)
@@ -194,7 +178,7 @@ class FollowupService:
             can_reply=followup.contact_channel in self.reply_channels
             and not (survey is not None and survey.anonymous),
         )
-        return {**team_payload(document), "followup_id": followup.id}
+        return {**document.to_payload(), "followup_id": followup.id}
 
     async def refresh(self, followup_id: int) -> int:
         """Queue an edit of every alert already posted; returns how many."""
@@ -252,7 +236,7 @@ class FollowupService:
             self.wake()
             return
         payload = await self._payload(followup)
-        if payload["text"] != message.payload.get("text"):
+        if payload.get(DOCUMENT_KEY) != message.payload.get(DOCUMENT_KEY):
             async with self.store.database.transaction() as connection:
                 await self._enqueue_edit(connection, message.channel, message.address, ref, payload)
             self.wake()

@@ -21,8 +21,9 @@ from bot.channels.base import Incoming, IncomingKind
 from bot.clock import Clock
 from bot.config import DefaultsConfig, OrganisationConfig
 from bot.message_split import split_message
+from bot.team_document import TeamDocument
+from bot.texts import text
 from conversations.survey import Survey
-from conversations.texts import text
 from storage.contacts import ContactRepository
 from storage.database import Database
 from storage.followups import Followup, FollowupMessage, FollowupRepository, ReplyDirection
@@ -181,7 +182,7 @@ class ReplyRelay:
                 channel=message.channel,
                 address=message.address,
                 kind="team",
-                payload={"text": piece, "thread_ref": message.message_ref},
+                payload=TeamDocument(body=piece, thread_ref=message.message_ref).to_payload(),
                 priority=PRIORITY_ALERT,
                 now=self.clock.now(),
             )

@@ -19,6 +19,7 @@ from bot.dispatcher import Dispatcher, DispatchStorage
 from bot.erasure import ErasureService, ErasureSettings, ErasureStorage
 from bot.followups import FollowupService, FollowupSettings, FollowupStorage
 from bot.incoming import IncomingHandler, IncomingSettings, IncomingStorage
+from bot.organizer import Organizer
 from bot.relay import RelaySettings, RelayStorage, ReplyRelay
 from bot.reports.jobs import ReportSettings, ReportStorage, TeamReporter
 from bot.reports.summary import SummaryBuilder
@@ -44,6 +45,7 @@ class Services:
     erasure: ErasureService
     incoming: IncomingHandler
     reporter: TeamReporter
+    organizer: Organizer
 
 
 def build_services(
@@ -143,6 +145,7 @@ def build_services(
         erasure=erasure,
         incoming=incoming,
         reporter=reporter,
+        organizer=Organizer(store, config, clock, triggers, invitations),
     )
 
 

@@ -25,7 +25,6 @@ from typing import Any
 import aiohttp
 import aiosqlite
 
-from bot.alerts import alert_threshold, raises_alert
 from bot.channels.base import (
     Button,
     Channel,
@@ -36,6 +35,7 @@ from bot.channels.base import (
 )
 from bot.clock import Clock
 from bot.config import TeamConfig, WebhookConfig
+from bot.detractors import alert_threshold, raises_alert
 from conversations.engine import Conversation, Step
 from conversations.survey import Survey
 from storage.contacts import ContactRepository

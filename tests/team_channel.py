@@ -6,14 +6,15 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.channels.base import Button, Channel, Limits, OutgoingPrompt, TeamMessage
+from bot.channels.base import Button, Channel, Limits, OutgoingPrompt
+from bot.team_document import TeamDocument
 
 
 @dataclass
 class Sent:
     address: str
     ref: str
-    message: TeamMessage
+    message: TeamDocument
 
 
 class RecordingChannel(Channel):
@@ -54,14 +55,14 @@ class RecordingChannel(Channel):
     async def edit(self, address: str, message_ref: str, text: str) -> None:
         self.edits.append((address, message_ref, text))
 
-    async def send_team(self, address: str, message: TeamMessage) -> str:
+    async def send_team(self, address: str, message: TeamDocument) -> str:
         if self.gate is not None:
             await self.gate.wait()
         ref = self._ref(address)
         self.team.append(Sent(address, ref, message))
         return ref
 
-    async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
+    async def edit_team(self, address: str, message_ref: str, message: TeamDocument) -> None:
         self.team_edits.append(Sent(address, message_ref, message))
 
 

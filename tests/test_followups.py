@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import PalauteApp
-from bot.channels.base import Incoming, IncomingKind, TeamMessage
+from bot.channels.base import Incoming, IncomingKind
+from bot.channels.slack.team import team_blocks
+from bot.channels.telegram.team import to_html
 from bot.reports.summary import DAILY, ReportPeriod
+from bot.team_document import TeamDocument
 from bot.triggers import ContactSpec, TriggerRequest
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
@@ -58,14 +61,14 @@ async def _answer_score(
     return invitation_id
 
 
-def _latest(channel: RecordingChannel, address: str) -> TeamMessage:
+def _latest(channel: RecordingChannel, address: str) -> TeamDocument:
     """What the team sees now in one chat: the last edit of the alert, or the alert itself."""
     edits = [e.message for e in channel.team_edits if e.address == address]
     sent = [s.message for s in channel.team if s.address == address]
-    return (edits or sent or [TeamMessage("")])[-1]
+    return (edits or sent or [TeamDocument()])[-1]
 
 
-def _payloads(message: TeamMessage) -> list[str]:
+def _payloads(message: TeamDocument) -> list[str]:
     return [button.payload for row in message.buttons for button in row]
 
 
@@ -88,10 +91,7 @@ async def test_a_detractor_is_alerted_in_the_same_tick_as_the_answer(
     assert "Customer: slack:UCUST" in alert.text and "store: Kamppi" in alert.text
     assert "Nobody has taken this yet." in alert.text
     assert _payloads(alert) == ["f:1:claim", "f:1:resolve"]
-    assert (
-        telegram.team[0].message.html is not None
-        and "<b>Detractor #1" in telegram.team[0].message.html
-    )
+    assert to_html(telegram.team[0].message).startswith("<b>Detractor #1")
     for _ in range(200):  # the sent hook records where each copy landed
         messages = await app.store.followups.messages(1)
         if all(m.message_ref for m in messages):
@@ -201,9 +201,9 @@ async def test_anonymous_surveys_hide_who_answered(app_factory: AppFactory, db_p
     await _answer_score(app, survey="private", score="2", address="USECRET")
     await eventually(lambda: len(slack.team) == 1 and len(telegram.team) == 1)
     for message in (slack.team[0].message, telegram.team[0].message):
-        assert "USECRET" not in message.text and "USECRET" not in (message.html or "")
+        assert "USECRET" not in message.text and "USECRET" not in to_html(message)
         assert "anonymous" in message.text
-        assert "USECRET" not in str(message.blocks)
+        assert "USECRET" not in str(team_blocks(message))
 
 
 async def test_overdue_followups_are_listed_in_the_daily_summary(
@@ -217,9 +217,7 @@ async def test_overdue_followups_are_listed_in_the_daily_summary(
     clock.advance(3 * 86400)
     period = ReportPeriod(DAILY, "2026-05-08", datetime(2026, 5, 8).date(), clock.now())
     document, _image = await app.reporter.builder.build(period, now=clock.now(), late=False)
-    from bot.reports.render import to_text
-
-    text = to_text(document)
+    text = document.text
     assert "Follow-ups open longer than 2 d (2)" in text
     assert "#1 · NPS 3 · nps · store: Kamppi · Nobody has taken this yet. · open 3 d" in text
     assert "#2 · NPS 5" in text

@@ -6,17 +6,18 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.channels.base import Button, OutgoingPrompt, TeamMessage
+from bot.channels.base import Button, OutgoingPrompt
 from bot.channels.slack.blocks import (
     SELECT_ACTION_ID,
     button_blocks,
     menu_capacity_problem,
     prompt_blocks,
-    team_blocks,
     text_blocks,
     wants_words,
 )
 from bot.channels.slack.channel import typed_text
+from bot.channels.slack.team import team_blocks
+from bot.team_document import Line, Section, TeamDocument
 from tests.fakes.slack_api import validate_blocks
 
 
@@ -110,22 +111,20 @@ def test_long_texts_are_split_into_sections_between_lines() -> None:
     assert validate_blocks(blocks) == []
 
 
-def test_team_messages_keep_their_own_blocks_and_add_buttons() -> None:
-    own: list[dict[str, object]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Detractor"}}
-    ]
-    message = TeamMessage("NPS 3 from Ben", blocks=own, buttons=(row("Claim"),))
-    blocks = as_dicts(team_blocks(message))
-    assert blocks[0] == own[0]
-    assert blocks[1]["elements"][0]["value"] == "a:1:0:Claim"
+def test_team_documents_get_a_header_sections_and_their_buttons() -> None:
+    document = TeamDocument(
+        "Detractor", (Section(None, (Line("Ben", label="Customer"),)),), buttons=(row("Claim"),)
+    )
+    blocks = as_dicts(team_blocks(document))
+    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Detractor"}}
+    assert blocks[1]["text"] == {"type": "mrkdwn", "text": "• *Customer:* Ben"}
+    assert blocks[2]["elements"][0]["value"] == "a:1:0:Claim"
     assert validate_blocks(blocks) == []
 
 
-def test_a_team_message_with_too_many_blocks_keeps_its_buttons() -> None:
-    own: list[dict[str, object]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"line {i}"}} for i in range(60)
-    ]
-    blocks = as_dicts(team_blocks(TeamMessage("x", blocks=own, buttons=(row("Claim"),))))
+def test_a_team_document_with_too_many_blocks_keeps_its_buttons() -> None:
+    sections = tuple(Section(f"part {i}", (Line("y" * 2000),)) for i in range(60))
+    blocks = as_dicts(team_blocks(TeamDocument("x", sections, buttons=(row("Claim"),))))
     assert len(blocks) == 50 and validate_blocks(blocks) == []
     assert blocks[-1]["elements"][0]["text"]["text"] == "Claim"
 

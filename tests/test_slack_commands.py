@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import PalauteApp
+from bot.channels.slack.commands import _section
 from bot.config import Config
-from bot.slack_commands import _section
 from tests.conftest import AppFactory
 from tests.fakes.slack_api import RESPONSE_URL, FakeSlack
 from tests.slack_harness import ADMIN, AINO, SlackHarness, buttons, start_slack_app

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.base import Attachment, Button, DeliveryError, MessageRejected, TeamMessage
+from bot.channels.base import Attachment, Button, DeliveryError, MessageRejected
 from bot.channels.slack.channel import SlackChannel
 from bot.channels.slack.settings import SlackConfig
+from bot.team_document import TeamDocument
 from storage.store import Store
 from tests.channel_context import channel_context
 from tests.fakes.slack_api import UPLOAD, FakeSlack
@@ -31,7 +32,7 @@ def channel(fake_slack: FakeSlack, store: Store) -> SlackChannel:
 async def test_a_report_with_a_chart_and_an_alert_with_buttons(
     channel: SlackChannel, fake_slack: FakeSlack
 ) -> None:
-    report = TeamMessage("Weekly digest: NPS +40", attachment=Attachment("nps.png", PNG))
+    report = TeamDocument(body="Weekly digest: NPS +40", attachment=Attachment("nps.png", PNG))
     ref = await channel.send_team("C0REPORTS", report)
     [posted] = fake_slack.calls_to("chat.postMessage")
     assert ref == f"C0REPORTS:{posted.response['ts']}"
@@ -40,9 +41,9 @@ async def test_a_report_with_a_chart_and_an_alert_with_buttons(
     assert (file.content, file.channels, file.completed) == (PNG, ["C0REPORTS"], True)
     assert len(fake_slack.calls_to(UPLOAD)) == 1
 
-    alert = TeamMessage("NPS 3 from Ben", buttons=((Button("Claim", "claim:7"),),))
+    alert = TeamDocument(body="NPS 3 from Ben", buttons=((Button("Claim", "claim:7"),),))
     alert_ref = await channel.send_team("C0REPORTS", alert)
-    claimed = TeamMessage("NPS 3 from Ben, claimed by Olivia")
+    claimed = TeamDocument(body="NPS 3 from Ben, claimed by Olivia")
     await channel.edit_team("C0REPORTS", alert_ref, claimed)
     [update] = fake_slack.calls_to("chat.update")
     assert update.params["ts"] == alert_ref.split(":")[1]
@@ -50,7 +51,7 @@ async def test_a_report_with_a_chart_and_an_alert_with_buttons(
     assert message["text"] == "NPS 3 from Ben, claimed by Olivia"
     assert [b["type"] for b in message["blocks"]] == ["section"]  # the button is gone
 
-    await channel.send_team("C0REPORTS", TeamMessage("Follow-up done", thread_ref=alert_ref))
+    await channel.send_team("C0REPORTS", TeamDocument(body="Follow-up done", thread_ref=alert_ref))
     assert fake_slack.calls_to("chat.postMessage")[-1].params["thread_ts"] == update.params["ts"]
 
 
@@ -116,7 +117,7 @@ async def test_a_text_longer_than_slack_takes_is_sent_shortened(
     long = "<&>" * 20_000
     ref = await channel.send_text("C0REPORTS", long, ((Button("Skip", "s"),),))
     await channel.edit("C0REPORTS", ref, long)
-    await channel.send_team("C0REPORTS", TeamMessage(long))
+    await channel.send_team("C0REPORTS", TeamDocument(body=long))
     posted = fake_slack.calls_to("chat.postMessage") + fake_slack.calls_to("chat.update")
     assert [c.ok for c in posted] == [True, True, True]
     assert all(len(c.params["text"]) <= 40_000 for c in posted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,9 +12,11 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 
 from bot.app import PalauteApp
-from bot.dispatcher import team_message_from_payload
+from bot.channels.base import Attachment
+from bot.channels.slack.team import document_blocks
+from bot.channels.telegram.team import to_html
 from bot.reports.jobs import latest_due, summary_trigger
-from bot.reports.render import Line, Section, TeamDocument, to_blocks, to_html, to_text
+from bot.team_document import Line, Section, TeamDocument, from_payload
 from storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
@@ -125,8 +128,8 @@ async def test_a_missed_summary_is_posted_late_when_palaute_comes_back(
     await eventually(lambda: len(slack.team) == 1 and len(telegram.team) == 1)
     message = slack.team[0].message
     assert "Posted late, at 14:02: palaute was not running at 09:00." in message.text
-    assert message.blocks is not None and message.blocks[1]["type"] == "context"
-    assert "<i>Posted late" in (telegram.team[0].message.html or "")
+    assert document_blocks(message)[1]["type"] == "context"
+    assert "<i>Posted late" in to_html(telegram.team[0].message)
 
 
 async def test_weekly_digest_on_mondays_with_a_chart_attached(
@@ -164,23 +167,25 @@ def test_documents_escape_customer_text_for_every_format() -> None:
         (Section("Comments & more", (Line("<b>bold</b> & *stars*", label="NPS 3", quote=True),)),),
         note="late",
     )
-    assert "<b>bold</b>" in to_text(document)
+    assert "<b>bold</b>" in document.text
     html = to_html(document)
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; *stars*" in html and html.startswith(
         "<b>Summary &lt;1&gt;</b>"
     )
-    blocks = to_blocks(document)
+    blocks = document_blocks(document)
     assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Summary <1>"}}
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; *stars*" in blocks[2]["text"]["text"]
     long = TeamDocument("x", (Section(None, tuple(Line("y" * 500) for _ in range(30))),))
     assert len(to_html(long)) <= 4000 and to_html(long).endswith("…")
-    assert all(len(b["text"]["text"]) <= 3000 for b in to_blocks(long) if b["type"] == "section")
+    assert all(
+        len(b["text"]["text"]) <= 3000 for b in document_blocks(long) if b["type"] == "section"
+    )
 
 
 def test_the_chart_travels_in_the_payload_as_base64() -> None:
-    message = team_message_from_payload(
-        {"text": "t", "image_png": base64.b64encode(b"\x89PNG...").decode(), "image_name": "a.png"}
-    )
+    sent = TeamDocument("t", attachment=Attachment("a.png", b"\x89PNG...")).to_payload()
+    assert base64.b64decode(sent["image_png"]) == b"\x89PNG..."
+    message = from_payload(json.loads(json.dumps(sent)))
     assert message.attachment is not None
     assert (message.attachment.filename, message.attachment.content) == ("a.png", b"\x89PNG...")
 
@@ -197,3 +202,56 @@ async def test_a_report_time_in_the_dst_gap_is_still_posted(
     assert await app.reporter.run_due() == []
     clock.set(utc(2026, 3, 29, 1, 45))  # 04:45 EEST, woken by the periodic check
     assert [p.period for p in await app.reporter.run_due()] == ["2026-03-29"]
+
+
+LEGACY_SUMMARY = {
+    # A team row as the release before team documents stored it: three renderings.
+    "text": "Feedback summary, 5.5.2026\n\nNPS\n• last 7 days: NPS +20 ±9 (n = 40)",
+    "html": "<b>Feedback summary, 5.5.2026</b>\n\n<b>NPS</b>\n• <b>last 7 days:</b> NPS +20",
+    "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "Feedback summary"}}],
+    "rows": [],
+    "image_png": base64.b64encode(b"\x89PNG...").decode(),
+    "image_name": "palaute-2026-05-05.png",
+}
+LEGACY_ALERT_EDIT = {
+    "text": "Detractor #3: NPS 2 · NPS\n• Customer: Ben <b>",
+    "html": "<b>Detractor #3: NPS 2 · NPS</b>\n• <b>Customer:</b> Ben &lt;b&gt;",
+    "blocks": [],
+    "rows": [[{"label": "Resolved", "payload": "f:3:resolve"}]],
+    "message_ref": "C0TEAM:1700000000.000100",
+}
+LEGACY_RELAY_NOTE = {"text": "Ben answered: thanks!", "thread_ref": "C0TEAM:1700000000.000100"}
+
+
+async def test_team_rows_queued_by_the_release_before_documents_still_deliver(
+    app_factory: AppFactory, db_path: Path
+) -> None:
+    store = await Store.open(db_path)
+    try:
+        async with store.database.transaction() as connection:
+            for kind, payload in (
+                ("team", LEGACY_SUMMARY),
+                ("team_edit", LEGACY_ALERT_EDIT),
+                ("team", LEGACY_RELAY_NOTE),
+            ):
+                await store.outbox.enqueue(
+                    connection, channel="slack", address="C0TEAM", kind=kind, payload=payload,
+                    now=0.0,
+                )  # fmt: skip
+    finally:
+        await store.close()
+    channels, slack, _telegram = team_channels()
+    app = await app_factory(make_config(TEAM_TOML, db_path), channels=channels, http=False)
+    await eventually(lambda: len(slack.team) == 2 and len(slack.team_edits) == 1)
+    summary, note = (sent.message for sent in slack.team)
+    assert summary.text == LEGACY_SUMMARY["text"]
+    assert summary.attachment is not None
+    assert summary.attachment.filename == "palaute-2026-05-05.png"
+    assert summary.attachment.content == b"\x89PNG..."
+    assert (note.text, note.thread_ref) == ("Ben answered: thanks!", "C0TEAM:1700000000.000100")
+    [edit] = slack.team_edits
+    assert edit.ref == "C0TEAM:1700000000.000100"
+    assert edit.message.text == LEGACY_ALERT_EDIT["text"]
+    assert [b.payload for row in edit.message.buttons for b in row] == ["f:3:resolve"]
+    rows = await app.store.database.fetchall("SELECT state FROM outbox ORDER BY id")
+    assert [r["state"] for r in rows] == ["sent", "sent", "sent"]

@@ -20,8 +20,9 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.channels.base import Attachment, Button, MessageRejected, TeamMessage
+from bot.channels.base import Attachment, Button, MessageRejected
 from bot.channels.telegram.errors import delivery_error, retry_after_seconds
+from bot.team_document import TeamDocument
 from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.conftest import AppFactory
@@ -182,9 +183,9 @@ async def test_team_messages_render_html_pictures_buttons_and_threads(
     app = await app_factory(telegram_config(fake, db_path))
     channel = channel_of(app)
     group = "-1001234567890"
-    report = TeamMessage(
-        text="NPS +40 (n = 25)",
-        html="<b>NPS +40</b> (n = 25)\n&lt;script&gt; said a customer",
+    report = TeamDocument(
+        title="NPS +40 (n = 25)",
+        note="<script> said a customer",
         attachment=Attachment("nps.png", PNG_1x1),
         buttons=((Button("Claim", "f:1:claim"),),),
     )
@@ -195,9 +196,9 @@ async def test_team_messages_render_html_pictures_buttons_and_threads(
     assert text_message.button_texts == ["Claim"]
     assert ref == f"{group}:{text_message.message_id}"
 
-    await channel.edit_team(group, ref, TeamMessage(text="Claimed by Aino"))
+    await channel.edit_team(group, ref, TeamDocument(body="Claimed by Aino"))
     assert text_message.text == "Claimed by Aino" and text_message.reply_markup is None
-    reply_ref = await channel.send_team(group, TeamMessage(text="Resolved", thread_ref=ref))
+    reply_ref = await channel.send_team(group, TeamDocument(body="Resolved", thread_ref=ref))
     [*_, reply] = fake.sent_messages(int(group))
     assert reply.reply_to is text_message and reply_ref.endswith(f":{reply.message_id}")
     await channel.edit(group, ref, "Claimed by Aino")  # unchanged: not an error

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.tokens import TokenKind, TokenSigner, encode_id
 from storage.records import Invitation
+
+if TYPE_CHECKING:
+    from bot.team_document import TeamDocument
 
 
 @dataclass(frozen=True)
@@ -111,19 +115,6 @@ class Attachment:
     mime_type: str = "image/png"
 
 
-@dataclass
-class TeamMessage:
-    """A report or alert for a team channel; adapters render `text` (plain) or richer forms."""
-
-    text: str
-    html: str | None = None
-    blocks: list[dict[str, object]] | None = None
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    attachment: Attachment | None = None
-    thread_ref: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
-
-
 class Channel(ABC):
     """A platform palaute talks to customers (and teams) on."""
 
@@ -162,10 +153,12 @@ class Channel(ABC):
     async def edit(self, address: str, message_ref: str, text: str) -> None:
         """Replace a question's message with its answer, removing the buttons."""
 
-    async def send_team(self, address: str, message: TeamMessage) -> str:
+    async def send_team(self, address: str, message: TeamDocument) -> str:
+        """A report or alert (bot.team_document); a channel without formatting of its own
+        shows it as plain text."""
         return await self.send_text(address, message.text, message.buttons)
 
-    async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
+    async def edit_team(self, address: str, message_ref: str, message: TeamDocument) -> None:
         await self.edit(address, message_ref, message.text)
 
     def http_routes(self) -> list[web.AbstractRouteDef]:

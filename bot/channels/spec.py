@@ -16,8 +16,9 @@ from bot.config_schema import ConfigReader, Key, Scope
 from storage.addresses import normalize_address
 
 if TYPE_CHECKING:
-    from bot.channels.base import Channel, TeamMessage
+    from bot.channels.base import Channel
     from bot.channels.context import ChannelContext
+    from bot.organizer import Organizer
 
 
 class BadAddress(ValueError):
@@ -83,12 +84,10 @@ class ChannelSpec:
     """Incoming platform traffic goes through the shared durable inbox (bot/channels/intake.py)."""
     capacity: MessageCapacity | None = None
     """What one message carries, checked when the config is loaded; None: no limit to check."""
-    organizer_commands: Callable[[Channel, Any], None] | None = None
+    organizer_commands: Callable[[Channel, Organizer], None] | None = None
     """Registers the organizers' commands (e.g. Slack's `/palaute send`) on a built adapter,
-    given palaute's organizer services."""
-    render_team: Callable[[TeamMessage], object] | None = None
-    """How a team message looks on this channel; None: the adapter's `send_team` renders it.
-    (Team messages are becoming channel-neutral documents; this is where their rendering goes.)"""
+    given palaute's organizer service (bot/organizer.py). A team message is rendered by the
+    adapter's `send_team`/`edit_team` from its channel-neutral `TeamDocument`."""
     start_link: Callable[[Any, str], str | None] | None = None
     """A link that opens a chat with palaute carrying a start payload, from the settings alone
     (`palaute link` without a running bot); None when the platform has no such links."""

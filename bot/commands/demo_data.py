@@ -32,7 +32,6 @@ def add_demo_parser(commands: Any, add_config: Callable[[argparse.ArgumentParser
 
 async def cmd_demo_data(args: argparse.Namespace, config: Config) -> int:
     from bot.demo import describe, fill_demo
-    from bot.reports.render import to_text
     from bot.reports.summary import DAILY, ReportPeriod, SummaryBuilder
 
     if args.days < 1 or args.contacts < 1:
@@ -66,7 +65,7 @@ async def cmd_demo_data(args: argparse.Namespace, config: Config) -> int:
     finally:
         await store.close()
     print("\nToday's team summary would read:\n")
-    print(to_text(document))
+    print(document.text)
     print(f"\nSee the dashboard at {config.server.base_url}/dashboard after `palaute run`", end="")
     print(
         "."

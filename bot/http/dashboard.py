@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.alerts import ACTIONS, contact_text, followup_status, score_text
+from bot.alerts import ACTIONS, contact_text
 from bot.http.client_address import ClientAddresses
 from bot.http.dashboard_auth import (
     LOGIN_COOKIE,
@@ -32,6 +32,7 @@ from bot.http.forms import UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.logs import reveal
 from bot.reports.chart import chart_png
+from bot.reports.followup_text import followup_status, score_text
 from bot.reports.format import (
     format_rate,
     format_score,
@@ -51,10 +52,10 @@ from bot.scores import (
     rolling_trends,
     window_periods,
 )
+from bot.texts import text
 from conversations.localization import render as render_text
 from conversations.localization import resolve
 from conversations.questions import AnswerValue, Question, QuestionKind
-from conversations.texts import text
 from storage.reports import Comment
 
 if TYPE_CHECKING:

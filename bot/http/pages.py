@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from conversations.texts import text
+from bot.texts import text
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.scores import QuestionScore, QuestionTrend, Trend, TrendRow
-from conversations.texts import text
+from bot.scores import QuestionScore, QuestionTrend, ScoreRow, Trend, TrendRow
+from bot.texts import text
 
 _LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 _PERCENT_KINDS = ("csat", "yes_no")
@@ -62,6 +62,16 @@ def format_uncertainty(score: QuestionScore) -> str:
 def format_shown(score: QuestionScore) -> str:
     """The value with its uncertainty: '+23 ±9', '100% [72%, 100%]'."""
     return f"{format_value(score.kind, score.value)} {format_uncertainty(score)}".strip()
+
+
+def score_row_headline(row: ScoreRow) -> str | None:
+    """A live score row's headline as 'NPS +23 ±9', 'CES 2.4 ±0.3'; None without a score."""
+    headline = row.headline_score
+    if headline is None or headline.value is None:
+        headline = next((q for q in row.questions if q.value is not None), None)
+    if headline is None:
+        return None
+    return f"{metric_label(headline.kind, headline.question_id)} {format_shown(headline)}"
 
 
 def format_change(kind: str, change: float | None) -> str:

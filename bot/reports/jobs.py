@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.channels.base import Attachment
 from bot.clock import Clock
 from bot.config import TeamConfig
-from bot.followups import report_targets
-from bot.reports.render import team_payload
 from bot.reports.summary import DAILY, WEEKLY, ReportPeriod, SummaryBuilder
+from bot.reports.targets import report_targets
 from storage.database import Database
 from storage.outbox import PRIORITY_INVITATION, OutboxRepository
 from storage.settings import SettingsRepository
@@ -159,7 +159,11 @@ class TeamReporter:
         now = self.clock.now()
         late = now - period.scheduled_at > LATE_AFTER.total_seconds()
         document, image = await self.builder.build(period, now=now, late=late)
-        payload = team_payload(document, image=image, image_name=f"palaute-{period.period}.png")
+        if image is not None:
+            document = replace(
+                document, attachment=Attachment(f"palaute-{period.period}.png", image)
+            )
+        payload = document.to_payload()
         async with self.store.database.transaction() as connection:
             if not await self.store.team_reports.record(
                 connection, period.kind, period.period, now=now, late=late

@@ -8,9 +8,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.alerts import detractor_threshold, followup_status, score_text
 from bot.config import Config
+from bot.detractors import detractor_threshold
 from bot.reports.chart import ChartSeries, chart_png, chart_series
+from bot.reports.followup_text import followup_status, score_text
 from bot.reports.format import (
     format_score,
     format_value,
@@ -18,11 +19,11 @@ from bot.reports.format import (
     metric_label,
     scores_text,
 )
-from bot.reports.render import Line, Section, TeamDocument
 from bot.scores import TrendRow, rolling_trends
+from bot.team_document import Line, Section, TeamDocument
+from bot.texts import text
 from conversations.localization import resolve
 from conversations.survey import Survey
-from conversations.texts import text
 from storage.reports import Comment
 from storage.store import Store
 

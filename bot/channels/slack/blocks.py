@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.channels.base import Button, OutgoingPrompt, TeamMessage
+from bot.channels.base import Button, OutgoingPrompt
 
 ACTION_PREFIX = "palaute_button_"
 """Every button palaute renders from a `Button` has an action_id starting with this."""
@@ -180,11 +180,3 @@ def message_blocks(
 ) -> list[Block]:
     return _with_buttons(text_blocks(text), button_blocks(buttons, placeholder=placeholder))
 
-
-def team_blocks(message: TeamMessage) -> list[Block | dict[str, object]]:
-    """The reporter's own blocks when given, else its text; its buttons as actions after."""
-    body: list[Block | dict[str, object]] = (
-        list(message.blocks) if message.blocks else list(text_blocks(message.text))
-    )
-    buttons = button_blocks(message.buttons, placeholder="…", block_prefix="palaute_team_row_")
-    return _with_buttons(body, buttons)

@@ -3,7 +3,7 @@
 The adapter only translates. A button click becomes `Incoming(BUTTON)` with the button's
 payload, a DM (or a reply in a question's thread) becomes `Incoming(TEXT)`, and `/palaute
 stop|start|delete` become `Incoming(COMMAND)`. The organizer side of `/palaute` (send, scores,
-help) lives in bot.slack_commands. Requests arrive over Socket Mode or HTTP and go through the
+help) lives in bot.channels.slack.commands. Requests arrive over Socket Mode or HTTP and go through the
 inbox first (see slack_inbox).
 """
 
@@ -31,7 +31,6 @@ from bot.channels.base import (
     IncomingKind,
     Limits,
     OutgoingPrompt,
-    TeamMessage,
     permanent_failure,
 )
 from bot.channels.context import ChannelContext
@@ -40,7 +39,6 @@ from bot.channels.slack.blocks import (
     fallback_text,
     message_blocks,
     prompt_blocks,
-    team_blocks,
     text_blocks,
     wants_words,
 )
@@ -53,6 +51,8 @@ from bot.channels.slack.errors import (
 )
 from bot.channels.slack.inbox import SlackInbox
 from bot.channels.slack.settings import SlackConfig
+from bot.channels.slack.team import team_blocks
+from bot.team_document import TeamDocument
 from bot.triggers import TriggerError, TriggerRequest
 from conversations import texts
 from conversations.localization import normalize_language
@@ -378,7 +378,7 @@ class SlackChannel(Channel):
                 channel=channel, ts=ts, text=fallback_text(text), blocks=text_blocks(text)
             )
 
-    async def send_team(self, address: str, message: TeamMessage) -> str:
+    async def send_team(self, address: str, message: TeamDocument) -> str:
         channel = await self.conversation_for(address)
         thread_ts = thread_ts_of(message.thread_ref) if message.thread_ref else None
         ref = await self._post(channel, message.text, team_blocks(message), thread_ts=thread_ts)
@@ -397,7 +397,7 @@ class SlackChannel(Channel):
                 log.warning("could not upload %s to Slack: %s", attachment.filename, error)
         return ref
 
-    async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
+    async def edit_team(self, address: str, message_ref: str, message: TeamDocument) -> None:
         channel, ts = split_ref(message_ref)
         with slack_errors(ignore=GONE_ERRORS):
             await self.client.chat_update(

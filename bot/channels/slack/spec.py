@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import Channel
 from bot.channels.context import ChannelContext
 from bot.channels.slack.settings import SLACK_KEYS, check_mode, settings
 from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection
+
+if TYPE_CHECKING:
+    from bot.organizer import Organizer
 
 
 def _build(context: ChannelContext) -> Channel:
@@ -16,10 +19,10 @@ def _build(context: ChannelContext) -> Channel:
     return SlackChannel(context.settings, context)
 
 
-def _organizer_commands(channel: Channel, organizer: Any) -> None:
+def _organizer_commands(channel: Channel, organizer: Organizer) -> None:
     """`/palaute send|scores|help` for `[slack] admins`."""
     from bot.channels.slack.channel import SlackChannel
-    from bot.slack_commands import OrganizerCommands
+    from bot.channels.slack.commands import OrganizerCommands
 
     assert isinstance(channel, SlackChannel)
     OrganizerCommands(organizer, channel).register(channel.bolt)

@@ -26,7 +26,6 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ParseMode
 from telegram.error import ChatMigrated, InvalidToken, TelegramError
 from telegram.ext import (
     Application,
@@ -43,7 +42,6 @@ from bot.channels.base import (
     Channel,
     Limits,
     OutgoingPrompt,
-    TeamMessage,
     temporary_failure,
 )
 from bot.channels.context import ChannelContext
@@ -61,8 +59,10 @@ from bot.channels.telegram.messages import (
 )
 from bot.channels.telegram.request import AiohttpRequest
 from bot.channels.telegram.settings import TelegramConfig, TelegramPace
+from bot.channels.telegram.team import team_body
 from bot.http.json_body import BadJson, parse_json
 from bot.logs import add_secret
+from bot.team_document import TeamDocument
 from bot.tokens import same_secret
 from conversations.localization import SUPPORTED_LANGUAGES
 from conversations.texts import text as localized
@@ -305,7 +305,7 @@ class TelegramChannel(Channel):
             chat, partial(self._bot.edit_message_text, text, chat_id=chat, message_id=message_id)
         )
 
-    async def send_team(self, address: str, message: TeamMessage) -> str:
+    async def send_team(self, address: str, message: TeamDocument) -> str:
         """A report or alert in a team chat; returns the ref of its text message.
 
         A chart goes first as a photo of its own, the text (up to 4096 characters, where a
@@ -313,7 +313,7 @@ class TelegramChannel(Channel):
         names, so an alert is edited with `edit_message_text` and replied to like any other.
         """
         bot, chat = self._bot, self._chat(address)
-        body, parse_mode = _team_body(message)
+        body, parse_mode = team_body(message)
         reply = _reply_parameters(message.thread_ref)
         parts: list[Send] = []
         attachment = message.attachment
@@ -342,9 +342,9 @@ class TelegramChannel(Channel):
         )
         return await self._send(address, ("team", body, attachment is not None), parts)
 
-    async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
+    async def edit_team(self, address: str, message_ref: str, message: TeamDocument) -> None:
         chat, message_id = parse_message_ref(message_ref)
-        body, parse_mode = _team_body(message)
+        body, parse_mode = team_body(message)
         await self._edit(
             chat,
             partial(
@@ -449,13 +449,6 @@ def pacing(pace: TelegramPace) -> Limits:
         per_group_per_minute=pace.messages_per_minute_per_group,
         edits_in_global=False,
     )
-
-
-def _team_body(message: TeamMessage) -> tuple[str, str | None]:
-    """The HTML rendering when there is one (its author escaped user text), else plain text."""
-    if message.html:
-        return message.html, ParseMode.HTML
-    return message.text, None
 
 
 def _reply_parameters(thread_ref: str | None) -> ReplyParameters | None:

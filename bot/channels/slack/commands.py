@@ -1,10 +1,11 @@
 """`/palaute` for organizers in Slack: send a survey, see the scores, get help.
 
-Replies are ephemeral (through the command's response_url). Sending is confirmed first: the
-organizer sees how many people will be asked and how many are suppressed, and why, before
-anything is stored. Only `[slack] admins` (user ids, or user groups S…) may send or see scores.
-The send waiting for its confirmation is kept in the database (storage.pending_sends): the
-button carries only its token, survives a restart, and sends once however often it is pressed.
+The Slack glue around bot.organizer, which does the work: parsing the slash command, finding
+the people a Slack target names (a user, an email, a channel's or user group's members),
+who is an organizer (`[slack] admins`: user ids, or user groups S…), and the answer in
+mrkdwn and Block Kit. Replies are ephemeral (through the command's response_url). Sending is
+confirmed first: the organizer sees how many people will be asked and how many are
+suppressed, and why, before anything is stored.
 """
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 import shlex
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -26,36 +24,23 @@ from slack_sdk.errors import SlackApiError
 from bot.channels.slack.blocks import escape_mrkdwn
 from bot.channels.slack.channel import COMMAND, SlackChannel
 from bot.channels.slack.errors import SLACK_UNAVAILABLE
-from bot.clock import Clock
-from bot.durations import format_duration, parse_duration
-from bot.reports.format import format_uncertainty
-from bot.scores import ScoreRow, live_as_of, rolling_scores
-from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResult, describe_due
-from storage.records import InvitationState
-
-if TYPE_CHECKING:
-    from bot.config import Config
-    from bot.scheduling import InvitationScheduler
-    from bot.triggers import TriggerService
-    from storage.store import Store
-
-
-class OrganizerServices(Protocol):
-    """What the organizers' commands use of palaute (the app provides it)."""
-
-    store: Store
-    config: Config
-    clock: Clock
-    triggers: TriggerService
-    invitations: InvitationScheduler
-
+from bot.durations import format_duration
+from bot.organizer import (
+    Confirmation,
+    NoSuchAudience,
+    NotASurveyOrWindow,
+    Organizer,
+    Outcome,
+    Recipients,
+    SendRequest,
+)
+from bot.reports.format import format_rate, score_row_headline
+from bot.scores import ScoreRow
+from bot.triggers import ContactSpec, TriggerError, describe_due
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PENDING_FOR = timedelta(days=1)
-"""How long a send waits for its confirmation (the preview's response_url lasts 30 minutes,
-but the button stays in the organizer's channel)."""
 SEND_ACTION = "palaute_send_confirm"
 CANCEL_ACTION = "palaute_send_cancel"
 LOOKUPS_AT_ONCE = 8
@@ -64,7 +49,6 @@ _USER = re.compile(r"^(?:<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]{2,}))$")
 _CHANNEL = re.compile(r"^(?:<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,}))$")
 _USER_GROUP = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$")
 _EMAIL = re.compile(r"^(?:<mailto:([^|>]+)(?:\|[^>]*)?>|([^\s<>@]+@[^\s<>@]+\.[^\s<>@]+))$")
-_RECENTLY = re.compile(r"^surveyed \S+ before")
 _CUT_ENTITY = re.compile(r"&[a-z]{0,3}$")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
@@ -83,55 +67,17 @@ class CommandError(Exception):
     """A problem to show the organizer, as is."""
 
 
-@dataclass(frozen=True)
-class SendRequest:
-    touchpoint: str
-    target: str
-    properties: dict[str, str] = field(default_factory=dict)
-    nonce: str = field(default_factory=lambda: secrets.token_hex(6))
-
-    @classmethod
-    def parse(cls, words: list[str]) -> SendRequest:
-        if len(words) < 2:
-            raise CommandError(f"Usage: {SEND_USAGE}")
-        properties: dict[str, str] = {}
-        for word in words[2:]:
-            key, equals, value = word.partition("=")
-            if not equals or not key:
-                raise CommandError(f"{code(word)} is not a property: write it as key=value")
-            properties[key] = value
-        return cls(words[0], words[1], properties)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"t": self.touchpoint, "to": self.target, "p": self.properties, "n": self.nonce}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SendRequest:
-        return cls(str(data["t"]), str(data["to"]), dict(data.get("p") or {}), str(data["n"]))
-
-
-@dataclass
-class Recipients:
-    label: str
-    contacts: list[ContactSpec]
-    left_out: int = 0
-    """Bots and deactivated accounts in a channel or group."""
-
-
-@dataclass
-class Outcome:
-    """What a send did, or would do."""
-
-    asked: list[TriggerResult] = field(default_factory=list)
-    held_back: Counter[str] = field(default_factory=Counter)
-
-    def add(self, result: TriggerResult) -> None:
-        invitation = result.invitation
-        if invitation.state is InvitationState.SCHEDULED:
-            self.asked.append(result)
-        else:
-            reason = _RECENTLY.sub("surveyed recently", invitation.reason or invitation.state)
-            self.held_back[reason] += 1
+def parse_send(words: list[str]) -> SendRequest:
+    """`<touchpoint> <target> [key=value …]`."""
+    if len(words) < 2:
+        raise CommandError(f"Usage: {SEND_USAGE}")
+    properties: dict[str, str] = {}
+    for word in words[2:]:
+        key, equals, value = word.partition("=")
+        if not equals or not key:
+            raise CommandError(f"{code(word)} is not a property: write it as key=value")
+        properties[key] = value
+    return SendRequest(words[0], words[1], properties)
 
 
 NOT_LISTED = frozenset(
@@ -175,23 +121,10 @@ def words_of(text: str) -> list[str]:
 
 
 def score_line(row: ScoreRow, min_n: int) -> str:
-    if row.nps is not None:
-        score = f"NPS {row.nps:+.0f}"
-    elif row.csat is not None:
-        score = f"CSAT {row.csat:.0f}%"
-    elif row.ces is not None:
-        score = f"CES {row.ces:.2f}"
-    elif row.questions and row.questions[0].value is not None:
-        score = f"mean {row.questions[0].value:.2f}"
-    else:
-        score = "no score"
-    parts = [f"*{escape_mrkdwn(row.survey)}*: {score}"]
-    headline = row.headline_score
-    if headline is not None and headline.margin_of_error is not None:
-        parts.append(format_uncertainty(headline))
+    parts = [f"*{escape_mrkdwn(row.survey)}*: {score_row_headline(row) or 'no score'}"]
     parts.append(f"n={row.n}")
     if row.response_rate is not None:
-        parts.append(f"response rate {row.response_rate:.0%}")
+        parts.append(f"response rate {format_rate(row.response_rate)}")
     line = "  ".join(parts)
     return line + "  _(few answers)_" if row.n < min_n else line
 
@@ -226,8 +159,8 @@ def _section(markdown: str) -> dict[str, Any]:
 
 
 class OrganizerCommands:
-    def __init__(self, app: OrganizerServices, channel: SlackChannel) -> None:
-        self.app = app
+    def __init__(self, organizer: Organizer, channel: SlackChannel) -> None:
+        self.organizer = organizer
         self.channel = channel
         self.directory = channel.directory
         self.admins = channel.config.admins
@@ -254,7 +187,7 @@ class OrganizerCommands:
             elif name in ("send", "scores"):
                 await self.require_admin(user_id)
                 if name == "send":
-                    await self.preview(SendRequest.parse(words[1:]), user_id, respond)
+                    await self.preview(parse_send(words[1:]), user_id, respond)
                 else:
                     await reply(respond, await self.scores(words[1:]))
             else:
@@ -279,41 +212,25 @@ class OrganizerCommands:
         # One click is one trigger_id; the inbox runs a click again after a crash, which may
         # then finish what it started (the idempotency keys keep what was stored from doubling).
         click = str(body.get("trigger_id") or action.get("action_ts") or "")
-        now = self.app.clock.now()
-        pending = await self.app.store.pending_sends.confirm(
-            token, click=click, now=now, newer_than=now - PENDING_FOR.total_seconds()
-        )
-        if pending is None:
-            if await self.app.store.pending_sends.state(token) == "confirmed":
-                await reply(respond, "This send was already confirmed: nothing was sent twice.")
-            else:
-                await reply(respond, "This send has expired: run `/palaute send` again.")
+        request = await self.organizer.confirm(token, click=click)
+        if request is Confirmation.ALREADY_SENT:
+            await reply(respond, "This send was already confirmed: nothing was sent twice.")
             return
-        request = SendRequest.from_dict(pending.request)
+        if not isinstance(request, SendRequest):
+            await reply(respond, "This send has expired: run `/palaute send` again.")
+            return
         try:
             recipients = await self.recipients(request.target)
-            outcome = await self.run(
-                request,
-                recipients,
-                lambda trigger: self.app.triggers.trigger(
-                    replace(
-                        trigger,
-                        idempotency_key=f"slack-send:{request.nonce}:{trigger.contact.label}",
-                    )
-                ),
-            )
+            outcome = await self.organizer.send(request, recipients, channel="slack")
         except CommandError as error:
-            await self.app.store.pending_sends.release(token)
+            await self.organizer.release(token)
             await reply(respond, str(error), replace_original=True)
             return
         except SLACK_UNAVAILABLE as error:
             # Confirmable again; what was stored is not stored twice (the idempotency keys).
-            await self.app.store.pending_sends.release(token)
+            await self.organizer.release(token)
             await reply(respond, trouble_reply(error))
             return
-        # Start what is due now at once: a tick already running when the first invitations
-        # were stored would otherwise leave the rest to the next one.
-        await self.app.invitations.tick()
         lines = [
             f"*Sent {code(request.touchpoint)} to {recipients.label}*",
             f"• {len(outcome.asked)} will be asked",
@@ -351,7 +268,7 @@ class OrganizerCommands:
     async def preview(self, request: SendRequest, user_id: str, respond: AsyncRespond) -> None:
         self.validate(request)
         recipients = await self.recipients(request.target)
-        outcome = await self.run(request, recipients, self.app.triggers.preview)
+        outcome = await self.organizer.preview(request, recipients)
         lines = [
             f"*Send {code(request.touchpoint)} to {recipients.label}?*",
             f"• {len(outcome.asked)} will be asked{self._when(outcome)}",
@@ -361,7 +278,7 @@ class OrganizerCommands:
             lines.append(f"• {recipients.left_out} bot(s) or deactivated account(s) left out")
         blocks: list[dict[str, Any]] = [_section("\n".join(lines))]
         if outcome.asked:
-            value = await self._keep(request, user_id)
+            value = await self.organizer.keep(request, channel="slack", requested_by=user_id)
             blocks.append(
                 {
                     "type": "actions",
@@ -385,22 +302,9 @@ class OrganizerCommands:
             )
         await reply(respond, "\n".join(lines), blocks=blocks)
 
-    async def _keep(self, request: SendRequest, user_id: str) -> str:
-        """Store the send until it is confirmed; its token is the confirm button's value."""
-        pending = self.app.store.pending_sends
-        now = self.app.clock.now()
-        await pending.prune(now - PENDING_FOR.total_seconds())
-        token = secrets.token_urlsafe(16)
-        await pending.create(
-            token, channel="slack", requested_by=user_id, request=request.to_dict(), now=now
-        )
-        return token
-
     def validate(self, request: SendRequest) -> None:
         try:
-            self.app.triggers.validate(
-                TriggerRequest(request.touchpoint, ContactSpec("slack", "U0"), request.properties)
-            )
+            self.organizer.validate(request, "slack")
         except TriggerError as error:
             hint = ""
             if error.field.startswith("properties."):
@@ -410,28 +314,12 @@ class OrganizerCommands:
             raise CommandError(f"{escape_mrkdwn(error.message)}.{hint}") from None
 
     def _when(self, outcome: Outcome) -> str:
-        if not outcome.asked:
+        first = outcome.first_due
+        if first is None:
             return ""
-        first = min(outcome.asked, key=lambda r: r.invitation.due_at).invitation
-        if first.due_at <= self.app.clock.now() + 60:
+        if self.organizer.starts_now(first):
             return " now"
-        return f", from {describe_due(first, self.app.config.team.timezone)}"
-
-    async def run(
-        self,
-        request: SendRequest,
-        recipients: Recipients,
-        trigger: Callable[[TriggerRequest], Awaitable[TriggerResult]],
-    ) -> Outcome:
-        outcome = Outcome()
-        for contact in recipients.contacts:
-            try:
-                outcome.add(
-                    await trigger(TriggerRequest(request.touchpoint, contact, request.properties))
-                )
-            except TriggerError as error:
-                outcome.held_back[error.message] += 1
-        return outcome
+        return f", from {describe_due(first, self.organizer.config.team.timezone)}"
 
     async def recipients(self, target: str) -> Recipients:
         if match := _USER.match(target):
@@ -482,49 +370,34 @@ class OrganizerCommands:
         return Recipients(label, contacts, left_out=len(ids) - len(contacts))
 
     async def _audience(self, name: str) -> Recipients:
-        members = await self.app.store.audiences.members(name)
-        if not members:
-            known = ", ".join(code(n) for n, _ in await self.app.store.audiences.names())
+        try:
+            contacts = await self.organizer.audience(name)
+        except NoSuchAudience as missing:
+            known = ", ".join(code(n) for n in missing.known)
             raise CommandError(
                 f"There is no audience {code(name)} with members"
                 + (f" (audiences: {known})." if known else ".")
                 + f"\nUsage: {SEND_USAGE}"
-            )
-        contacts = [
-            ContactSpec(m.channel, m.address) if m.channel else ContactSpec(ref=m.ref)
-            for m in members
-        ]
+            ) from None
         return Recipients(f"the audience {code(name)}", contacts)
 
     # ------------------------------------------------------------------ scores and help
 
     async def scores(self, args: list[str]) -> str:
-        config = self.app.config
-        survey_id: str | None = None
-        window = timedelta(days=max(config.team.windows))
-        for arg in args:
-            if arg in config.surveys:
-                survey_id = arg
-                continue
-            try:
-                window = parse_duration(arg)
-            except ValueError:
-                surveys = ", ".join(code(s) for s in sorted(config.surveys))
-                raise CommandError(
-                    f"{code(arg)} is neither a survey ({surveys}) nor a window such as `7d` or `30d`."
-                ) from None
-        rows = await rolling_scores(
-            self.app.store,
-            config.surveys,
-            now=live_as_of(self.app.clock.now(), config.team.timezone),  # up to today
-            window=window,
-            survey_id=survey_id,
-            timezone=config.team.timezone,
-        )
-        title = f"*Scores over the last {describe_window(window)}*"
+        try:
+            query = self.organizer.scores_query(args)
+        except NotASurveyOrWindow as problem:
+            surveys = ", ".join(code(s) for s in problem.surveys)
+            raise CommandError(
+                f"{code(problem.word)} is neither a survey ({surveys}) nor a window such as "
+                "`7d` or `30d`."
+            ) from None
+        rows = await self.organizer.scores(query)
+        title = f"*Scores over the last {describe_window(query.window)}*"
         if not rows:
             return f"{title}\nNo answers yet."
-        return "\n".join([title, *(score_line(row, config.team.min_n) for row in rows)])
+        min_n = self.organizer.config.team.min_n
+        return "\n".join([title, *(score_line(row, min_n) for row in rows)])
 
     async def help(self, user_id: str) -> str:
         lines = [
@@ -534,11 +407,10 @@ class OrganizerCommands:
             "`/palaute delete`: erase your answers",
         ]
         if await self.is_admin(user_id):
-            touchpoints = sorted({*self.app.config.touchpoints, *self.app.config.surveys})
             lines += [
                 "",
                 f"{SEND_USAGE}: survey people; you confirm first",
                 "`/palaute scores [survey] [window]`: rolling scores, e.g. `/palaute scores nps 7d`",
-                "Touchpoints: " + ", ".join(code(t) for t in touchpoints),
+                "Touchpoints: " + ", ".join(code(t) for t in self.organizer.touchpoints()),
             ]
         return "\n".join(lines)
