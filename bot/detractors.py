@@ -4,8 +4,12 @@ the `response.detractor` webhook alike."""
 
 from __future__ import annotations
 
-from bot.config import AlertRules
+from typing import TYPE_CHECKING
+
 from conversations.questions import Question, QuestionKind
+
+if TYPE_CHECKING:
+    from bot.config import AlertRules
 
 
 def detractor_threshold(rules: AlertRules, kind: str) -> int | None:

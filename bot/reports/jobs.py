@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -18,13 +19,15 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.channels.base import Attachment
 from bot.clock import Clock
-from bot.config import TeamConfig
 from bot.reports.summary import DAILY, WEEKLY, ReportPeriod, SummaryBuilder
 from bot.reports.targets import report_targets
 from storage.database import Database
 from storage.outbox import PRIORITY_INVITATION, OutboxRepository
 from storage.settings import SettingsRepository
 from storage.team_reports import TeamReportRepository
+
+if TYPE_CHECKING:
+    from bot.config import TeamConfig
 
 log = logging.getLogger(__name__)
 

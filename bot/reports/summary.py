@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.config import Config
 from bot.detractors import detractor_threshold
 from bot.reports.chart import ChartSeries, chart_png, chart_series
 from bot.reports.followup_text import followup_status, score_text
@@ -26,6 +25,9 @@ from conversations.localization import resolve
 from conversations.survey import Survey
 from storage.reports import Comment
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 DAILY = "daily"
 WEEKLY = "weekly"

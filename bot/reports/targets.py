@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.config import TeamConfig
+if TYPE_CHECKING:
+    from bot.config import TeamConfig
 
 
 class WithTeam(Protocol):
