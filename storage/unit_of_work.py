@@ -89,6 +89,16 @@ class Dialect(Protocol):
         """The smaller of two values (SQLite's scalar MIN, PostgreSQL's LEAST)."""
         ...
 
+    def contains(self, text_sql: str, part_sql: str) -> str:
+        """A condition: `part_sql` occurs in `text_sql` exactly (no wildcards, letter case
+        counts)."""
+        ...
+
+    def integer_part(self, number_sql: str) -> str:
+        """A non-negative number without its fraction, as an integer (CAST rounds on
+        PostgreSQL, truncates on SQLite)."""
+        ...
+
     tables_sql: str
     """A query of the names (column `name`) of palaute's tables in the database."""
 
