@@ -27,11 +27,12 @@ from bot.rate_limit import ChannelLimiter
 from bot.team_document import from_payload as team_document_from_payload
 from bot.team_document import has_chart
 from storage.contacts import ContactRepository
-from storage.database import Database, StorageError
+from storage.database import StorageError
 from storage.invitations import InvitationRepository
 from storage.outbox import PRIORITY_CONVERSATION, OutboxRepository
 from storage.prompts import SentPromptRepository
 from storage.records import OutboxMessage
+from storage.unit_of_work import DatabaseBackend
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def rows_from_payload(payload: object) -> tuple[tuple[Button, ...], ...]:
 class DispatchStorage:
     """What the `Dispatcher` reads and writes: the outbox, and what a send or a failure records."""
 
-    database: Database
+    database: DatabaseBackend
     outbox: OutboxRepository
     prompts: SentPromptRepository
     invitations: InvitationRepository
@@ -254,14 +255,12 @@ class Dispatcher:
         if message.kind == "prompt" and message.invitation_id is not None:
             # One transaction: sent, where the question is shown, and that the survey arrived.
             async with self.store.database.transaction() as connection:
-                await self.store.outbox.mark_sent(
-                    message.id, now=now, result=ref, connection=connection
-                )
+                await self.store.outbox.mark_sent(message.id, now=now, result=ref, work=connection)
                 await self.store.prompts.record(
                     message.invitation_id,
                     str(message.payload["question_id"]),
                     ref,
-                    connection=connection,
+                    work=connection,
                 )
                 await self.store.invitations.stamp_sent(connection, message.invitation_id, now=now)
         elif message.payload.get("erase_when_sent"):

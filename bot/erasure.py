@@ -16,17 +16,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.clock import Clock
 from bot.config import DefaultsConfig
 from bot.team_document import Line, Section, TeamDocument
 from bot.texts import text
 from bot.webhooks import WebhookPublisher
 from storage.contacts import ContactRepository
-from storage.database import Database
 from storage.erasure import Erased, ErasureRepository, PostedMessage
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION, OutboxRepository
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +66,7 @@ class ErasureStorage:
     """What `ErasureService` reads and writes, all in one `database` transaction (then the
     database's write-ahead log is checkpointed)."""
 
-    database: Database
+    database: DatabaseBackend
     contacts: ContactRepository
     erasure: ErasureRepository
     outbox: OutboxRepository
@@ -144,7 +142,7 @@ class ErasureService:
         return ErasureResult(erased, edits, events, checkpointed)
 
     async def _tell_the_team(
-        self, connection: aiosqlite.Connection, posted: list[PostedMessage], now: float
+        self, connection: UnitOfWork, posted: list[PostedMessage], now: float
     ) -> int:
         language = self.config.defaults.language
         for message in posted:

@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot.alerts import (
     CLAIM,
     alert_document,
@@ -33,15 +31,15 @@ from conversations.localization import render, resolve
 from conversations.questions import QuestionKind
 from conversations.survey import Survey
 from storage.answers import AnswerRepository
-from storage.database import Database
 from storage.erasure import PostedMessage
 from storage.followups import Followup, FollowupRepository
 from storage.outbox import PRIORITY_ALERT, OutboxRepository
 from storage.records import Invitation, OutboxMessage
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-ResolvedHook = Callable[[aiosqlite.Connection, Followup], Awaitable[None]]
+ResolvedHook = Callable[[UnitOfWork, Followup], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class FollowupStorage:
     """What `FollowupService` reads and writes; an alert commits with its answer in one
     `database` transaction."""
 
-    database: Database
+    database: DatabaseBackend
     followups: FollowupRepository
     answers: AnswerRepository
     outbox: OutboxRepository
@@ -90,7 +88,7 @@ class FollowupService:
 
     async def on_answer(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation: Invitation,
         conversation: Conversation,
         step: Step,
@@ -117,7 +115,7 @@ class FollowupService:
         return followup_id
 
     async def open_in(
-        self, connection: aiosqlite.Connection, invitation_id: int, question_id: str | None = None
+        self, connection: UnitOfWork, invitation_id: int, question_id: str | None = None
     ) -> int | None:
         """`question_id`: the answer that raised the alert, whose score the alert shows."""
         now = self.clock.now()
@@ -188,7 +186,7 @@ class FollowupService:
             self.wake()
         return count
 
-    async def refresh_in(self, connection: aiosqlite.Connection, followup_id: int) -> int:
+    async def refresh_in(self, connection: UnitOfWork, followup_id: int) -> int:
         followup = await self.store.followups.get(followup_id)
         if followup is None:
             return 0
@@ -201,7 +199,7 @@ class FollowupService:
 
     async def _enqueue_edit(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         channel: str,
         address: str,
         message_ref: str,

@@ -19,9 +19,9 @@ from conversations.localization import normalize_language
 from conversations.texts import channel_text, text
 from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository
-from storage.database import Database
 from storage.invitations import InvitationRepository
 from storage.records import Invitation, InvitationState
+from storage.unit_of_work import DatabaseBackend
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ DELETE_PAYLOAD = "delete"
 class IncomingStorage:
     """What `IncomingHandler` reads and writes itself (the services it calls keep their own)."""
 
-    database: Database
+    database: DatabaseBackend
     contacts: ContactRepository
     invitations: InvitationRepository
     audiences: AudienceRepository

@@ -13,8 +13,6 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.alerts import is_alert_message
 from bot.channels import registry
 from bot.channels.base import Incoming, IncomingKind
@@ -25,10 +23,10 @@ from bot.team_document import TeamDocument
 from bot.texts import text
 from conversations.survey import Survey
 from storage.contacts import ContactRepository
-from storage.database import Database
 from storage.followups import Followup, FollowupMessage, FollowupRepository, ReplyDirection
 from storage.invitations import InvitationRepository
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION, OutboxRepository
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +35,7 @@ log = logging.getLogger(__name__)
 class RelayStorage:
     """What `ReplyRelay` reads and writes; a relayed reply commits in one `database` transaction."""
 
-    database: Database
+    database: DatabaseBackend
     followups: FollowupRepository
     contacts: ContactRepository
     invitations: InvitationRepository
@@ -172,9 +170,7 @@ class ReplyRelay:
         )
         return (contact.language if contact else None) or self.config.defaults.language
 
-    async def _to_thread(
-        self, connection: aiosqlite.Connection, message: FollowupMessage, note: str
-    ) -> None:
+    async def _to_thread(self, connection: UnitOfWork, message: FollowupMessage, note: str) -> None:
         assert message.message_ref is not None
         for piece in _pieces(note, message.channel):
             await self.store.outbox.enqueue(

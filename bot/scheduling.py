@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.channels import registry
@@ -19,9 +18,10 @@ from bot.triggers import ContactSpec, TriggerRequest, TriggerService
 from conversations.survey import Survey
 from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository
-from storage.database import Database, StorageError
+from storage.database import StorageError
 from storage.invitations import InvitationRepository
 from storage.records import Invitation, InvitationState
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class SchedulingStorage:
     """What `InvitationScheduler` reads and writes (the survey's first messages are queued by
     `SurveyService`, in the same `database` transaction)."""
 
-    database: Database
+    database: DatabaseBackend
     invitations: InvitationRepository
     contacts: ContactRepository
     audiences: AudienceRepository
@@ -189,7 +189,7 @@ class InvitationScheduler:
 
     async def _hold(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation_id: int,
         state: InvitationState,
         reason: str,

@@ -12,8 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.channels import registry
 from bot.channels.base import Button, OutgoingPrompt
 from bot.clock import Clock
@@ -26,7 +24,6 @@ from conversations.questions import AnswerValue
 from conversations.survey import Survey
 from conversations.texts import text
 from storage.answers import AnswerRepository
-from storage.database import Database, savepoint
 from storage.invitations import InvitationRepository
 from storage.outbox import (
     ANSWERS_CUSTOMER,
@@ -36,6 +33,7 @@ from storage.outbox import (
 )
 from storage.prompts import SentPromptRepository
 from storage.records import Invitation, InvitationState
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +96,7 @@ class AnswerOutcome:
         return self.conversation.prompt() if self.conversation else None
 
 
-AnswerListener = Callable[[aiosqlite.Connection, Invitation, Conversation, Step], Awaitable[None]]
+AnswerListener = Callable[[UnitOfWork, Invitation, Conversation, Step], Awaitable[None]]
 """Called inside the transaction that stores an answer, so that what it queues (an alert, a
 webhook) is committed with the answer or not at all. It must not open a transaction itself."""
 
@@ -107,7 +105,7 @@ webhook) is committed with the answer or not at all. It must not open a transact
 class SurveyStorage:
     """What `SurveyService` reads and writes; its writes commit in one `database` transaction."""
 
-    database: Database
+    database: DatabaseBackend
     invitations: InvitationRepository
     answers: AnswerRepository
     outbox: OutboxRepository
@@ -199,7 +197,7 @@ class SurveyService:
 
     async def enqueue_start(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation: Invitation,
         address: str,
         *,
@@ -341,7 +339,7 @@ class SurveyService:
             for listener in self.listeners:
                 # A failing listener loses its own work, never the customer's answer.
                 try:
-                    async with savepoint(connection, "answer_listener"):
+                    async with connection.savepoint():
                         await listener(connection, invitation, step.conversation, step)
                 except Exception:
                     log.exception("an answer listener failed for invitation %s", invitation.id)
@@ -350,7 +348,7 @@ class SurveyService:
 
     async def _enqueue_after_answer(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation: Invitation,
         step: Step,
         address: str,
@@ -416,7 +414,7 @@ class SurveyService:
             )
 
     async def _enqueue_text(
-        self, connection: aiosqlite.Connection, channel: str, address: str, message: str
+        self, connection: UnitOfWork, channel: str, address: str, message: str
     ) -> None:
         await self.store.outbox.enqueue(
             connection,

@@ -16,8 +16,6 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-import aiosqlite
-
 from bot.channels import registry
 from bot.channels.spec import BadAddress
 from bot.clock import Clock, to_datetime
@@ -27,9 +25,9 @@ from bot.timing import local_day_bounds, outside_quiet_hours
 from conversations.survey import Survey
 from storage.addresses import normalize_address
 from storage.contacts import ContactRepository
-from storage.database import Database
 from storage.invitations import InvitationRepository, KeyedInvitation, NewInvitation
 from storage.records import Contact, Invitation, InvitationState
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 
 class TriggerError(ValueError):
@@ -121,7 +119,7 @@ class TriggerResult:
 class TriggerStorage:
     """What `TriggerService` reads and writes; a trigger commits in one `database` transaction."""
 
-    database: Database
+    database: DatabaseBackend
     contacts: ContactRepository
     invitations: InvitationRepository
 
@@ -290,7 +288,7 @@ class TriggerService:
 
     async def _plan(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         touchpoint: TouchpointConfig,
         contact: Contact,
         properties: dict[str, str],
@@ -337,7 +335,7 @@ class TriggerService:
 
     async def _guard(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         touchpoint: TouchpointConfig,
         contact: Contact,
         due: datetime,

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-import aiosqlite
 
 from bot.channels.base import (
     Button,
@@ -42,6 +41,7 @@ from storage.contacts import ContactRepository
 from storage.followups import Followup
 from storage.outbox import PRIORITY_BULK, OutboxRepository
 from storage.records import Invitation
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class WebhookPublisher:
 
     async def publish(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         event: str,
         data: Mapping[str, Any],
         *,
@@ -140,7 +140,7 @@ class WebhookPublisher:
 
     async def on_answer(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation: Invitation,
         conversation: Conversation,
         step: Step,
@@ -207,7 +207,7 @@ class WebhookPublisher:
             "name": contact.display_name,
         }
 
-    async def on_resolved(self, connection: aiosqlite.Connection, followup: Followup) -> None:
+    async def on_resolved(self, connection: UnitOfWork, followup: Followup) -> None:
         """FollowupService hook, inside the transaction that resolves the follow-up."""
         if not self.subscribed(RESOLVED):
             return
@@ -237,7 +237,7 @@ class WebhookPublisher:
 
     async def on_erased(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation_ids: Sequence[int],
         followup_ids: Sequence[int],
     ) -> int:

@@ -24,11 +24,12 @@ from storage.reports import ReportRepository
 from storage.settings import SettingsRepository
 from storage.suppressions import SuppressionRepository
 from storage.team_reports import TeamReportRepository
+from storage.unit_of_work import DatabaseBackend
 
 
 @dataclass
 class Store:
-    database: Database
+    database: DatabaseBackend
     contacts: ContactRepository
     audiences: AudienceRepository
     invitations: InvitationRepository
@@ -53,7 +54,7 @@ class Store:
         return cls.over(await Database.open(path))
 
     @classmethod
-    def over(cls, database: Database) -> Store:
+    def over(cls, database: DatabaseBackend) -> Store:
         suppressions = SuppressionRepository(database)
         return cls(
             database=database,

@@ -21,10 +21,10 @@ from bot.channels.base import Attachment
 from bot.clock import Clock
 from bot.reports.summary import DAILY, WEEKLY, ReportPeriod, SummaryBuilder
 from bot.reports.targets import report_targets
-from storage.database import Database
 from storage.outbox import PRIORITY_INVITATION, OutboxRepository
 from storage.settings import SettingsRepository
 from storage.team_reports import TeamReportRepository
+from storage.unit_of_work import DatabaseBackend
 
 if TYPE_CHECKING:
     from bot.config import TeamConfig
@@ -70,7 +70,7 @@ class ReportStorage:
     """What `TeamReporter` reads and writes (the report's figures come from its `builder`); a
     period is recorded with its posts in one `database` transaction."""
 
-    database: Database
+    database: DatabaseBackend
     team_reports: TeamReportRepository
     outbox: OutboxRepository
     settings: SettingsRepository
