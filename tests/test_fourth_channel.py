@@ -126,7 +126,7 @@ async def test_a_survey_runs_through_a_fourth_channel_from_tests_alone(
     thanks = await eventually(newest(fake_parrot, "Thank you"), "the thanks")
 
     assert await app.store.inbox.unprocessed("parrot") == []
-    rows = await app.store.database.fetchall(
+    rows = await app.store.database.fetch_all(
         "SELECT external_id FROM inbox WHERE channel = ?", ("parrot",)
     )
     assert sorted(row["external_id"] for row in rows) == sorted([tapped, typed])  # stored once

@@ -253,5 +253,5 @@ async def test_team_rows_queued_by_the_release_before_documents_still_deliver(
     assert edit.ref == "C0TEAM:1700000000.000100"
     assert edit.message.text == LEGACY_ALERT_EDIT["text"]
     assert [b.payload for row in edit.message.buttons for b in row] == ["f:3:resolve"]
-    rows = await app.store.database.fetchall("SELECT state FROM outbox ORDER BY id")
+    rows = await app.store.database.fetch_all("SELECT state FROM outbox ORDER BY id")
     assert [r["state"] for r in rows] == ["sent", "sent", "sent"]
