@@ -53,6 +53,10 @@ def build_channels(config: Config) -> dict[str, Channel]:
         from bot.channels.slack import SlackChannel
 
         channels["slack"] = SlackChannel(config.slack, config.server)
+    if config.whatsapp:
+        from bot.channels.whatsapp.channel import WhatsAppChannel
+
+        channels["whatsapp"] = WhatsAppChannel(config.whatsapp)
     return channels
 
 

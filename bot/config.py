@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.channels.capacity import CAPACITIES
+from bot.channels.whatsapp.addresses import NotAPhoneNumber, normalize_phone
+from bot.channels.whatsapp.settings import WhatsAppConfig, read_whatsapp, secrets_of
 from bot.config_lines import key_lines, line_of
 from bot.config_schema import (
     ABANDON,
@@ -51,7 +53,7 @@ from conversations.schema import type_name
 from conversations.survey import Survey
 
 DEFAULT_CONFIG_NAME = "palaute.toml"
-TARGET_CHANNELS = ("slack", "telegram")
+TARGET_CHANNELS = ("slack", "telegram", "whatsapp")
 WEBHOOK_EVENTS = ("response.completed", "response.detractor", "followup.resolved", "contact.erased")
 
 
@@ -218,6 +220,7 @@ class Config:
     organisation: OrganisationConfig = OrganisationConfig()
     audience_names: Mapping[str, LocalizedText] = field(default_factory=dict)
     """What customers see an audience called (`kirppis_visitors` → "Kirppis 2026")."""
+    whatsapp: WhatsAppConfig | None = None
 
     def audience_name(self, audience: str, language: str) -> str | None:
         names = self.audience_names.get(audience)
@@ -230,6 +233,8 @@ class Config:
             names.append("telegram")
         if self.slack:
             names.append("slack")
+        if self.whatsapp:
+            names.append("whatsapp")
         return names
 
     def touchpoint(self, name: str) -> TouchpointConfig:
@@ -258,6 +263,8 @@ class Config:
         values = [
             getattr(section, name) for section, keys in sections for name in secret_names(keys)
         ]
+        if self.whatsapp:
+            values += secrets_of(self.whatsapp)
         return [v for v in values if v]
 
 
@@ -444,7 +451,17 @@ def _report_targets(reader: ConfigReader, targets: Any, path: str, scope: Scope)
         where = f"{path}[{index}]"
         channel, _, address = str(target).partition(":")
         if channel not in TARGET_CHANNELS or not address:
-            reader.problem(where, f'"{target}" must be "slack:CHANNEL_ID" or "telegram:CHAT_ID"')
+            reader.problem(
+                where,
+                f'"{target}" must be "slack:CHANNEL_ID", "telegram:CHAT_ID" or "whatsapp:+PHONE"',
+            )
+        elif channel == "whatsapp" and scope["whatsapp"] is None:
+            reader.problem(where, "reports go to WhatsApp but there is no [whatsapp] section")
+        elif channel == "whatsapp":
+            try:
+                targets[index] = f"whatsapp:{normalize_phone(address)}"
+            except NotAPhoneNumber as error:
+                reader.problem(where, str(error))
         elif channel == "slack" and scope["slack"] is None:
             reader.problem(where, "reports go to Slack but there is no [slack] section")
         elif channel == "telegram" and scope["telegram"] is None:
@@ -609,7 +626,7 @@ AUDIENCE_KEYS = (Key("name", _as_given, None, _audience_name),)
 
 SECTIONS = (
     "storage", "server", "telegram", "slack", "team", "defaults", "surveys", "touchpoints",
-    "webhooks", "organisation", "audiences",
+    "webhooks", "organisation", "audiences", "whatsapp",
 )  # fmt: skip
 
 
@@ -685,9 +702,11 @@ def _build(reader: ConfigReader, data: dict[str, Any], source: Path | None) -> C
             reader.problem("slack", "set app_token (Socket Mode) or signing_secret (HTTP mode)")
         if "app_token" not in table and not server.public_url:
             reader.problem("slack.signing_secret", "HTTP mode needs server.public_url")
+    whatsapp = read_whatsapp(reader, data, server.public_url)
     defaults = DefaultsConfig(**read_section(reader, data, "defaults", DEFAULTS_KEYS))
     team = TeamConfig(**read_section(reader, data, "team", TEAM_KEYS,
-                                     {"telegram": telegram, "slack": slack}))  # fmt: skip
+                                     {"telegram": telegram, "slack": slack,
+                                      "whatsapp": whatsapp}))  # fmt: skip
     surveys = _surveys(reader, data.get("surveys", {}))
     touchpoints = _touchpoints(reader, data.get("touchpoints", {}), defaults, surveys)
     webhooks = _webhooks(reader, data.get("webhooks", []))
@@ -699,7 +718,7 @@ def _build(reader: ConfigReader, data: dict[str, Any], source: Path | None) -> C
                surveys, touchpoints)  # fmt: skip
     return Config(
         storage, server, telegram, slack, team, defaults, surveys, touchpoints, webhooks, source,
-        tuple(reader.missing_secrets), organisation, audience_names,
+        tuple(reader.missing_secrets), organisation, audience_names, whatsapp,
     )  # fmt: skip
 
 

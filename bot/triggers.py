@@ -19,6 +19,7 @@ from typing import Any
 import aiosqlite
 
 from bot.channels.capacity import CAPACITIES
+from bot.channels.whatsapp.addresses import NotAPhoneNumber, normalize_phone
 from bot.clock import Clock, to_datetime
 from bot.config import Config, TouchpointConfig
 from bot.survey_fit import property_overflows
@@ -28,7 +29,7 @@ from storage.invitations import KeyedInvitation, NewInvitation
 from storage.records import Contact, Invitation, InvitationState
 from storage.store import Store
 
-CHANNELS = ("telegram", "slack", "web")
+CHANNELS = ("telegram", "slack", "web", "whatsapp")
 _CHAT_ID = re.compile(r"-?[0-9]{1,20}")
 """A Telegram chat id: ASCII digits ("²", "١٢٣" and "--5" pass str.isdigit() but not int())."""
 
@@ -67,15 +68,24 @@ class ContactSpec:
         if not value:
             raise TriggerError(
                 field,
-                f'"{text}" must be telegram:CHAT_ID, slack:USER_ID, web:EMAIL_OR_PHONE'
-                " or ref:EXTERNAL_ID",
+                f'"{text}" must be telegram:CHAT_ID, slack:USER_ID, whatsapp:+PHONE,'
+                " web:EMAIL_OR_PHONE or ref:EXTERNAL_ID",
             )
         if kind == "ref":
             return cls(ref=value)
         if kind not in CHANNELS:
-            raise TriggerError(field, f'unknown channel "{kind}" (use telegram, slack, web or ref)')
+            raise TriggerError(
+                field, f'unknown channel "{kind}" (use telegram, slack, whatsapp, web or ref)'
+            )
         if kind == "telegram" and not _CHAT_ID.fullmatch(value):
             raise TriggerError(field, f'a Telegram chat id is a number, not "{value}"')
+        if kind == "whatsapp":
+            try:
+                value = normalize_phone(value)
+            except NotAPhoneNumber as error:
+                raise TriggerError(
+                    field, f"a WhatsApp contact is a phone number: {error}"
+                ) from None
         return cls(channel=kind, address=value)
 
     @property

@@ -24,6 +24,7 @@ from storage.reports import ReportRepository
 from storage.settings import SettingsRepository
 from storage.suppressions import SuppressionRepository
 from storage.team_reports import TeamReportRepository
+from storage.whatsapp import WhatsAppRepository
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Store:
     dashboard_accounts: DashboardAccountRepository
     link_views: LinkViewRepository
     imports: ImportRepository
+    whatsapp: WhatsAppRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -75,6 +77,7 @@ class Store:
             dashboard_accounts=DashboardAccountRepository(database),
             link_views=LinkViewRepository(database),
             imports=ImportRepository(database),
+            whatsapp=WhatsAppRepository(database),
         )
 
     async def close(self) -> None:

@@ -1,0 +1,582 @@
+"""The WhatsApp channel: surveys as WhatsApp messages, on pywa's asyncio client.
+
+Sending goes through pywa (`pywa_async.WhatsApp`: send_message with reply buttons or a list,
+send_template, mark_message_as_read) over palaute's own httpx client, whose base URL is the
+configured Graph API root. Receiving: Meta's webhook comes to palaute's HTTP server; its
+signature is checked, its events are stored in the inbox before the 200 (webhook.py), then read
+one at a time with pywa's update models and translated to `Incoming` values.
+
+The 24-hour customer-service window: outside it only an approved template may start a
+conversation. A question for a customer who has not written within 24 hours goes out as the
+touchpoint's template, and the question itself is held (whatsapp_chats.held_prompt) until the
+customer replies; their reply opens the window and the question follows at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from aiohttp import web
+from pywa_async import WhatsApp
+from pywa_async.handlers import (
+    CallbackButtonHandler,
+    CallbackSelectionHandler,
+    MessageHandler,
+    MessageStatusHandler,
+)
+from pywa_async.types import (
+    Button as ReplyButton,
+)
+from pywa_async.types import (
+    CallbackButton,
+    CallbackSelection,
+    Message,
+    MessageStatus,
+    Section,
+    SectionList,
+    SectionRow,
+)
+from pywa_async.types.templates import BodyText, TemplateLanguage
+
+from bot.channels.base import (
+    Button,
+    Channel,
+    Incoming,
+    IncomingKind,
+    Limits,
+    OutgoingPrompt,
+    TeamMessage,
+    rejected_message,
+    temporary_failure,
+)
+from bot.channels.whatsapp import errors
+from bot.channels.whatsapp.addresses import NotAPhoneNumber, address_of, wa_id
+from bot.channels.whatsapp.messages import Rendered, render
+from bot.channels.whatsapp.settings import WEBHOOK_PATH, WhatsAppConfig, WhatsAppTemplate
+from bot.channels.whatsapp.updates import NotAWebhook, split
+from bot.clock import Clock
+from bot.http.json_body import BadJson, parse_json
+from bot.tokens import same_secret
+from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.app import PalauteApp
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+SERVICE_WINDOW = timedelta(hours=24)
+WINDOW_MARGIN = timedelta(minutes=5)
+"""A message sent at 23:59 can reach Meta after the window closed."""
+KEEP_PROCESSED = timedelta(days=8)
+"""Meta retries an unanswered webhook for up to 7 days; a retry within that is recognised."""
+STOP_WORDS = frozenset({"stop", "lopeta", "/stop", "unsubscribe"})
+START_WORDS = frozenset({"start", "aloita", "/start"})
+HELP_WORDS = frozenset({"help", "apua", "/help", "ohje"})
+HELD_SEND_ATTEMPTS = 3
+
+Received = Incoming | MessageStatus
+
+
+class UnreadableEvent(ValueError):
+    pass
+
+
+def _ignorable(payload: str) -> bool:
+    """An event palaute has nothing to do with: a message from a user without a phone number
+    (a username only), or a message type that is not text, a button or a list pick."""
+    value = json.loads(payload)["entry"][0]["changes"][0]["value"]
+    for message in value.get("messages", []):
+        if message.get("type") not in ("text", "interactive", "button"):
+            return True
+    return any(not contact.get("wa_id") for contact in value.get("contacts", []))
+
+
+class WhatsAppChannel(Channel):
+    name = CHANNEL
+
+    def __init__(self, config: WhatsAppConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.limits = pacing(config)
+        self._store: Store | None = None
+        self._clock: Clock | None = None
+        self._client: WhatsApp | None = None
+        self._session: httpx.AsyncClient | None = None
+        self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._received: list[Received] = []
+        self._failure: Exception | None = None
+        self._lock = asyncio.Lock()
+        self._running = False
+        self._greeted: set[tuple[str, str | None, str]] = set()
+
+    def attach(self, app: PalauteApp) -> None:
+        self._store = app.store
+        self._clock = app.clock
+        app.scheduler.add_job(
+            self._prune,
+            "interval",
+            hours=1,
+            id="whatsapp-inbox-prune",
+            max_instances=1,
+            coalesce=True,
+        )
+
+    def http_routes(self) -> list[web.RouteDef]:
+        return [web.get(WEBHOOK_PATH, self._verify), web.post(WEBHOOK_PATH, self._receive)]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._session = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+        client = WhatsApp(
+            phone_id=self.config.phone_number_id,
+            token=self.config.access_token,
+            session=self._session,
+            api_version=self.config.api_version.removeprefix("v"),
+            # The signature is checked on palaute's own route (constant time, any header), and
+            # the inbox keeps the ids it has seen across restarts.
+            validate_updates=False,
+            skip_duplicate_updates=False,
+            verify_token=self.config.verify_token,
+        )
+        # pywa points its session at graph.facebook.com; the configured root wins (a test server).
+        self._session.base_url = httpx.URL(f"{self.config.graph_root}/{self.config.api_version}")
+        client.add_handlers(
+            MessageHandler(self._collect),
+            CallbackButtonHandler(self._collect),
+            CallbackSelectionHandler(self._collect),
+            MessageStatusHandler(self._collect),
+        )
+        self._client = client
+        store = self._require_store()
+        async with self._lock:
+            leftovers = await store.inbox.replay(CHANNEL, now=self._now())
+            for item in leftovers:
+                self._queue.put_nowait(item)
+            self._running = True
+        if leftovers:
+            log.warning("handling %d WhatsApp event(s) left over from before", len(leftovers))
+        self._worker = asyncio.create_task(self._work(), name="palaute-whatsapp-inbox")
+
+    async def stop(self) -> None:
+        async with self._lock:
+            self._running = False
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        if self._session is not None:
+            await self._session.aclose()
+            self._session = None
+        self._client = None
+
+    # ------------------------------------------------------------------ webhook
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        """Meta's subscription handshake: echo hub.challenge when hub.verify_token is ours."""
+        query = request.query
+        if query.get("hub.mode") == "subscribe" and same_secret(
+            query.get("hub.verify_token", ""), self.config.verify_token
+        ):
+            return web.Response(text=query.get("hub.challenge", ""))
+        log.warning("refused a WhatsApp webhook verification with the wrong verify token")
+        return web.Response(status=403, text="wrong verify token")
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if not signature_matches(body, request.headers.get(SIGNATURE_HEADER, ""), self.config):
+            log.warning("refused a WhatsApp webhook call without a valid %s", SIGNATURE_HEADER)
+            return web.Response(status=401, text="invalid signature")
+        try:
+            events = split(parse_json(body))
+        except (BadJson, NotAWebhook) as error:
+            log.warning("refused a WhatsApp webhook call: %s", error)
+            return web.Response(status=400, text=f"not a WhatsApp webhook: {error}")
+        if events:
+            await self._accept([(event.key, event.payload) for event in events])
+        return web.Response(text="ok")
+
+    async def _accept(self, items: list[tuple[str, str]]) -> None:
+        """Stored before Meta gets its 200; handed to the worker if it runs."""
+        store = self._require_store()
+        async with self._lock:
+            new = set(await store.inbox.store_many(CHANNEL, items, now=self._now()))
+            if not self._running:
+                return  # handled at the next start
+            for key, payload in items:
+                if key in new:
+                    new.discard(key)
+                    self._queue.put_nowait((key, payload))
+
+    async def _work(self) -> None:
+        store = self._require_store()
+        while True:
+            key, payload = await self._queue.get()
+            try:
+                await self._handle(payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.exception("handling WhatsApp event %s failed", key)
+                with contextlib.suppress(Exception):
+                    await store.inbox.mark_failed(
+                        CHANNEL,
+                        key,
+                        error=f"handling it failed: {type(error).__name__}: {error}",
+                        now=self._now(),
+                    )
+                continue
+            try:
+                await store.inbox.mark_processed(CHANNEL, key, now=self._now())
+            except Exception:
+                log.exception("could not mark WhatsApp event %s processed", key)
+
+    async def _prune(self) -> None:
+        cutoff = self._now() - KEEP_PROCESSED.total_seconds()
+        await self._require_store().inbox.prune(cutoff)
+
+    # ------------------------------------------------------------------ incoming
+
+    async def _collect(self, _client: Any, update: Any) -> None:
+        """pywa's handlers only collect; acting on an update happens in `_handle`, where a
+        failure is recorded on the inbox item (pywa logs and swallows handler errors)."""
+        if isinstance(update, MessageStatus):
+            self._received.append(update)
+            return
+        try:
+            incoming = translate(update)
+        except Exception as error:
+            self._failure = error
+            return
+        if incoming is not None:
+            self._received.append(incoming)
+
+    async def _handle(self, payload: str) -> None:
+        client = self._require_client()
+        self._received = []
+        self._failure = None
+        await client.webhook_update_handler(payload.encode("utf-8"))
+        received, self._received = self._received, []
+        if self._failure is not None:
+            raise self._failure
+        if not received and not _ignorable(payload):
+            # pywa logs and swallows what it cannot read: record it as failed, with why.
+            raise UnreadableEvent("pywa could not read it as a WhatsApp message or status")
+        for item in received:
+            if isinstance(item, MessageStatus):
+                await self._status(item)
+            else:
+                await self._customer(item)
+
+    async def _customer(self, incoming: Incoming) -> None:
+        store = self._require_store()
+        if incoming.message_ref:
+            incoming = replace(
+                incoming, message_ref=await store.whatsapp.original_of(incoming.message_ref)
+            )
+        await store.whatsapp.customer_wrote(incoming.address, at=self._now())
+        if incoming.external_id:
+            with contextlib.suppress(Exception):  # blue ticks are a courtesy
+                await self._require_client().mark_message_as_read(incoming.external_id)
+        held = await store.whatsapp.held(incoming.address)
+        if held is not None:
+            if incoming.kind is IncomingKind.COMMAND and incoming.command == "stop":
+                await store.whatsapp.release(incoming.address, held)
+            elif incoming.kind is not IncomingKind.BUTTON or not incoming.payload:
+                # Their reply to the template opened the window: now the question.
+                await self._send_held(incoming.address, held)
+                return
+        await self.deliver(incoming)
+
+    async def _send_held(self, address: str, held: str) -> None:
+        data = json.loads(held)
+        rows = tuple(
+            tuple(Button(str(b["label"]), str(b["payload"])) for b in row) for row in data["rows"]
+        )
+        rendered = render(str(data["text"]), rows, data.get("language"))
+        for attempt in range(1, HELD_SEND_ATTEMPTS + 1):
+            try:
+                await self._send_rendered(address, rendered)
+                break
+            except errors.DeliveryError as failure:
+                if failure.permanent or attempt == HELD_SEND_ATTEMPTS:
+                    raise
+                await asyncio.sleep(failure.retry_after or 1.0)
+        await self._require_store().whatsapp.release(address, held)
+
+    async def _status(self, update: MessageStatus) -> None:
+        store = self._require_store()
+        error = update.error
+        recorded = await store.whatsapp.record_status(
+            update.id,
+            str(update.status),
+            at=update.timestamp.timestamp(),
+            error_code=error.code if error is not None else None,
+            error=_reason(error) if error is not None else None,
+        )
+        if recorded is None or str(update.status) != "failed" or error is None:
+            return
+        reason = _reason(error)
+        if errors.is_permanent_code(error.code):
+            contact = await store.contacts.find(CHANNEL, recorded.address)
+            if contact is not None:
+                await store.contacts.set_unreachable(contact.id, now=self._now(), reason=reason)
+            log.warning("WhatsApp cannot reach %s: %s", recorded.address, reason)
+        else:
+            log.warning("a WhatsApp message to %s failed: %s", recorded.address, reason)
+
+    # ------------------------------------------------------------------ outgoing
+
+    async def send_prompt(self, address: str, prompt: OutgoingPrompt) -> str:
+        if not await self._in_window(address):
+            return await self._open_with_template(address, prompt)
+        language = await self._language(prompt)
+        question = render(prompt.text, prompt.rows, language)
+        greeting = (address, prompt.intro, prompt.text)
+        if prompt.intro and greeting not in self._greeted:
+            await self._send_rendered(address, render(prompt.intro, (), language))
+            # A retry of this item after the question failed must not greet them twice.
+            self._greeted.add(greeting)
+        ref = await self._send_rendered(address, question)
+        self._greeted.discard(greeting)
+        return ref
+
+    async def send_text(
+        self, address: str, text: str, buttons: tuple[tuple[Button, ...], ...] = ()
+    ) -> str:
+        if not await self._in_window(address):
+            raise rejected_message(
+                "WhatsApp: the customer has not written within 24 hours; outside that window"
+                " only an approved template may be sent"
+            )
+        return await self._send_rendered(address, render(text, buttons, None))
+
+    async def edit(self, address: str, message_ref: str, text: str) -> None:
+        """WhatsApp cannot edit a message: the customer's own reply, quoting the question, is
+        the confirmation of their answer."""
+
+    async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
+        """WhatsApp cannot edit: an alert that changed comes again, quoting the first one, and
+        a reply to either is a reply to the alert."""
+        if not await self._in_window(address):
+            raise rejected_message(
+                "WhatsApp: the team member has not written within 24 hours; the alert's update"
+                " cannot be sent (free-form messages need the 24-hour window)"
+            )
+        await self._send_rendered(
+            address, render(message.text, message.buttons, None), copy_of=message_ref
+        )
+
+    async def _send_rendered(
+        self, address: str, rendered: Rendered, *, copy_of: str | None = None
+    ) -> str:
+        client, to = self._require_client(), self._to(address)
+        try:
+            if rendered.kind == "buttons":
+                sent = await client.send_message(
+                    to,
+                    rendered.text,
+                    buttons=[ReplyButton(title, payload) for payload, title in rendered.buttons],
+                    reply_to_message_id=copy_of,
+                )
+            elif rendered.kind == "list":
+                rows = [
+                    SectionRow(title, payload, description=description or None)
+                    for payload, title, description in rendered.rows
+                ]
+                sent = await client.send_message(
+                    to,
+                    rendered.text,
+                    buttons=SectionList(
+                        rendered.list_button, [Section(rendered.list_button, rows)]
+                    ),
+                    reply_to_message_id=copy_of,
+                )
+            else:
+                sent = await client.send_message(to, rendered.text, reply_to_message_id=copy_of)
+        except Exception as error:
+            raise errors.delivery_error(error) from error
+        await self._require_store().whatsapp.record_sent(
+            sent.id, address, rendered.kind, now=self._now(), copy_of=copy_of
+        )
+        return sent.id
+
+    async def _open_with_template(self, address: str, prompt: OutgoingPrompt) -> str:
+        touchpoint, properties, language = await self._invitation_context(prompt)
+        template = self.config.templates.get(touchpoint or "")
+        if template is None:
+            raise rejected_message(
+                f"WhatsApp: {address} has not written within 24 hours, so only an approved"
+                f" template may start the conversation; add [whatsapp.templates.{touchpoint}]"
+                " (palaute check explains)"
+            )
+        params = template_parameters(template, properties)
+        store = self._require_store()
+        held = json.dumps(
+            {
+                "text": prompt.text,
+                "language": language,
+                "rows": [
+                    [{"label": b.label, "payload": b.payload} for b in row] for row in prompt.rows
+                ],
+            },
+            ensure_ascii=False,
+        )
+        await store.whatsapp.hold(address, held, now=self._now())
+        client = self._require_client()
+        try:
+            language_code = TemplateLanguage(template.language)
+        except ValueError:
+            raise rejected_message(
+                f"WhatsApp: template language {template.language!r} is not one WhatsApp knows"
+            ) from None
+        try:
+            sent = await client.send_template(
+                self._to(address),
+                name=template.name,
+                language=language_code,
+                # pywa declares params() without self or @staticmethod, so mypy takes the first value
+                # for `self`; it is called on the class, as pywa's own examples do.
+                params=[BodyText.params(*params)] if params else None,  # type: ignore[arg-type]
+            )
+        except Exception as error:
+            raise errors.delivery_error(error) from error
+        await store.whatsapp.record_sent(sent.id, address, "template", now=self._now())
+        return sent.id
+
+    async def _invitation_context(
+        self, prompt: OutgoingPrompt
+    ) -> tuple[str | None, dict[str, Any], str | None]:
+        if prompt.invitation_id is None:
+            return None, {}, None
+        invitation = await self._require_store().invitations.get(prompt.invitation_id)
+        if invitation is None:
+            return None, {}, None
+        return invitation.touchpoint, dict(invitation.properties), invitation.language
+
+    async def _language(self, prompt: OutgoingPrompt) -> str | None:
+        return (await self._invitation_context(prompt))[2]
+
+    async def _in_window(self, address: str) -> bool:
+        last = await self._require_store().whatsapp.last_inbound(address)
+        if last is None:
+            return False
+        open_for = (SERVICE_WINDOW - WINDOW_MARGIN).total_seconds()
+        return self._now() - last < open_for
+
+    # ------------------------------------------------------------------ helpers
+
+    def _to(self, address: str) -> str:
+        try:
+            return wa_id(address_of(address.removeprefix("+")))
+        except NotAPhoneNumber as error:
+            raise rejected_message(f"WhatsApp: {error}") from None
+
+    def _now(self) -> float:
+        if self._clock is None:
+            raise RuntimeError("WhatsAppChannel.attach(app) must be called before it is used")
+        return self._clock.now()
+
+    def _require_store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("WhatsAppChannel.attach(app) must be called before it is used")
+        return self._store
+
+    def _require_client(self) -> WhatsApp:
+        if self._client is None:
+            raise temporary_failure("the WhatsApp channel is not running")
+        return self._client
+
+
+def signature_matches(body: bytes, header: str, config: WhatsAppConfig) -> bool:
+    """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`.
+
+    Compared in constant time as bytes: pywa's own validator compares str, which raises on a
+    header with non-ASCII characters (a 500 instead of a 401).
+    """
+    expected = hmac.new(config.app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    given = header.removeprefix("sha256=")
+    return bool(header.startswith("sha256=")) and same_secret(given, expected)
+
+
+def template_parameters(template: WhatsAppTemplate, properties: dict[str, Any]) -> list[str]:
+    """The template's {{1}}, {{2}}, … from the touchpoint's properties, in order."""
+    values: list[str] = []
+    for name in template.parameters:
+        value = properties.get(name)
+        text = " ".join(str(value).split()) if value is not None else ""
+        if not text:
+            raise rejected_message(
+                f"WhatsApp: template {template.name} needs the property {name!r}, which this"
+                " touchpoint's trigger did not give"
+            )
+        values.append(text)
+    return values
+
+
+def translate(update: Any) -> Incoming | None:
+    """A customer's message, button tap or list pick as palaute's `Incoming`."""
+    user = getattr(update, "from_user", None)
+    number = getattr(user, "wa_id", None)
+    if not number:
+        return None  # a user who hides their number behind a username: no address to keep
+    try:
+        address = address_of(str(number))
+    except NotAPhoneNumber:
+        log.warning("ignored a WhatsApp message from an unreadable number")
+        return None
+    reply_to = getattr(update, "reply_to_message", None)
+    quoted = getattr(reply_to, "id", None) if reply_to is not None else None
+    common: dict[str, Any] = {
+        "channel": CHANNEL,
+        "address": address,
+        "display_name": getattr(user, "name", None),
+        "external_id": update.id,
+        "message_ref": quoted or update.id,
+    }
+    if isinstance(update, CallbackButton | CallbackSelection):
+        data = str(update.data)
+        if isinstance(update, CallbackButton) and update.is_quick_reply:
+            # A template's quick reply: its payload is the template's, not one of palaute's.
+            return Incoming(kind=IncomingKind.TEXT, text=update.title or data, **common)
+        return Incoming(kind=IncomingKind.BUTTON, payload=data, **common)
+    if isinstance(update, Message):
+        text = update.text or update.caption or ""
+        word = text.strip().lower().rstrip(".!")
+        for words, command in ((STOP_WORDS, "stop"), (START_WORDS, "start"), (HELP_WORDS, "help")):
+            if word in words:
+                return Incoming(kind=IncomingKind.COMMAND, command=command, text=text, **common)
+        return Incoming(kind=IncomingKind.TEXT, text=text, **common)
+    return None
+
+
+def _reason(error: Any) -> str:
+    reason = f"WhatsApp error {error.code}: {error.message}"
+    if getattr(error, "details", None):
+        reason += f" ({error.details})"
+    return reason
+
+
+def pacing(config: WhatsAppConfig) -> Limits:
+    """Meta's throughput per business number and the pair rate per customer, a little under."""
+    pace = config.pace
+    return Limits(
+        per_second=pace.messages_per_second * 0.95,
+        burst=1,
+        per_chat_per_second=0.95 / pace.seconds_between_messages_per_user,
+        per_chat_burst=pace.per_user_burst,
+        edits_in_global=False,
+    )
