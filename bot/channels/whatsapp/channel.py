@@ -83,6 +83,7 @@ KEEP_PROCESSED = timedelta(days=8)
 STOP_WORDS = frozenset({"stop", "lopeta", "/stop", "unsubscribe"})
 START_WORDS = frozenset({"start", "aloita", "/start"})
 HELP_WORDS = frozenset({"help", "apua", "/help", "ohje"})
+FINNISH_WORDS = frozenset({"lopeta", "aloita", "apua", "ohje"})
 HELD_SEND_ATTEMPTS = 3
 
 Received = Incoming | MessageStatus
@@ -558,7 +559,15 @@ def translate(update: Any) -> Incoming | None:
         word = text.strip().lower().rstrip(".!")
         for words, command in ((STOP_WORDS, "stop"), (START_WORDS, "start"), (HELP_WORDS, "help")):
             if word in words:
-                return Incoming(kind=IncomingKind.COMMAND, command=command, text=text, **common)
+                # WhatsApp does not say which language the customer uses; the word does.
+                language = "fi" if word in FINNISH_WORDS else None
+                return Incoming(
+                    kind=IncomingKind.COMMAND,
+                    command=command,
+                    text=text,
+                    language=language,
+                    **common,
+                )
         return Incoming(kind=IncomingKind.TEXT, text=text, **common)
     return None
 
