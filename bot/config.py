@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.channels.capacity import CAPACITIES
 from bot.channels.whatsapp.addresses import NotAPhoneNumber, normalize_phone
+from bot.channels.whatsapp.explain import unknown_template_touchpoints
 from bot.channels.whatsapp.settings import WhatsAppConfig, read_whatsapp, secrets_of
 from bot.config_lines import key_lines, line_of
 from bot.config_schema import (
@@ -710,6 +711,13 @@ def _build(reader: ConfigReader, data: dict[str, Any], source: Path | None) -> C
     surveys = _surveys(reader, data.get("surveys", {}))
     touchpoints = _touchpoints(reader, data.get("touchpoints", {}), defaults, surveys)
     webhooks = _webhooks(reader, data.get("webhooks", []))
+    if whatsapp is not None:
+        for name in unknown_template_touchpoints(whatsapp, touchpoints, surveys):
+            reader.problem(
+                f"whatsapp.templates.{name}",
+                f'there is no touchpoint "{name}" (known: {", ".join(sorted(touchpoints)) or "none"},'
+                " or a survey's name)",
+            )
     base_folder = source.parent if source else Path.cwd()
     organisation = OrganisationConfig(**read_section(reader, data, "organisation",
                                                      ORGANISATION_KEYS, {"base_folder": base_folder}))  # fmt: skip

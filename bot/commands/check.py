@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from bot.channels.whatsapp.explain import whatsapp_lines
 from bot.commands.base import AddConfig
 from bot.config import Config
 from bot.durations import format_duration
@@ -31,6 +32,8 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
         channels.append(f"telegram ({config.telegram.mode})")
     if config.slack:
         channels.append(f"slack ({config.slack.mode} mode)")
+    if config.whatsapp:
+        channels.append("whatsapp")
     print(f"Channels: {', '.join(channels)}", file=out)
     if config.telegram:
         pace = config.telegram.pace
@@ -83,6 +86,13 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
                 f"every {format_duration(touchpoint.every)} to {touchpoint.audience or 'all'}"
             )
         print(f"  {touchpoint.id}: {', '.join(parts)}", file=out)
+    if config.whatsapp:
+        touchpoints = {t.id: dict(t.properties) for t in config.touchpoints.values()}
+        touchpoints.update(
+            {name: {} for name in config.whatsapp.templates if name not in touchpoints}
+        )
+        for line in whatsapp_lines(config.whatsapp, config.server.base_url, touchpoints):
+            print(line, file=out)
     targets = ", ".join(config.team.report_to) or "nowhere (set [team] report_to)"
     summary = (
         f"daily at {config.team.daily_summary:%H:%M} {config.team.timezone}"

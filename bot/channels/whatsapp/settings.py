@@ -74,6 +74,15 @@ def _phone_number_id(reader: ConfigReader, value: Any, path: str, scope: Scope) 
     return str(value or "")
 
 
+def _not_empty(reader: ConfigReader, value: Any, path: str, scope: Scope) -> Any:
+    # An empty app secret would sign any body for anyone; an empty verify token would let
+    # anyone subscribe. A variable not set at all is reported by the reader already.
+    already = any(where == path for where, _ in reader.problems)
+    if value == "" and reader.secrets_required and not already:
+        reader.problem(path, "is empty (its environment variable is set to nothing)")
+    return value
+
+
 def _api_version(reader: ConfigReader, value: Any, path: str, scope: Scope) -> Any:
     if not re.fullmatch(r"v\d+\.\d+", value):
         reader.problem(path, 'must be a Graph API version such as "v23.0"')
@@ -137,9 +146,9 @@ def _templates(reader: ConfigReader, value: Any, path: str, default: Any) -> Any
 
 WHATSAPP_KEYS = (
     Key("phone_number_id", TEXT, None, _phone_number_id),
-    secret("access_token", required=True),
-    secret("app_secret", required=True),
-    secret("verify_token", required=True),
+    secret("access_token", required=True, check=_not_empty),
+    secret("app_secret", required=True, check=_not_empty),
+    secret("verify_token", required=True, check=_not_empty),
     Key("api_version", TEXT, "v23.0", _api_version),
     Key("base_url", TEXT, None, _graph_root),
     Key("templates", _templates, {}),
