@@ -4,6 +4,7 @@ key and line, every number written as the customer's E.164."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +137,19 @@ async def test_check_explains_what_each_whatsapp_touchpoint_needs(
         "  visit: no template: reaches only customers who wrote within 24 hours;"
         " add [whatsapp.templates.visit] to reach the others"
     ) in out
+
+
+def test_a_csv_of_whatsapp_numbers_is_read_in_e164_and_a_bad_row_named(tmp_path: Path) -> None:
+    from bot.commands.trigger import _csv_requests
+
+    good = tmp_path / "customers.csv"
+    good.write_text("contact,order_id\nwhatsapp:+358 40 123 4567,#1\nwhatsapp:00358407654321,#2\n")
+    requests = _csv_requests(good, "nps", {}, again=False)
+    assert [r.contact.address for r in requests] == ["+358401234567", "+358407654321"]
+    assert [r.properties["order_id"] for r in requests] == ["#1", "#2"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("contact\nwhatsapp:+358401234567\nwhatsapp:040 765 4321\n")
+    with pytest.raises(TriggerError) as raised:
+        _csv_requests(bad, "nps", {}, again=False)
+    assert str(raised.value).startswith(f"{bad}:3: contact:")
+    assert "has no country code" in str(raised.value)

@@ -60,19 +60,21 @@ def parse_touchpoint(body: Any, prefix: str = "") -> TriggerRequest:
     if not isinstance(contact, dict) or len(contact) != 1:
         raise TriggerError(
             f"{prefix}contact",
-            'must be one of {"telegram": CHAT_ID}, {"slack": "USER_ID"}, {"ref": "EXTERNAL_ID"},'
-            ' {"web": "EMAIL_OR_PHONE"} (answers at the personal survey_url)',
+            'must be one of {"telegram": CHAT_ID}, {"slack": "USER_ID"}, {"whatsapp": "+PHONE"},'
+            ' {"ref": "EXTERNAL_ID"}, {"web": "EMAIL_OR_PHONE"} (answers at the personal'
+            " survey_url)",
         )
     ((kind, value),) = contact.items()
     if (
-        kind not in ("telegram", "slack", "ref", "web")
+        kind not in ("telegram", "slack", "whatsapp", "ref", "web")
         or isinstance(value, bool)
         or not isinstance(value, str | int)
     ):
         raise TriggerError(
             f"{prefix}contact",
-            'must be one of {"telegram": CHAT_ID}, {"slack": "USER_ID"}, {"ref": "EXTERNAL_ID"},'
-            ' {"web": "EMAIL_OR_PHONE"} (answers at the personal survey_url)',
+            'must be one of {"telegram": CHAT_ID}, {"slack": "USER_ID"}, {"whatsapp": "+PHONE"},'
+            ' {"ref": "EXTERNAL_ID"}, {"web": "EMAIL_OR_PHONE"} (answers at the personal'
+            " survey_url)",
         )
     spec = ContactSpec.parse(f"{kind}:{value}", f"{prefix}contact.{kind}")
     properties = body.get("properties", {})

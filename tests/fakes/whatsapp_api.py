@@ -240,6 +240,9 @@ class FakeWhatsApp:
         self.last_customer_message: dict[str, float] = {}
         self.not_on_whatsapp: set[str] = set()
         """Numbers without WhatsApp: sends are accepted, then fail with 131026."""
+        self.read_marks_answered = asyncio.Event()
+        """Cleared, mark-as-read requests hang: the Graph API is slow (for crash tests)."""
+        self.read_marks_answered.set()
         self.fail_next: deque[GraphError] = deque()
         """Errors answered to the next sends, first in first out (for fault tests)."""
         self._pair_tokens: dict[str, tuple[float, float]] = {}
@@ -291,6 +294,7 @@ class FakeWhatsApp:
             if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
                 raise _missing('messaging_product must be "whatsapp"')
             if body.get("status") == "read":
+                await self.read_marks_answered.wait()  # a slow Graph API, for crash tests
                 return web.json_response(self._mark_read(body))
             return web.json_response(self._send(body))
         except GraphError as error:
