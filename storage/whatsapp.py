@@ -38,6 +38,17 @@ class WhatsAppRepository:
         )
         return None if row is None else row["last_inbound_at"]
 
+    async def language_of(self, address: str) -> str | None:
+        """The language palaute last spoke with this WhatsApp number in (WhatsApp's webhooks do
+        not say which language a customer uses): the contact's own, else their latest survey's."""
+        row = await self.database.fetchone(
+            "SELECT COALESCE(c.language, (SELECT i.language FROM invitations i"
+            " WHERE i.contact_id = c.id AND i.language IS NOT NULL ORDER BY i.id DESC LIMIT 1))"
+            " AS language FROM contacts c WHERE c.channel = 'whatsapp' AND c.address = ?",
+            (address,),
+        )
+        return None if row is None else row["language"]
+
     async def hold(self, address: str, prompt_json: str, *, now: float) -> None:
         await self.database.execute(
             "INSERT INTO whatsapp_chats (address, held_prompt, held_since) VALUES (?, ?, ?)"

@@ -121,10 +121,12 @@ class WhatsAppChannel(Channel):
         self._lock = asyncio.Lock()
         self._running = False
         self._greeted: set[tuple[str, str | None, str]] = set()
+        self._default_language: str | None = None
 
     def attach(self, app: PalauteApp) -> None:
         self._store = app.store
         self._clock = app.clock
+        self._default_language = app.config.defaults.language
         app.scheduler.add_job(
             self._prune,
             "interval",
@@ -307,10 +309,15 @@ class WhatsAppChannel(Channel):
         rows = tuple(
             tuple(Button(str(b["label"]), str(b["payload"])) for b in row) for row in data["rows"]
         )
-        rendered = render(str(data["text"]), rows, data.get("language"))
+        language = data.get("language")
+        parts = [render(str(data["text"]), rows, language)]
+        if data.get("intro"):
+            parts.insert(0, render(str(data["intro"]), (), language))
         for attempt in range(1, HELD_SEND_ATTEMPTS + 1):
             try:
-                await self._send_rendered(address, rendered)
+                while parts:
+                    await self._send_rendered(address, parts[0])
+                    parts.pop(0)
                 break
             except errors.DeliveryError as failure:
                 if failure.permanent or attempt == HELD_SEND_ATTEMPTS:
@@ -344,7 +351,7 @@ class WhatsAppChannel(Channel):
     async def send_prompt(self, address: str, prompt: OutgoingPrompt) -> str:
         if not await self._in_window(address):
             return await self._open_with_template(address, prompt)
-        language = await self._language(prompt)
+        language = await self._language(prompt) or self._default_language
         question = render(prompt.text, prompt.rows, language)
         greeting = (address, prompt.intro, prompt.text)
         if prompt.intro and greeting not in self._greeted:
@@ -363,7 +370,10 @@ class WhatsAppChannel(Channel):
                 "WhatsApp: the customer has not written within 24 hours; outside that window"
                 " only an approved template may be sent"
             )
-        return await self._send_rendered(address, render(text, buttons, None))
+        language = await self._require_store().whatsapp.language_of(address)
+        return await self._send_rendered(
+            address, render(text, buttons, language or self._default_language)
+        )
 
     async def edit(self, address: str, message_ref: str, text: str) -> None:
         """WhatsApp cannot edit a message: the customer's own reply, quoting the question, is
@@ -377,9 +387,8 @@ class WhatsAppChannel(Channel):
                 "WhatsApp: the team member has not written within 24 hours; the alert's update"
                 " cannot be sent (free-form messages need the 24-hour window)"
             )
-        await self._send_rendered(
-            address, render(message.text, message.buttons, None), copy_of=message_ref
-        )
+        rendered = render(message.text, message.buttons, self._default_language)
+        await self._send_rendered(address, rendered, copy_of=message_ref)
 
     async def _send_rendered(
         self, address: str, rendered: Rendered, *, copy_of: str | None = None
@@ -428,6 +437,7 @@ class WhatsAppChannel(Channel):
         store = self._require_store()
         held = json.dumps(
             {
+                "intro": prompt.intro,
                 "text": prompt.text,
                 "language": language,
                 "rows": [
