@@ -66,6 +66,7 @@ from bot.channels.whatsapp.updates import NotAWebhook, split
 from bot.clock import Clock
 from bot.http.json_body import BadJson, parse_json
 from bot.tokens import same_secret
+from storage.database import StorageError
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -209,7 +210,12 @@ class WhatsAppChannel(Channel):
             log.warning("refused a WhatsApp webhook call: %s", error)
             return web.Response(status=400, text=f"not a WhatsApp webhook: {error}")
         if events:
-            await self._accept([(event.key, event.payload) for event in events])
+            try:
+                await self._accept([(event.key, event.payload) for event in events])
+            except StorageError as error:
+                # Not stored, so not confirmed: Meta retries (for up to 7 days).
+                log.error("could not store a WhatsApp webhook call (%s); Meta will retry", error)
+                return web.Response(status=503, text="try again later")
         return web.Response(text="ok")
 
     async def _accept(self, items: list[tuple[str, str]]) -> None:
