@@ -140,3 +140,24 @@ async def test_a_signed_body_that_is_not_a_webhook_is_refused_with_400(
     for body in (b"not json", b'{"object": "page", "entry": []}', b"[[[[[[[[[[[[[[[[[[[[[["):
         assert await _post(app, body, fake.sign(body)) == 400
     assert await _stored(app) == 0
+
+
+async def test_a_customer_whose_handling_waits_holds_nobody_else_up(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    app = await app_factory(whatsapp_config(fake, db_path), clock=MovableClock())
+    await connect(app, fake)
+    fake.slow_readers = {CUSTOMER}  # the Graph API hangs on this customer's read receipts
+    fake.read_marks_answered.clear()
+    await fake.customer_text(CUSTOMER, "hello")
+    await fake.customer_text(CUSTOMER, "stop")
+    await fake.customer_text(OTHER, "hello")
+    await wait_for_message(fake, OTHER, "I ask short feedback surveys")
+    assert fake.sent_to(CUSTOMER) == []
+    fake.read_marks_answered.set()
+    # Their own messages then come in the order they wrote them.
+    await wait_for_message(fake, CUSTOMER, "You will not get any more surveys")
+    assert [m.text.split(".")[0] for m in fake.sent_to(CUSTOMER)] == [
+        "I ask short feedback surveys",
+        "You will not get any more surveys from us",
+    ]

@@ -243,6 +243,9 @@ class FakeWhatsApp:
         self.read_marks_answered = asyncio.Event()
         """Cleared, mark-as-read requests hang: the Graph API is slow (for crash tests)."""
         self.read_marks_answered.set()
+        self.slow_readers: set[str] | None = None
+        """Whose messages' read marks wait for `read_marks_answered` (None: everyone's)."""
+        self._customer_of: dict[str, str] = {}
         self.fail_next: deque[GraphError] = deque()
         """Errors answered to the next sends, first in first out (for fault tests)."""
         self._pair_tokens: dict[str, tuple[float, float]] = {}
@@ -294,7 +297,9 @@ class FakeWhatsApp:
             if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
                 raise _missing('messaging_product must be "whatsapp"')
             if body.get("status") == "read":
-                await self.read_marks_answered.wait()  # a slow Graph API, for crash tests
+                sender = self._customer_of.get(str(body.get("message_id")))
+                if self.slow_readers is None or sender in self.slow_readers:
+                    await self.read_marks_answered.wait()  # a slow Graph API
                 return web.json_response(self._mark_read(body))
             return web.json_response(self._send(body))
         except GraphError as error:
@@ -597,6 +602,7 @@ class FakeWhatsApp:
     def _customer_message(self, wa_id: str, name: str, message: JSON) -> str:
         wamid = new_wamid()
         now = self.now()
+        self._customer_of[wamid] = wa_id
         self.last_customer_message[wa_id] = now
         self.names[wa_id] = name
         value = {

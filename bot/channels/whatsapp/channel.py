@@ -20,8 +20,10 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import replace
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -60,6 +62,7 @@ from bot.channels.base import (
 )
 from bot.channels.whatsapp import errors
 from bot.channels.whatsapp.addresses import NotAPhoneNumber, address_of, wa_id
+from bot.channels.whatsapp.lanes import Lanes
 from bot.channels.whatsapp.messages import Rendered, render
 from bot.channels.whatsapp.settings import WEBHOOK_PATH, WhatsAppConfig, WhatsAppTemplate
 from bot.channels.whatsapp.updates import NotAWebhook, split
@@ -94,6 +97,26 @@ class UnreadableEvent(ValueError):
     pass
 
 
+@dataclass
+class _Collected:
+    items: list[Received] = field(default_factory=list)
+    failure: Exception | None = None
+
+
+_COLLECTED: ContextVar[_Collected] = ContextVar("whatsapp_collected")
+
+
+def lane_of(payload: str) -> str:
+    """Events about one customer share a lane: the sender of a message, the recipient of a
+    status."""
+    value = json.loads(payload)["entry"][0]["changes"][0]["value"]
+    for message in value.get("messages", []):
+        return f"chat:{message.get('from')}"
+    for status in value.get("statuses", []):
+        return f"chat:{status.get('recipient_id')}"
+    return "other"
+
+
 def _ignorable(payload: str) -> bool:
     """An event palaute has nothing to do with: a message from a user without a phone number
     (a username only), or a message type that is not text, a button or a list pick."""
@@ -115,10 +138,7 @@ class WhatsAppChannel(Channel):
         self._clock: Clock | None = None
         self._client: WhatsApp | None = None
         self._session: httpx.AsyncClient | None = None
-        self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
-        self._received: list[Received] = []
-        self._failure: Exception | None = None
+        self._lanes = Lanes()
         self._lock = asyncio.Lock()
         self._running = False
         self._greeted: set[tuple[str, str | None, str]] = set()
@@ -167,21 +187,17 @@ class WhatsAppChannel(Channel):
         store = self._require_store()
         async with self._lock:
             leftovers = await store.inbox.replay(CHANNEL, now=self._now())
-            for item in leftovers:
-                self._queue.put_nowait(item)
+            for key, payload in leftovers:
+                self._start_handling(key, payload)
             self._running = True
         if leftovers:
             log.warning("handling %d WhatsApp event(s) left over from before", len(leftovers))
-        self._worker = asyncio.create_task(self._work(), name="palaute-whatsapp-inbox")
 
     async def stop(self) -> None:
         async with self._lock:
             self._running = False
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        # What is cut short here is still unprocessed in the inbox: the next start handles it.
+        await self._lanes.cancel()
         if self._session is not None:
             await self._session.aclose()
             self._session = None
@@ -228,30 +244,30 @@ class WhatsAppChannel(Channel):
             for key, payload in items:
                 if key in new:
                     new.discard(key)
-                    self._queue.put_nowait((key, payload))
+                    self._start_handling(key, payload)
 
-    async def _work(self) -> None:
+    def _start_handling(self, key: str, payload: str) -> None:
+        self._lanes.run(lane_of(payload), partial(self._handle_stored, key, payload))
+
+    async def _handle_stored(self, key: str, payload: str) -> None:
         store = self._require_store()
-        while True:
-            key, payload = await self._queue.get()
-            try:
-                await self._handle(payload)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.exception("handling WhatsApp event %s failed", key)
-                with contextlib.suppress(Exception):
-                    await store.inbox.mark_failed(
-                        CHANNEL,
-                        key,
-                        error=f"handling it failed: {type(error).__name__}: {error}",
-                        now=self._now(),
-                    )
-                continue
-            try:
-                await store.inbox.mark_processed(CHANNEL, key, now=self._now())
-            except Exception:
-                log.exception("could not mark WhatsApp event %s processed", key)
+        try:
+            await self._handle(payload)
+        except Exception as error:
+            log.exception("handling WhatsApp event %s failed", key)
+            with contextlib.suppress(Exception):
+                await store.inbox.mark_failed(
+                    CHANNEL,
+                    key,
+                    error=f"handling it failed: {type(error).__name__}: {error}",
+                    now=self._now(),
+                )
+            return
+        try:
+            await store.inbox.mark_processed(CHANNEL, key, now=self._now())
+        except Exception:
+            # Left unprocessed, it is handled again at the next start; its answer is stored once.
+            log.exception("could not mark WhatsApp event %s processed", key)
 
     async def _prune(self) -> None:
         cutoff = self._now() - KEEP_PROCESSED.total_seconds()
@@ -262,25 +278,27 @@ class WhatsAppChannel(Channel):
     async def _collect(self, _client: Any, update: Any) -> None:
         """pywa's handlers only collect; acting on an update happens in `_handle`, where a
         failure is recorded on the inbox item (pywa logs and swallows handler errors)."""
+        collected = _COLLECTED.get()
         if isinstance(update, MessageStatus):
-            self._received.append(update)
+            collected.items.append(update)
             return
         try:
             incoming = translate(update)
         except Exception as error:
-            self._failure = error
+            collected.failure = error
             return
         if incoming is not None:
-            self._received.append(incoming)
+            collected.items.append(incoming)
 
     async def _handle(self, payload: str) -> None:
         client = self._require_client()
-        self._received = []
-        self._failure = None
+        collected = _Collected()
+        # pywa calls the handlers in this task, so they find this event's list here.
+        _COLLECTED.set(collected)
         await client.webhook_update_handler(payload.encode("utf-8"))
-        received, self._received = self._received, []
-        if self._failure is not None:
-            raise self._failure
+        received = collected.items
+        if collected.failure is not None:
+            raise collected.failure
         if not received and not _ignorable(payload):
             # pywa logs and swallows what it cannot read: record it as failed, with why.
             raise UnreadableEvent("pywa could not read it as a WhatsApp message or status")
