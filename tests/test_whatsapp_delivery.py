@@ -144,3 +144,31 @@ async def test_the_pair_rate_limit_is_waited_out_and_nothing_is_lost(
         assert [e.code for e in fake.errors] == [131056]
     finally:
         await fake.stop()
+
+
+async def test_a_trigger_without_the_templates_parameter_is_refused_naming_it(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    app = await app_factory(whatsapp_config(fake, db_path, "", TEMPLATES), clock=MovableClock())
+    await connect(app, fake)
+    await app.triggers.trigger(TriggerRequest("csat", CONTACT))  # no order_id
+    await app.invitations.tick()
+    await settle(app, fake)
+    assert fake.sent == [] and fake.errors == []  # never sent for Meta to refuse (132000)
+    [(_, _, _, _, error)] = await app.store.outbox.failures()
+    assert error is not None and "needs the property 'order_id'" in error
+
+
+async def test_statuses_only_move_forward_whatever_order_they_arrive_in(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    fake.auto_statuses = False
+    app = await app_factory(whatsapp_config(fake, db_path), clock=MovableClock())
+    await connect(app, fake)
+    await fake.customer_text(CUSTOMER, "hello")
+    help_text = await wait_for_message(fake, CUSTOMER, "I ask short feedback surveys")
+    for status in ("read", "sent", "delivered"):  # Meta does not promise their order
+        fake.report_status(help_text, status)
+    await settle(app, fake)
+    recorded = await app.store.whatsapp.message(help_text.id)
+    assert recorded is not None and recorded.status == "read"

@@ -353,10 +353,10 @@ class FakeWhatsApp:
         self.chats[to].append(line)
         failure = self._failure_for(to, message)
         if failure is not None:
-            self._status(message, "failed", error=failure)
+            self.report_status(message, "failed", error=failure)
         elif self.auto_statuses:
-            self._status(message, "sent")
-            self._status(message, "delivered")
+            self.report_status(message, "sent")
+            self.report_status(message, "delivered")
         answer: JSON = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": body["to"], "wa_id": to}],
@@ -597,7 +597,7 @@ class FakeWhatsApp:
     def customer_reads(self, wa_id: str) -> None:
         for sent in self.sent:
             if sent.to == wa_id and sent.failed_with is None and "read" not in sent.statuses:
-                self._status(sent, "read")
+                self.report_status(sent, "read")
 
     def _customer_message(self, wa_id: str, name: str, message: JSON) -> str:
         wamid = new_wamid()
@@ -614,7 +614,7 @@ class FakeWhatsApp:
         self.post_webhook(self._envelope(value))
         return wamid
 
-    def _status(
+    def report_status(
         self, message: SentMessage, status: str, *, error: tuple[int, str, str] | None = None
     ) -> None:
         message.statuses.append(status)
