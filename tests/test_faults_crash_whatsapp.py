@@ -68,7 +68,7 @@ async def test_sigkill_between_the_webhook_and_its_handling_loses_no_answer(
     config = _config(tmp_path, fake, port)
     db_path = tmp_path / "palaute.db"
     environ = whatsapp_environ(fake)
-    bot = PalauteProcess(config, fake, environ=environ)  # type: ignore[arg-type]
+    bot = PalauteProcess(config, fake, environ=environ, log_level="DEBUG")  # type: ignore[arg-type]
     try:
         await bot.start()
         await wait_for_http(port)
@@ -89,7 +89,7 @@ async def test_sigkill_between_the_webhook_and_its_handling_loses_no_answer(
         assert query(db_path, "SELECT COUNT(*) FROM answers") == [(0,)]
         fake.read_marks_answered.set()
 
-        bot = PalauteProcess(config, fake, environ=environ)  # type: ignore[arg-type]
+        bot = PalauteProcess(config, fake, environ=environ, log_level="DEBUG")  # type: ignore[arg-type]
         await bot.start()
         await wait_for_message(fake, CUSTOMER, "What is the main reason", timeout=30)
         await asyncio.sleep(0.5)
@@ -100,6 +100,11 @@ async def test_sigkill_between_the_webhook_and_its_handling_loses_no_answer(
         assert sum("What is the main reason" in m.text for m in fake.sent_to(CUSTOMER)) == 1
         assert await bot.terminate() == 0
         assert integrity(db_path) == "ok"
+        # Both runs logged at DEBUG (pywa's and httpx's requests too): no secret in a line.
+        log = bot.log()
+        assert "whatsapp" in log.lower()
+        for secret in environ.values():
+            assert secret not in log
     finally:
         await bot.ensure_stopped()
         await fake.stop()
