@@ -42,6 +42,24 @@ BUSINESS_SIDE = {0, 3, 10, 190, 368, 131031, 130497, 131042, 131045, 131037}
 that messages go out once the organizer fixed it (the reason says what)."""
 
 
+MAX_RETRY_AFTER = 3600.0
+
+
+def retry_after(response: httpx.Response | None) -> float | None:
+    """Seconds from a `Retry-After` header (the Cloud API's error codes rarely come with one, but
+    the Graph API's gateways send it with a 429 or 503), else None."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    if not 0 < seconds < float("inf"):
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
+
+
 def is_permanent_code(code: int | None) -> bool:
     return code in PERMANENT
 
@@ -55,10 +73,13 @@ def delivery_error(error: Exception) -> DeliveryError:
     reason = f"WhatsApp error {error.code}: {error.message}"
     if error.details:
         reason += f" ({error.details})"
+    asked = retry_after(error.raw_response)
     if error.code == THROUGHPUT:
-        return temporary_failure(reason, THROUGHPUT_WAIT)
+        return temporary_failure(reason, asked or THROUGHPUT_WAIT)
     if error.code == PAIR_RATE:
-        return temporary_failure(reason, PAIR_RATE_WAIT)
+        return temporary_failure(reason, asked or PAIR_RATE_WAIT)
+    if asked is not None:  # the Graph API's own throttling (HTTP 429 / 503 with Retry-After)
+        return temporary_failure(reason, asked)
     if error.code in TEMPORARY or error.code in BUSINESS_SIDE or (200 <= error.code < 300):
         return temporary_failure(reason)
     if error.code in PERMANENT:
