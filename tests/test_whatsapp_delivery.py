@@ -172,3 +172,26 @@ async def test_statuses_only_move_forward_whatever_order_they_arrive_in(
     await settle(app, fake)
     recorded = await app.store.whatsapp.message(help_text.id)
     assert recorded is not None and recorded.status == "read"
+
+
+async def test_forgetting_a_whatsapp_customer_leaves_no_trace_of_their_number(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    app = await app_factory(whatsapp_config(fake, db_path, "", TEMPLATES), clock=MovableClock())
+    await connect(app, fake)
+    await app.triggers.trigger(TriggerRequest("csat", CONTACT, {"order_id": "#7"}))
+    await app.invitations.tick()
+    await wait_for_message(fake, CUSTOMER, "#7")
+    await settle(app, fake)  # the template is held-back question and statuses: all stored
+    await fake.customer_text(CUSTOMER, "Terveisiä Maijalta")
+    await wait_for_message(fake, CUSTOMER, "How satisfied")
+    await settle(app, fake)
+    await app.incoming.erasure.forget(channel="whatsapp", address=f"+{CUSTOMER}")
+    rows = []
+    for table in ("inbox", "outbox", "contacts", "whatsapp_chats", "whatsapp_messages"):
+        rows += [
+            str(tuple(row)) for row in await app.store.database.fetchall(f"SELECT * FROM {table}")
+        ]
+    dump = "\n".join(rows)
+    assert CUSTOMER not in dump
+    assert "Maijalta" not in dump
