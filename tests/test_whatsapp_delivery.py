@@ -195,3 +195,22 @@ async def test_forgetting_a_whatsapp_customer_leaves_no_trace_of_their_number(
     dump = "\n".join(rows)
     assert CUSTOMER not in dump
     assert "Maijalta" not in dump
+
+
+async def test_a_question_held_behind_a_template_is_not_sent_once_its_survey_expired(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    clock = MovableClock()
+    app = await app_factory(whatsapp_config(fake, db_path, "", TEMPLATES), clock=clock)
+    await connect(app, fake)
+    await app.triggers.trigger(TriggerRequest("csat", CONTACT, {"order_id": "#7"}))
+    await app.invitations.tick()
+    await wait_for_message(fake, CUSTOMER, "#7")
+    clock.advance(8 * 24 * 3600)  # the survey expires after 7 days
+    await app.invitations.tick()
+    invitation = await app.store.invitations.get(1)
+    assert invitation is not None and invitation.state.value == "expired"
+    await fake.customer_text(CUSTOMER, "Hei, mitä asiaa?")
+    await wait_for_message(fake, CUSTOMER, "I ask short feedback surveys")
+    await settle(app, fake)
+    assert not any("How satisfied" in m.text for m in fake.sent_to(CUSTOMER))

@@ -70,6 +70,7 @@ from bot.clock import Clock
 from bot.http.json_body import BadJson, parse_json
 from bot.tokens import same_secret
 from storage.database import StorageError
+from storage.records import OPEN_STATES
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -319,6 +320,10 @@ class WhatsAppChannel(Channel):
             with contextlib.suppress(Exception):  # blue ticks are a courtesy
                 await self._require_client().mark_message_as_read(incoming.external_id)
         held = await store.whatsapp.held(incoming.address)
+        if held is not None and not await self._still_open(held):
+            # The survey expired (or ended otherwise) while the template waited for a reply.
+            await store.whatsapp.release(incoming.address, held)
+            held = None
         if held is not None:
             if incoming.kind is IncomingKind.COMMAND and incoming.command == "stop":
                 await store.whatsapp.release(incoming.address, held)
@@ -327,6 +332,13 @@ class WhatsAppChannel(Channel):
                 await self._send_held(incoming.address, held)
                 return
         await self.deliver(incoming)
+
+    async def _still_open(self, held: str) -> bool:
+        invitation_id = json.loads(held).get("invitation_id")
+        if invitation_id is None:
+            return True
+        invitation = await self._require_store().invitations.get(int(invitation_id))
+        return invitation is not None and invitation.state in OPEN_STATES
 
     async def _send_held(self, address: str, held: str) -> None:
         data = json.loads(held)
@@ -461,6 +473,7 @@ class WhatsAppChannel(Channel):
         store = self._require_store()
         held = json.dumps(
             {
+                "invitation_id": prompt.invitation_id,
                 "intro": prompt.intro,
                 "text": prompt.text,
                 "language": language,
