@@ -40,7 +40,19 @@ report_to = ["whatsapp:+358 40 999 9999"]
 def test_a_good_section_loads_with_its_secrets_kept_out_of_sight() -> None:
     config = parse_config(GOOD, environ=ENV)
     assert config.whatsapp is not None
-    assert config.whatsapp.templates["order_delivered"].parameters == ("order_id", "store")
+    template = config.whatsapp.templates["order_delivered"]
+    assert template.parameters == ("order_id", "store") and template.languages == ("fi",)
+    several = parse_config(
+        GOOD.replace('language = "fi"', 'language = ["fi", "en_US"]'), environ=ENV
+    )
+    assert several.whatsapp is not None
+    approved = several.whatsapp.templates["order_delivered"]
+    assert [approved.language_for(code) for code in ("en", "fi", "sv", None)] == [
+        "en_US",
+        "fi",
+        "fi",
+        "fi",
+    ]
     assert config.team.report_to == ("whatsapp:+358409999999",)
     assert "whatsapp" in config.channels
     assert set(ENV.values()) <= set(config.secrets())
@@ -51,6 +63,7 @@ def test_a_good_section_loads_with_its_secrets_kept_out_of_sight() -> None:
     ("change", "expected"),
     [
         ('phone_number_id = "106540352242922"', "whatsapp.phone_number_id: is required"),
+        ('language = "fi"', "whatsapp.templates.order_delivered.language: is required"),
         ('api_version = "23"', 'whatsapp.api_version: must be a Graph API version such as "v23.0"'),
         ('name = "palaute_feedback"', "whatsapp.templates.order_delivered.name: is required"),
         ("[touchpoints.order_delivered]", 'whatsapp.templates.order_delivered: there is no touchpoint "order_delivered"'),
@@ -61,6 +74,7 @@ def test_a_good_section_loads_with_its_secrets_kept_out_of_sight() -> None:
 def test_each_mistake_is_named_with_its_key_and_line(change: str, expected: str) -> None:
     replacement = {
         'phone_number_id = "106540352242922"': 'phone_number_id = ""',
+        'language = "fi"': 'language = "Finnish"',
         'api_version = "23"': 'verify_token = "${WA_VERIFY}"\napi_version = "23"',
         'name = "palaute_feedback"': 'name = "Palaute Feedback!"',
         "[touchpoints.order_delivered]": "[touchpoints.order_delivery]",

@@ -12,21 +12,28 @@ from bot.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory
 from tests.fakes.whatsapp_api import FakeWhatsApp
 from tests.telegram_helpers import MovableClock
-from tests.whatsapp_helpers import TEMPLATE, connect, settle, wait_for_message, whatsapp_config
+from tests.whatsapp_helpers import (
+    TEMPLATE,
+    TEMPLATE_EN,
+    connect,
+    settle,
+    wait_for_message,
+    whatsapp_config,
+)
 
 CUSTOMER = "358401234567"
 CONTACT = ContactSpec("whatsapp", f"+{CUSTOMER}")
 TEMPLATES = """
 [whatsapp.templates.csat]
 name = "palaute_feedback"
-language = "fi"
+language = ["fi", "en"]
 parameters = ["order_id"]
 """
 
 
 @pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeWhatsApp]:
-    fake = FakeWhatsApp(templates=[TEMPLATE])
+    fake = FakeWhatsApp(templates=[TEMPLATE, TEMPLATE_EN])
     await fake.start()
     yield fake
     await fake.stop()
@@ -214,3 +221,18 @@ async def test_a_question_held_behind_a_template_is_not_sent_once_its_survey_exp
     await wait_for_message(fake, CUSTOMER, "I ask short feedback surveys")
     await settle(app, fake)
     assert not any("How satisfied" in m.text for m in fake.sent_to(CUSTOMER))
+
+
+async def test_the_template_is_sent_in_the_surveys_language(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    app = await app_factory(whatsapp_config(fake, db_path, "", TEMPLATES), clock=MovableClock())
+    await connect(app, fake)
+    other = ContactSpec("whatsapp", "+358407654321")
+    await app.triggers.trigger(TriggerRequest("csat", CONTACT, {"order_id": "#7"}, language="fi"))
+    await app.triggers.trigger(TriggerRequest("csat", other, {"order_id": "#8"}, language="en"))
+    await app.invitations.tick()
+    await wait_for_message(fake, CUSTOMER, "Hei! Kiitos tilauksestasi #7")
+    await wait_for_message(fake, "358407654321", "Hi! Thank you for your order #8")
+    await fake.customer_taps(CUSTOMER, "Vastaan")
+    await wait_for_message(fake, CUSTOMER, "Kuinka tyytyväinen olit palveluumme?")

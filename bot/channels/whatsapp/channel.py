@@ -486,10 +486,12 @@ class WhatsAppChannel(Channel):
         await store.whatsapp.hold(address, held, now=self._now())
         client = self._require_client()
         try:
-            language_code = TemplateLanguage(template.language)
+            language_code = TemplateLanguage(
+                template.language_for(language or self._default_language)
+            )
         except ValueError:
             raise rejected_message(
-                f"WhatsApp: template language {template.language!r} is not one WhatsApp knows"
+                f"WhatsApp: template language {template.languages!r} is not one WhatsApp knows"
             ) from None
         try:
             sent = await client.send_template(

@@ -41,7 +41,7 @@ def whatsapp_lines(
                 f" add [whatsapp.templates.{touchpoint}] to reach the others"
             )
             continue
-        parts = [f'template "{template.name}" ({template.language})']
+        parts = [f'template "{template.name}" ({", ".join(template.languages)})']
         if template.parameters:
             named = []
             for index, name in enumerate(template.parameters, 1):

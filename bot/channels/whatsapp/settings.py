@@ -29,9 +29,17 @@ class WhatsAppTemplate:
     """The approved template that opens a touchpoint's survey outside the 24-hour window."""
 
     name: str
-    language: str
+    languages: tuple[str, ...]
+    """The languages it is approved in; the first is used for a customer in none of them."""
     parameters: tuple[str, ...] = ()
     """Touchpoint property names, in the order of the template's {{1}}, {{2}}, …"""
+
+    def language_for(self, language: str | None) -> str:
+        """The approved language matching the survey's (`fi` matches `fi` and `fi_FI`)."""
+        for candidate in self.languages:
+            if language and candidate.split("_")[0].lower() == language.split("_")[0].lower():
+                return candidate
+        return self.languages[0]
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ def _positive(reader: ConfigReader, number: Any, path: str, scope: Scope) -> Any
 
 TEMPLATE_KEYS = (
     Key("name", TEXT, None),
-    Key("language", TEXT, None),
+    Key("language", lambda reader, value, path, default: value, None),
     Key("parameters", lambda reader, value, path, default: reader.typed(value, list, path, []),
         []),
 )  # fmt: skip
@@ -131,15 +139,27 @@ def _templates(reader: ConfigReader, value: Any, path: str, default: Any) -> Any
                 "is required: the approved template's name (lower case letters, digits and _)",
             )
             continue
-        if not values.get("language"):
-            reader.problem(f"{where}.language", 'is required: the template\'s language, e.g. "fi"')
+        languages = values.get("language")
+        if isinstance(languages, str):
+            languages = [languages]
+        if (
+            not isinstance(languages, list)
+            or not languages
+            or not all(isinstance(code, str) and re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", code)
+                       for code in languages)
+        ):  # fmt: skip
+            reader.problem(
+                f"{where}.language",
+                'is required: the language code the template is approved in, e.g. "fi", or'
+                ' several, e.g. ["fi", "en"]',
+            )
             continue
         parameters = values.get("parameters") or []
         if not all(isinstance(p, str) and p for p in parameters):
             reader.problem(f"{where}.parameters", "must be a list of touchpoint property names")
             continue
         templates[str(touchpoint)] = WhatsAppTemplate(
-            values["name"], values["language"], tuple(parameters)
+            values["name"], tuple(languages), tuple(parameters)
         )
     return templates
 
