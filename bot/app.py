@@ -8,17 +8,23 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.channels.base import Channel, http_routes_of
-from bot.channels.web import WebChannel
+from bot.channels import registry
+from bot.channels.base import Channel
+from bot.channels.context import AnswerServices, ChannelContext
+from bot.channels.intake import PRUNE_EVERY, DurableInbox
+from bot.channels.spec import ChannelSpec
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.followups import FollowupService
-from bot.http import api, dashboard, web_survey
+from bot.http import api, dashboard
 from bot.http.connections import limits_for
 from bot.http.server import HttpServer, health
 from bot.incoming import IncomingHandler
@@ -32,6 +38,7 @@ from bot.triggers import TriggerService
 from bot.webhooks import WebhookChannel, WebhookPublisher
 from storage.database import StorageError
 from storage.lease import HEARTBEAT_SECONDS, DatabaseInUse, RunLease
+from storage.records import Invitation
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,23 +48,6 @@ APP_KEY: web.AppKey[PalauteApp] = web.AppKey("palaute", object)  # type: ignore[
 
 class StartupError(RuntimeError):
     """palaute could not start; the message says what to fix."""
-
-
-def build_channels(config: Config) -> dict[str, Channel]:
-    channels: dict[str, Channel] = {"web": WebChannel()}
-    if config.telegram:
-        from bot.channels.telegram import TelegramChannel
-
-        channels["telegram"] = TelegramChannel(config.telegram, config.server)
-    if config.slack:
-        from bot.channels.slack import SlackChannel
-
-        channels["slack"] = SlackChannel(config.slack, config.server)
-    if config.whatsapp:
-        from bot.channels.whatsapp.channel import WhatsAppChannel
-
-        channels["whatsapp"] = WhatsAppChannel(config.whatsapp)
-    return channels
 
 
 class PalauteApp:
@@ -71,7 +61,11 @@ class PalauteApp:
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.channels = channels if channels is not None else build_channels(config)
+        self.channels: dict[str, Channel] = dict(channels) if channels is not None else {}
+        """Adapters given instead of building them from the config (tests); the channels
+        without settings (web) are built at start unless given too."""
+        self._given_channels = channels is not None
+        self._built: set[str] = set()
         if config.webhooks and "webhook" not in self.channels:
             self.channels["webhook"] = WebhookChannel(config.webhooks)
         self.http_enabled = http
@@ -94,6 +88,8 @@ class PalauteApp:
         )
         add_secret(secret)  # generated and kept in the database: not among the config's
         self.signer = TokenSigner(secret)
+        self.scheduler: AsyncIOScheduler = build_scheduler(self.config.team.timezone)
+        self._build_channels()
         self.dispatcher = Dispatcher(self.store, self.channels, self.clock)
         self.surveys = SurveyService(self.store, self.config, self.clock, self.dispatcher.wake)
         self.surveys.pushing_channels = {
@@ -106,7 +102,6 @@ class PalauteApp:
         self.incoming = IncomingHandler(
             self.store, self.surveys, self.triggers, self.signer, self.clock
         )
-        self.scheduler: AsyncIOScheduler = build_scheduler(self.config.team.timezone)
         self.invitations = InvitationScheduler(
             self.store, self.config, self.clock, self.surveys, self.triggers, self.dispatcher.wake
         )
@@ -129,10 +124,14 @@ class PalauteApp:
             self.config.server.port,
             limits_for(self.config.server.trusted_proxies),
         )
-        for channel in self.channels.values():
+        for name, channel in self.channels.items():
             channel.set_handler(self.incoming)
-            if hasattr(channel, "attach"):
-                channel.attach(self)
+            resolve_contact = getattr(channel, "resolve_contact", None)
+            if resolve_contact is not None:
+                self.triggers.resolvers[name] = resolve_contact
+            spec = registry.find(name)
+            if name in self._built and spec is not None and spec.organizer_commands is not None:
+                spec.organizer_commands(channel, self)
         if self.http_enabled:
             try:
                 await self.http.start()
@@ -142,8 +141,7 @@ class PalauteApp:
                     f" {os.strerror(error.errno) if error.errno else error} (is palaute already running? set [server] port"
                     " to another port)"
                 ) from error
-            web_survey.announce(self)
-            await self.dashboard.announce(web_survey.links(self).base_url)
+            await self.dashboard.announce(self.base_url())
         # Channels first, so that what the outbox kept from the last run goes out at once.
         for name, channel in self.channels.items():
             try:
@@ -182,11 +180,72 @@ class PalauteApp:
         app[api.BATCH_LIMIT_KEY] = self.config.server.batch_limit
         app.router.add_get("/healthz", health)
         app.add_routes(api.routes())
-        web_survey.install(app, self)
         self.dashboard = dashboard.install(app, self)
         for channel in self.channels.values():
-            app.add_routes(http_routes_of(channel))
+            app.add_routes(channel.http_routes())
+        app[api.LINK_BUILDER_KEY] = self._invitation_links
         return app
+
+    def _build_channels(self) -> None:
+        """Each channel of the config (and each always-on one) from its spec and a narrow
+        context, unless given to the constructor."""
+        for spec in registry.specs():
+            if spec.name in self.channels:
+                continue
+            configured = spec.name in self.config.channel_settings
+            if spec.section is None or (configured and not self._given_channels):
+                self.channels[spec.name] = spec.build(self._channel_context(spec))
+                self._built.add(spec.name)
+
+    def _channel_context(self, spec: ChannelSpec) -> ChannelContext:
+        intake = None
+        if spec.uses_intake:
+            intake = DurableInbox(spec.name, self.store.inbox, self.clock)
+            self._add_job(intake.prune, PRUNE_EVERY, f"{spec.name}-inbox-prune")
+        return ChannelContext(
+            name=spec.name,
+            settings=self.config.channel_settings.get(spec.name),
+            clock=self.clock,
+            default_language=self.config.defaults.language,
+            base_url=self.base_url,
+            public_url=self.config.server.public_url,
+            kept=self.store.settings,
+            contacts=self.store.contacts,
+            signer=self.signer,
+            add_job=self._add_job,
+            intake=intake,
+            answers=self._answer_services,
+            invitations=self.store.invitations,
+            database=self.store.database,
+        )
+
+    def _add_job(self, job: Callable[[], Awaitable[Any]], every: timedelta, job_id: str) -> None:
+        self.scheduler.add_job(
+            job,
+            "interval",
+            seconds=every.total_seconds(),
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+        )
+
+    def _answer_services(self) -> AnswerServices:
+        return AnswerServices(self.store, self.config, self.surveys, self.triggers)
+
+    def _invitation_links(self, invitation: Invitation) -> dict[str, str]:
+        """What the trigger API returns an upstream system for one invitation, from every
+        channel that offers links (a survey_url, a telegram_link)."""
+        found: dict[str, str] = {}
+        for channel in self.channels.values():
+            found.update(channel.invitation_links(invitation, self.signer))
+        return found
+
+    def base_url(self) -> str:
+        """palaute's public address; with port 0, the port the server really got."""
+        server = self.config.server
+        if not server.public_url and server.port == 0 and getattr(self, "http", None):
+            return server.base_url.rsplit(":", 1)[0] + f":{self.http.port}"
+        return server.base_url
 
     def kick(self) -> None:
         """Run the invitation tick now instead of at the next interval.

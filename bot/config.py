@@ -18,10 +18,8 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
-from bot.channels.capacity import CAPACITIES
-from bot.channels.whatsapp.addresses import NotAPhoneNumber, normalize_phone
-from bot.channels.whatsapp.explain import unknown_template_touchpoints
-from bot.channels.whatsapp.settings import WhatsAppConfig, read_whatsapp, secrets_of
+from bot.channels import registry
+from bot.channels.spec import BadAddress
 from bot.config_lines import key_lines, line_of
 from bot.config_schema import (
     ABANDON,
@@ -54,7 +52,6 @@ from conversations.schema import type_name
 from conversations.survey import Survey
 
 DEFAULT_CONFIG_NAME = "palaute.toml"
-TARGET_CHANNELS = ("slack", "telegram", "whatsapp")
 WEBHOOK_EVENTS = ("response.completed", "response.detractor", "followup.resolved", "contact.erased")
 
 
@@ -90,42 +87,6 @@ class ServerConfig:
             return self.public_url.rstrip("/")
         host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class TelegramPace:
-    """Telegram's flood limits palaute paces itself under. The defaults are the published
-    figures (the Bot FAQ "My bot is hitting limits", telegram.constants.FloodLimit); raise them
-    for paid broadcasts (up to 1000 a second overall) or a local Bot API server's own limits."""
-
-    messages_per_second: float = 30.0
-    messages_per_second_per_chat: float = 1.0
-    per_chat_burst: int = 3
-    """Messages one chat may get at once before the per-chat pace applies (1: never more)."""
-    messages_per_minute_per_group: float = 20.0
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    token: str = field(repr=False)
-    mode: str = "polling"
-    base_url: str | None = None
-    webhook_secret: str | None = field(default=None, repr=False)
-    bot_username: str | None = None
-    pace: TelegramPace = TelegramPace()
-
-
-@dataclass(frozen=True)
-class SlackConfig:
-    bot_token: str = field(repr=False)
-    app_token: str | None = field(default=None, repr=False)
-    signing_secret: str | None = field(default=None, repr=False)
-    base_url: str | None = None
-    admins: tuple[str, ...] = ()
-
-    @property
-    def mode(self) -> str:
-        return "socket" if self.app_token is not None else "http"
 
 
 @dataclass(frozen=True)
@@ -208,8 +169,6 @@ class OrganisationConfig:
 class Config:
     storage: StorageConfig = StorageConfig()
     server: ServerConfig = ServerConfig()
-    telegram: TelegramConfig | None = None
-    slack: SlackConfig | None = None
     team: TeamConfig = TeamConfig()
     defaults: DefaultsConfig = DefaultsConfig()
     surveys: Mapping[str, Survey] = field(default_factory=builtin_surveys)
@@ -221,7 +180,8 @@ class Config:
     organisation: OrganisationConfig = OrganisationConfig()
     audience_names: Mapping[str, LocalizedText] = field(default_factory=dict)
     """What customers see an audience called (`kirppis_visitors` → "Kirppis 2026")."""
-    whatsapp: WhatsAppConfig | None = None
+    channel_settings: Mapping[str, Any] = field(default_factory=dict)
+    """Each configured channel's settings by its name, as its spec's config section read them."""
 
     def audience_name(self, audience: str, language: str) -> str | None:
         names = self.audience_names.get(audience)
@@ -229,14 +189,12 @@ class Config:
 
     @property
     def channels(self) -> list[str]:
-        names = ["web"]
-        if self.telegram:
-            names.append("telegram")
-        if self.slack:
-            names.append("slack")
-        if self.whatsapp:
-            names.append("whatsapp")
-        return names
+        """The channels palaute runs: those without settings, and those configured."""
+        return [
+            spec.name
+            for spec in registry.specs()
+            if spec.section is None or spec.name in self.channel_settings
+        ]
 
     def touchpoint(self, name: str) -> TouchpointConfig:
         """A configured touchpoint, or an implicit one that sends the built-in survey of that name."""
@@ -256,16 +214,14 @@ class Config:
     def secrets(self) -> list[str]:
         """Every secret value in use, for scrubbing logs."""
         sections: list[tuple[object, tuple[Key, ...]]] = [(self.server, SERVER_KEYS)]
-        if self.telegram:
-            sections.append((self.telegram, TELEGRAM_KEYS))
-        if self.slack:
-            sections.append((self.slack, SLACK_KEYS))
+        for name, settings in self.channel_settings.items():
+            section = registry.spec(name).section
+            if section is not None:
+                sections.append((settings, section.keys))
         sections += [(hook, WEBHOOK_KEYS) for hook in self.webhooks]
         values = [
             getattr(section, name) for section, keys in sections for name in secret_names(keys)
         ]
-        if self.whatsapp:
-            values += secrets_of(self.whatsapp)
         return [v for v in values if v]
 
 
@@ -337,80 +293,6 @@ SERVER_KEYS = (
 )
 
 
-def _telegram_mode(reader: ConfigReader, mode: Any, path: str, scope: Scope) -> Any:
-    if mode not in ("polling", "webhook"):
-        reader.problem(path, 'must be "polling" or "webhook"')
-    if mode == "webhook" and not scope["server.public_url"]:
-        reader.problem(path, "webhook mode needs server.public_url")
-    return mode
-
-
-def _bot_api_root(reader: ConfigReader, url: Any, path: str, scope: Scope) -> Any:
-    if url is not None and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", url):
-        reader.problem(path, "must be an http:// or https:// URL")
-    elif url is not None and url.rstrip("/").endswith("/bot"):
-        reader.problem(
-            path,
-            f'give the Bot API server\'s root, without /bot (palaute adds "/bot<token>/"):'
-            f' "{url.rstrip("/").removesuffix("/bot")}"',
-        )
-    return url
-
-
-TELEGRAM_KEYS = (
-    Key("mode", TEXT, "polling", _telegram_mode),
-    Key("base_url", TEXT, None, _bot_api_root),
-    secret("token", required=True),
-    secret("webhook_secret"),
-    Key("bot_username", TEXT),
-)
-
-
-def _rate_per_second(reader: ConfigReader, rate: Any, path: str, scope: Scope) -> Any:
-    if not 0 < rate <= 100_000:
-        reader.problem(path, "must be a number of messages a second above 0")
-        return USE_DEFAULT
-    return rate
-
-
-def _rate_per_minute(reader: ConfigReader, rate: Any, path: str, scope: Scope) -> Any:
-    if not 2 <= rate <= 6_000_000:
-        reader.problem(path, "must be a number of messages a minute, at least 2")
-        return USE_DEFAULT
-    return rate
-
-
-def _burst(reader: ConfigReader, burst: Any, path: str, scope: Scope) -> Any:
-    if not 1 <= burst <= 1000:
-        reader.problem(path, "must be a whole number of messages from 1 (no burst) to 1000")
-        return USE_DEFAULT
-    return burst
-
-
-TELEGRAM_PACE_KEYS = (
-    Key("messages_per_second", NUMBER, TelegramPace.messages_per_second, _rate_per_second),
-    Key("messages_per_second_per_chat", NUMBER, TelegramPace.messages_per_second_per_chat,
-        _rate_per_second),
-    Key("messages_per_minute_per_group", NUMBER, TelegramPace.messages_per_minute_per_group,
-        _rate_per_minute),
-    Key("per_chat_burst", WHOLE, TelegramPace.per_chat_burst, _burst),
-)  # fmt: skip
-"""Written in [telegram] itself, read into `TelegramConfig.pace`."""
-
-
-def _texts(reader: ConfigReader, values: Any, path: str, scope: Scope) -> Any:
-    return tuple(str(value) for value in values)
-
-
-SLACK_KEYS = (
-    Key("admins", LIST, [], _texts),
-    secret("bot_token", required=True),
-    secret("app_token"),
-    secret("signing_secret"),
-    Key("base_url", TEXT),
-)
-
-
 def _not_negative(reader: ConfigReader, number: Any, path: str, scope: Scope) -> Any:
     if number < 0:
         reader.problem(path, "must be 0 or more")
@@ -451,22 +333,17 @@ def _report_targets(reader: ConfigReader, targets: Any, path: str, scope: Scope)
     for index, target in enumerate(targets):
         where = f"{path}[{index}]"
         channel, _, address = str(target).partition(":")
-        if channel not in TARGET_CHANNELS or not address:
-            reader.problem(
-                where,
-                f'"{target}" must be "slack:CHANNEL_ID", "telegram:CHAT_ID" or "whatsapp:+PHONE"',
-            )
-        elif channel == "whatsapp" and scope["whatsapp"] is None:
-            reader.problem(where, "reports go to WhatsApp but there is no [whatsapp] section")
-        elif channel == "whatsapp":
+        spec = registry.find(channel)
+        if spec is None or spec.address.team is None or not address:
+            forms = [f'"{s.name}:{s.address.team}"' for s in registry.specs() if s.address.team]
+            reader.problem(where, f'"{target}" must be {" or ".join(forms)}')
+        elif channel not in scope["channel_settings"]:
+            reader.problem(where, f"reports go to {spec.title} but there is no [{channel}] section")
+        elif spec.address.canonical is not None:
             try:
-                targets[index] = f"whatsapp:{normalize_phone(address)}"
-            except NotAPhoneNumber as error:
+                targets[index] = f"{channel}:{spec.address.parse(address)}"
+            except BadAddress as error:
                 reader.problem(where, str(error))
-        elif channel == "slack" and scope["slack"] is None:
-            reader.problem(where, "reports go to Slack but there is no [slack] section")
-        elif channel == "telegram" and scope["telegram"] is None:
-            reader.problem(where, "reports go to Telegram but there is no [telegram] section")
     return tuple(str(target) for target in targets)
 
 
@@ -626,9 +503,10 @@ def _audience_name(reader: ConfigReader, name: Any, path: str, scope: Scope) -> 
 AUDIENCE_KEYS = (Key("name", _as_given, None, _audience_name),)
 
 SECTIONS = (
-    "storage", "server", "telegram", "slack", "team", "defaults", "surveys", "touchpoints",
-    "webhooks", "organisation", "audiences", "whatsapp",
+    "storage", "server", "team", "defaults", "surveys", "touchpoints", "webhooks", "organisation",
+    "audiences",
 )  # fmt: skip
+"""Besides each channel's own section (registry.py)."""
 
 
 def find_config(explicit: str | Path | None) -> Path | None:
@@ -686,48 +564,53 @@ def parse_config(
 
 
 def _build(reader: ConfigReader, data: dict[str, Any], source: Path | None) -> Config:
-    reader.unknown_keys(data, set(SECTIONS), "")
+    reader.unknown_keys(data, {*SECTIONS, *registry.section_names()}, "")
     storage = StorageConfig(**read_section(reader, data, "storage", STORAGE_KEYS))
     server = ServerConfig(**read_section(reader, data, "server", SERVER_KEYS))
-    telegram = None
-    if "telegram" in data:
-        values = read_section(reader, data, "telegram", TELEGRAM_KEYS + TELEGRAM_PACE_KEYS,
-                              {"server.public_url": server.public_url})  # fmt: skip
-        pace = TelegramPace(**{key.name: values.pop(key.name) for key in TELEGRAM_PACE_KEYS})
-        telegram = TelegramConfig(**values, pace=pace)
-    slack = None
-    if "slack" in data:
-        table = reader.table(data, "slack", names(SLACK_KEYS))
-        slack = SlackConfig(**(read_keys(reader, table, "slack.", SLACK_KEYS) or {}))
-        if "app_token" not in table and "signing_secret" not in table:
-            reader.problem("slack", "set app_token (Socket Mode) or signing_secret (HTTP mode)")
-        if "app_token" not in table and not server.public_url:
-            reader.problem("slack.signing_secret", "HTTP mode needs server.public_url")
-    whatsapp = read_whatsapp(reader, data, server.public_url)
+    channel_settings = _channel_settings(reader, data, server)
     defaults = DefaultsConfig(**read_section(reader, data, "defaults", DEFAULTS_KEYS))
     team = TeamConfig(**read_section(reader, data, "team", TEAM_KEYS,
-                                     {"telegram": telegram, "slack": slack,
-                                      "whatsapp": whatsapp}))  # fmt: skip
+                                     {"channel_settings": channel_settings}))  # fmt: skip
     surveys = _surveys(reader, data.get("surveys", {}))
     touchpoints = _touchpoints(reader, data.get("touchpoints", {}), defaults, surveys)
     webhooks = _webhooks(reader, data.get("webhooks", []))
-    if whatsapp is not None:
-        for name in unknown_template_touchpoints(whatsapp, touchpoints, surveys):
-            reader.problem(
-                f"whatsapp.templates.{name}",
-                f'there is no touchpoint "{name}" (known: {", ".join(sorted(touchpoints)) or "none"},'
-                " or a survey's name)",
-            )
     base_folder = source.parent if source else Path.cwd()
     organisation = OrganisationConfig(**read_section(reader, data, "organisation",
                                                      ORGANISATION_KEYS, {"base_folder": base_folder}))  # fmt: skip
     audience_names = _audience_names(reader, data.get("audiences", {}), defaults.language)
-    _check_fit(reader, [name for name, on in (("telegram", telegram), ("slack", slack)) if on],
-               surveys, touchpoints)  # fmt: skip
+    _check_fit(reader, list(channel_settings), surveys, touchpoints)
     return Config(
-        storage, server, telegram, slack, team, defaults, surveys, touchpoints, webhooks, source,
-        tuple(reader.missing_secrets), organisation, audience_names, whatsapp,
+        storage, server, team, defaults, surveys, touchpoints, webhooks, source,
+        tuple(reader.missing_secrets), organisation, audience_names, channel_settings,
     )  # fmt: skip
+
+
+def _channel_settings(
+    reader: ConfigReader, data: dict[str, Any], server: ServerConfig
+) -> dict[str, Any]:
+    """Each channel's `[name]` table read through its spec's section, for those present."""
+    touchpoints, surveys = data.get("touchpoints"), data.get("surveys")
+    scope = {
+        "server.public_url": server.public_url,
+        # What a touchpoint can be named by (its own table, or a survey's name), for sections
+        # that configure something per touchpoint (WhatsApp's templates).
+        "touchpoint_names": {
+            *(touchpoints if isinstance(touchpoints, dict) else ()),
+            *builtin_surveys(),
+            *(surveys if isinstance(surveys, dict) else ()),
+        },
+    }
+    found: dict[str, Any] = {}
+    for spec in registry.specs():
+        section = spec.section
+        if section is None or spec.name not in data:
+            continue
+        table = reader.table(data, spec.name, names(section.keys))
+        values = read_keys(reader, table, f"{spec.name}.", section.keys, scope) or {}
+        if section.check is not None:
+            section.check(reader, table, scope)
+        found[spec.name] = section.settings(values)
+    return found
 
 
 def _audience_names(
@@ -799,7 +682,7 @@ def _check_fit(
     """Refuse what a configured channel could not send: a survey's texts and keyboards, and the
     fixed properties a touchpoint puts into them."""
     for channel in channels:
-        capacity = CAPACITIES.get(channel)
+        capacity = registry.spec(channel).capacity
         if capacity is None:
             continue
         for survey_id, survey in surveys.items():

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import aiosqlite
 
 from bot.alerts import is_alert_message
+from bot.channels import registry
 from bot.channels.base import Incoming, IncomingKind
-from bot.channels.capacity import CAPACITIES
 from bot.clock import Clock
 from bot.config import Config
 from bot.message_split import split_message
@@ -160,7 +160,7 @@ class ReplyRelay:
 def _pieces(message: str, channel: str) -> list[str]:
     """A relayed message as the channel can take it: several messages (in order, one chat's
     outbox keeps them so) when it is longer than one message of that channel may be."""
-    capacity = CAPACITIES.get(channel)
+    capacity = registry.capacity_of(channel)
     if capacity is None:
         return [message]
     return split_message(message, capacity.max_text_length)

@@ -11,6 +11,7 @@ from datetime import timedelta
 import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.channels import registry
 from bot.clock import Clock
 from bot.config import Config
 from bot.surveys import SurveyService
@@ -132,7 +133,7 @@ class InvitationScheduler:
                     "the contact opted out of surveys",
                     now,
                 )
-            if contact.channel == "web":
+            if _answers_at_a_link(contact.channel):
                 # A web contact answers at its link; there is nothing to push.
                 if await self.store.invitations.transition(
                     connection, invitation.id, InvitationState.SENT, now=now, expected=scheduled
@@ -261,3 +262,10 @@ def build_scheduler(timezone: str) -> AsyncIOScheduler:
         timezone=timezone,
         job_defaults={"misfire_grace_time": int(timedelta(hours=12).total_seconds())},
     )
+
+
+def _answers_at_a_link(channel: str) -> bool:
+    """A channel whose customers fetch the questions themselves (web pages), not one palaute
+    pushes them to."""
+    spec = registry.find(channel)
+    return spec is not None and not spec.pushes_prompts

@@ -18,14 +18,15 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
-from bot.channels.slack import COMMAND, SlackChannel
-from bot.channels.slack_blocks import escape_mrkdwn
-from bot.channels.slack_errors import SLACK_UNAVAILABLE
+from bot.channels.slack.blocks import escape_mrkdwn
+from bot.channels.slack.channel import COMMAND, SlackChannel
+from bot.channels.slack.errors import SLACK_UNAVAILABLE
+from bot.clock import Clock
 from bot.durations import format_duration, parse_duration
 from bot.reports.format import format_uncertainty
 from bot.scores import ScoreRow, live_as_of, rolling_scores
@@ -33,7 +34,21 @@ from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerResul
 from storage.records import InvitationState
 
 if TYPE_CHECKING:
-    from bot.app import PalauteApp
+    from bot.config import Config
+    from bot.scheduling import InvitationScheduler
+    from bot.triggers import TriggerService
+    from storage.store import Store
+
+
+class OrganizerServices(Protocol):
+    """What the organizers' commands use of palaute (the app provides it)."""
+
+    store: Store
+    config: Config
+    clock: Clock
+    triggers: TriggerService
+    invitations: InvitationScheduler
+
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -211,7 +226,7 @@ def _section(markdown: str) -> dict[str, Any]:
 
 
 class OrganizerCommands:
-    def __init__(self, app: PalauteApp, channel: SlackChannel) -> None:
+    def __init__(self, app: OrganizerServices, channel: SlackChannel) -> None:
         self.app = app
         self.channel = channel
         self.directory = channel.directory

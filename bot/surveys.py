@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bot.channels import registry
 from bot.channels.base import Button, OutgoingPrompt
-from bot.channels.capacity import CAPACITIES
 from bot.clock import Clock
 from bot.config import Config
 from bot.survey_fit import fitted_echo
@@ -329,7 +329,7 @@ class SurveyService:
         conversation = step.conversation
         now = self.clock.now()
         if ref:
-            capacity = CAPACITIES.get(channel)
+            capacity = registry.capacity_of(channel)
             echo = fitted_echo(
                 conversation,
                 step.question,

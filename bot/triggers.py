@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import secrets
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -18,8 +17,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.channels.capacity import CAPACITIES
-from bot.channels.whatsapp.addresses import NotAPhoneNumber, normalize_phone
+from bot.channels import registry
+from bot.channels.spec import BadAddress
 from bot.clock import Clock, to_datetime
 from bot.config import Config, TouchpointConfig
 from bot.survey_fit import property_overflows
@@ -28,10 +27,6 @@ from storage.addresses import normalize_address
 from storage.invitations import KeyedInvitation, NewInvitation
 from storage.records import Contact, Invitation, InvitationState
 from storage.store import Store
-
-CHANNELS = ("telegram", "slack", "web", "whatsapp")
-_CHAT_ID = re.compile(r"-?[0-9]{1,20}")
-"""A Telegram chat id: ASCII digits ("²", "١٢٣" and "--5" pass str.isdigit() but not int())."""
 
 
 class TriggerError(ValueError):
@@ -62,31 +57,23 @@ class ContactSpec:
 
     @classmethod
     def parse(cls, text: str, field: str = "contact") -> ContactSpec:
-        """'telegram:123', 'slack:U0123', 'web:…' or 'ref:crm-42'."""
+        """'telegram:123', 'slack:U0123', 'web:…' or 'ref:crm-42' (a channel's address as its
+        spec writes it, or the upstream system's own id)."""
         kind, _, value = text.partition(":")
         value = normalize_address(value)
         if not value:
-            raise TriggerError(
-                field,
-                f'"{text}" must be telegram:CHAT_ID, slack:USER_ID, whatsapp:+PHONE,'
-                " web:EMAIL_OR_PHONE or ref:EXTERNAL_ID",
-            )
+            forms = ", ".join(registry.contact_forms())
+            raise TriggerError(field, f'"{text}" must be {forms} or ref:EXTERNAL_ID')
         if kind == "ref":
             return cls(ref=value)
-        if kind not in CHANNELS:
-            raise TriggerError(
-                field, f'unknown channel "{kind}" (use telegram, slack, whatsapp, web or ref)'
-            )
-        if kind == "telegram" and not _CHAT_ID.fullmatch(value):
-            raise TriggerError(field, f'a Telegram chat id is a number, not "{value}"')
-        if kind == "whatsapp":
-            try:
-                value = normalize_phone(value)
-            except NotAPhoneNumber as error:
-                raise TriggerError(
-                    field, f"a WhatsApp contact is a phone number: {error}"
-                ) from None
-        return cls(channel=kind, address=value)
+        spec = registry.find(kind)
+        if spec is None:
+            known = ", ".join(form.partition(":")[0] for form in registry.contact_forms())
+            raise TriggerError(field, f'unknown channel "{kind}" (use {known} or ref)')
+        try:
+            return cls(channel=kind, address=spec.address.parse(value))
+        except BadAddress as error:
+            raise TriggerError(field, str(error)) from None
 
     @property
     def label(self) -> str:
@@ -184,7 +171,7 @@ class TriggerService:
                 " config, or survey this contact on a channel that is",
             )
         for channel in self._channels_for(request.contact):
-            capacity = CAPACITIES.get(channel)
+            capacity = registry.capacity_of(channel)
             if capacity is None:
                 continue
             for name, message in property_overflows(survey, capacity, properties):

@@ -90,8 +90,7 @@ min_n = 5
 
 
 def team_channels() -> tuple[dict[str, Channel], RecordingChannel, RecordingChannel]:
-    from bot.channels.web import WebChannel
-
+    """Recording Slack and Telegram channels (the app builds the web channel itself)."""
     slack = RecordingChannel("slack")
     telegram = RecordingChannel("telegram")
-    return {"web": WebChannel(), "slack": slack, "telegram": telegram}, slack, telegram
+    return {"slack": slack, "telegram": telegram}, slack, telegram

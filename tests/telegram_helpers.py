@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from bot.app import PalauteApp
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Config
 from tests.conftest import make_config
 from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser

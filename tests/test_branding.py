@@ -12,7 +12,6 @@ import pytest
 
 from bot.config import ConfigError, parse_config
 from bot.tokens import TokenKind
-from bot.web_links import LinkBuilder
 from tests.conftest import AppFactory, make_config
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
 from tests.telegram_helpers import channel_of, telegram_config, wait_for_text
@@ -90,9 +89,8 @@ async def test_check_in_thanks_use_the_audience_display_name(
 ) -> None:
     fake = fake_telegram
     app = await app_factory(telegram_config(fake, db_path, _brand(tmp_path)))
-    link = LinkBuilder(
-        app.config.server.base_url, app.signer, channel_of(app).bot_username
-    ).telegram_link(TokenKind.JOIN, "kirppis_visitors")
+    link = channel_of(app).start_link(app.signer.sign(TokenKind.JOIN, "kirppis_visitors"))
+    assert link is not None
     visitor = fake.user(990, language_code=language)
     fake.push_text(visitor, f"/start {link.partition('?start=')[2]}")
     joined = await wait_for_text(fake, visitor, thanks)

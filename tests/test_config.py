@@ -25,7 +25,7 @@ EXAMPLE_ENV = {
 
 def test_the_example_config_loads() -> None:
     config = load_config(ROOT / "config.example.toml", EXAMPLE_ENV)
-    assert config.telegram is not None and config.telegram.token == "123:tg-secret"
+    assert config.channel_settings["telegram"].token == "123:tg-secret"
     assert {"nps", "csat", "ces", "event", "delivery"} <= set(config.surveys)
     delivered = config.touchpoints["order_delivered"]
     assert delivered.delay.total_seconds() == 1800 and delivered.max_per_day == 500

@@ -7,12 +7,11 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from bot.http.web_survey import SURVEY_PAGES_KEY
-from bot.web_guard import COOKIE
-from bot.web_responses import OpenLink
+from bot.channels.web.guard import COOKIE
+from bot.channels.web.responses import OpenLink
 from tests.conftest import AppFactory
 from tests.test_web_survey import base_url, open_link
-from tests.web_pages import Browser
+from tests.web_pages import Browser, web_channel
 
 AUTH = {"Authorization": "Bearer test-api-token"}
 
@@ -83,7 +82,7 @@ async def test_api_keys_cannot_reach_palaute_internal_keys(app_factory: AppFacto
         cookie = browser.session.cookie_jar.filter_cookies(URL(browser._url(link)))[COOKIE].value
     # An open link keys each browser's response by touchpoint, link and browser id; an API client
     # that sends that key gets an invitation of its own, not the browser's.
-    pages = app.web_app[SURVEY_PAGES_KEY]
+    pages = web_channel(app).pages
     opened = await pages.responses.resolve(link.rsplit("/", 1)[1], None)
     assert isinstance(opened, OpenLink)
     browser_key = opened.key(cookie.split(".")[0])

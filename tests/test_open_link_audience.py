@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from bot.http.web_survey import links
+from bot.channels.web.responses import BROWSER_ONLY
 from bot.triggers import ContactSpec, TriggerRequest
-from bot.web_responses import BROWSER_ONLY
 from storage.records import InvitationState
 from tests.clock import FakeClock
 from tests.conftest import AppFactory
 from tests.test_web_survey import base_url, open_link
-from tests.web_pages import Browser
+from tests.web_pages import Browser, links
 
 
 async def test_an_exit_link_answerer_is_not_counted_as_reachable(app_factory: AppFactory) -> None:

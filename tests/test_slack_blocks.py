@@ -7,8 +7,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.channels.base import Button, OutgoingPrompt, TeamMessage
-from bot.channels.slack import typed_text
-from bot.channels.slack_blocks import (
+from bot.channels.slack.blocks import (
     SELECT_ACTION_ID,
     button_blocks,
     menu_capacity_problem,
@@ -17,6 +16,7 @@ from bot.channels.slack_blocks import (
     text_blocks,
     wants_words,
 )
+from bot.channels.slack.channel import typed_text
 from tests.fakes.slack_api import validate_blocks
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.base import Attachment, Button, DeliveryError, MessageRejected, TeamMessage
-from bot.channels.slack import SlackChannel
-from bot.config import ServerConfig, SlackConfig
+from bot.channels.slack.channel import SlackChannel
+from bot.channels.slack.settings import SlackConfig
+from storage.store import Store
+from tests.channel_context import channel_context
 from tests.fakes.slack_api import UPLOAD, FakeSlack
 
 PNG = bytes.fromhex(
@@ -17,13 +19,13 @@ PNG = bytes.fromhex(
 
 
 @pytest.fixture
-def channel(fake_slack: FakeSlack) -> SlackChannel:
+def channel(fake_slack: FakeSlack, store: Store) -> SlackChannel:
     config = SlackConfig(
         bot_token=fake_slack.bot_token,
         signing_secret=fake_slack.signing_secret,
         base_url=fake_slack.api_url,
     )
-    return SlackChannel(config, ServerConfig())
+    return SlackChannel(config, channel_context("slack", config, store))
 
 
 async def test_a_report_with_a_chart_and_an_alert_with_buttons(
@@ -95,11 +97,14 @@ async def test_a_rate_limit_carries_retry_after(
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
-async def test_an_unreachable_slack_is_a_temporary_failure(fake_slack: FakeSlack) -> None:
+async def test_an_unreachable_slack_is_a_temporary_failure(
+    fake_slack: FakeSlack, store: Store
+) -> None:
     await fake_slack.stop()
     config = SlackConfig(bot_token="xoxb-x", signing_secret="s", base_url=fake_slack.api_url)
+    channel = SlackChannel(config, channel_context("slack", config, store))
     with pytest.raises(DeliveryError) as caught:
-        await SlackChannel(config, ServerConfig()).send_text("C0REPORTS", "Hello")
+        await channel.send_text("C0REPORTS", "Hello")
     assert not caught.value.permanent
 
 

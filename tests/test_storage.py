@@ -203,7 +203,7 @@ async def test_a_pending_send_is_confirmed_once(store: Store) -> None:
 
 
 async def test_browser_contacts_of_an_older_palaute_become_unreachable(db_path: Path) -> None:
-    from bot.web_responses import BROWSER_ONLY
+    from bot.channels.web.responses import BROWSER_ONLY
 
     browser_id = "0123456789abcdef0123456789abcdef"  # as palaute's browser ids are
     database = await Database.open(db_path, migrate=False)

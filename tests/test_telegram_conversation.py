@@ -14,7 +14,6 @@ from bot.app import PalauteApp
 from bot.scores import rolling_scores
 from bot.tokens import TokenKind
 from bot.triggers import ContactSpec, TriggerRequest
-from bot.web_links import LinkBuilder
 from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, fake_telegram  # noqa: F401
@@ -64,9 +63,8 @@ async def test_qr_join_to_thanks_with_answers_in_sqlite_and_report(
     assert channel.bot_username == fake.bot_username  # from getMe
 
     # The organizer prints a QR code of the join link; the customer scans it at the exit.
-    link = LinkBuilder(app.config.server.base_url, app.signer, channel.bot_username).telegram_link(
-        TokenKind.JOIN, "market_2026"
-    )
+    link = channel.start_link(app.signer.sign(TokenKind.JOIN, "market_2026"))
+    assert link is not None
     assert link.startswith(f"https://t.me/{fake.bot_username}?start=")
     payload = link.partition("?start=")[2]
     assert len(payload) <= 64

@@ -9,7 +9,6 @@ from pathlib import Path
 from bot.app import PalauteApp
 from bot.tokens import TokenKind, encode_id
 from bot.triggers import ContactSpec, TriggerRequest
-from bot.web_links import LinkBuilder
 from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
@@ -26,8 +25,9 @@ text = "It was easy to get what I needed."
 
 
 def _payload(app: PalauteApp, kind: TokenKind, value: str) -> str:
-    links = LinkBuilder(app.config.server.base_url, app.signer, channel_of(app).bot_username)
-    return links.telegram_link(kind, value).partition("?start=")[2]
+    link = channel_of(app).start_link(app.signer.sign(kind, value))
+    assert link is not None
+    return link.partition("?start=")[2]
 
 
 async def test_a_survey_link_starts_the_survey_and_reopening_resumes_it(

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.channel import pacing
-from bot.config import ConfigError, TelegramPace, parse_config
+from bot.channels.telegram.settings import TelegramPace
+from bot.config import ConfigError, parse_config
 from bot.rate_limit import ChannelLimiter, TokenBucket
 from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
@@ -110,9 +110,9 @@ def test_the_pace_is_configurable_and_bad_figures_are_named_with_their_line() ->
         "messages_per_second_per_chat = 2.5\nmessages_per_minute_per_group = 40\n"
     )
     config = parse_config(text, environ={})
-    assert config.telegram is not None
-    assert config.telegram.pace == TelegramPace(1000, 2.5, 1, 40)
-    limits = TelegramChannel(config.telegram, config.server).limits
+    settings = config.channel_settings["telegram"]
+    assert settings.pace == TelegramPace(1000, 2.5, 1, 40)
+    limits = pacing(settings.pace)  # what TelegramChannel paces by
     assert (limits.per_second, limits.per_chat_per_second) == (1000 * 29 / 30, 2.5 * 0.95)
     assert (limits.per_chat_burst, limits.per_group_per_minute) == (1, 40)
 

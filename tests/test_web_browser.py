@@ -21,11 +21,11 @@ import pytest_asyncio
 
 from bot.app import PalauteApp
 from bot.cli import main
-from bot.http.web_survey import links
 from bot.triggers import ContactSpec, TriggerRequest
 from tests.chromium import BROWSER, PHONE, chromium  # noqa: F401  (fixture)
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
+from tests.web_pages import links
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "web-survey.png"
 

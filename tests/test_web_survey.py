@@ -10,13 +10,12 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.app import PalauteApp
-from bot.http.web_survey import SURVEY_PAGES_KEY, announce, links
+from bot.channels.web.guard import IpRateLimiter
 from bot.triggers import ContactSpec, TriggerRequest
-from bot.web_guard import IpRateLimiter
 from storage.records import InvitationState
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
-from tests.web_pages import Browser
+from tests.web_pages import Browser, links, web_channel
 
 NPS_EN = "How likely are you to recommend us to a friend or colleague?"
 NPS_FI = "Kuinka todennäköisesti suosittelisit meitä ystävälle tai kollegalle?"
@@ -304,7 +303,7 @@ async def test_quiet_hours_do_not_delay_a_survey_the_customer_opened(
 
 async def test_open_links_are_rate_limited_per_address(app_factory: AppFactory) -> None:
     app = await app_factory()
-    app.web_app[SURVEY_PAGES_KEY].responses.limiter = IpRateLimiter(per_minute=1, burst=2)
+    web_channel(app).pages.responses.limiter = IpRateLimiter(per_minute=1, burst=2)
     link = open_link(app)
     async with (
         Browser(base_url(app)) as a,
@@ -383,7 +382,7 @@ async def test_pages_use_only_local_assets_and_strict_headers(app_factory: AppFa
 
 async def test_start_announces_the_demo_link(app_factory: AppFactory) -> None:
     app = await app_factory()
-    lines = announce(app)
+    lines = web_channel(app).announce()
     assert lines[0].startswith(
         f"Survey demo (open in a browser): http://localhost:{app.http.port}/s/s-nps-"
     )

@@ -39,14 +39,14 @@ report_to = ["whatsapp:+358 40 999 9999"]
 
 def test_a_good_section_loads_with_its_secrets_kept_out_of_sight() -> None:
     config = parse_config(GOOD, environ=ENV)
-    assert config.whatsapp is not None
-    template = config.whatsapp.templates["order_delivered"]
+    assert config.channel_settings.get("whatsapp") is not None
+    template = config.channel_settings["whatsapp"].templates["order_delivered"]
     assert template.parameters == ("order_id", "store") and template.languages == ("fi",)
     several = parse_config(
         GOOD.replace('language = "fi"', 'language = ["fi", "en_US"]'), environ=ENV
     )
-    assert several.whatsapp is not None
-    approved = several.whatsapp.templates["order_delivered"]
+    assert several.channel_settings.get("whatsapp") is not None
+    approved = several.channel_settings["whatsapp"].templates["order_delivered"]
     assert [approved.language_for(code) for code in ("en", "fi", "sv", None)] == [
         "en_US",
         "fi",
@@ -67,7 +67,7 @@ def test_a_good_section_loads_with_its_secrets_kept_out_of_sight() -> None:
         ('api_version = "23"', 'whatsapp.api_version: must be a Graph API version such as "v23.0"'),
         ('name = "palaute_feedback"', "whatsapp.templates.order_delivered.name: is required"),
         ("[touchpoints.order_delivered]", 'whatsapp.templates.order_delivered: there is no touchpoint "order_delivered"'),
-        ('"whatsapp:+358 40 999 9999"', 'team.report_to[0]: "040 999 9999" has no country code'),
+        ('"whatsapp:+358 40 999 9999"', 'team.report_to[0]: a WhatsApp contact is a phone number: "040 999 9999" has no country code'),
         ('public_url = "https://feedback.example.com"', "whatsapp: WhatsApp sends messages to a webhook: set server.public_url"),
     ],
 )  # fmt: skip
@@ -142,7 +142,7 @@ async def test_check_explains_what_each_whatsapp_touchpoint_needs(
     assert await cmd_check(argparse.Namespace(), parse_config(toml, environ=ENV)) == 0
     out = capsys.readouterr().out
     assert "Channels: web, whatsapp" in out
-    assert "https://feedback.example.com/whatsapp/webhook" in out
+    assert "Meta's webhook: <server.public_url>/whatsapp/webhook" in out
     assert (
         '  order_delivered: template "palaute_feedback" (fi); body {{1}} = order_id (from the'
         " trigger), {{2}} = store (fixed: Kamppi); the survey starts when the customer replies"

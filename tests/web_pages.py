@@ -9,6 +9,10 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot.app import PalauteApp
+from bot.channels.web.channel import WebChannel
+from bot.channels.web.links import LinkBuilder
+
 
 @dataclass
 class SurveyPage:
@@ -175,3 +179,14 @@ class Browser:
         fields = {k: v for k, v in self.page.hidden.items() if k in ("csrf", "q")}
         fields["text" if typed else "choice"] = value
         return await self.post(fields, fragment=fragment)
+
+
+def web_channel(app: PalauteApp) -> WebChannel:
+    channel = app.channels["web"]
+    assert isinstance(channel, WebChannel)
+    return channel
+
+
+def links(app: PalauteApp) -> LinkBuilder:
+    """Survey links on the address the app really listens on."""
+    return web_channel(app).links()

@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from aiohttp import web
 
+from bot.tokens import TokenKind, TokenSigner, encode_id
+from storage.records import Invitation
+
 
 @dataclass(frozen=True)
 class Button:
@@ -168,8 +171,20 @@ class Channel(ABC):
     async def edit_team(self, address: str, message_ref: str, message: TeamMessage) -> None:
         await self.edit(address, message_ref, message.text)
 
+    def http_routes(self) -> list[web.AbstractRouteDef]:
+        """Routes the channel serves on palaute's HTTP server (webhooks, pages), if any."""
+        return []
 
-def http_routes_of(channel: Channel) -> list[web.RouteDef]:
-    """Routes a channel serves on palaute's HTTP server (webhooks), if any."""
-    routes = getattr(channel, "http_routes", None)
-    return list(routes()) if callable(routes) else []
+    def start_link(self, payload: str) -> str | None:
+        """A link that opens a chat with palaute carrying `payload` (Telegram's t.me
+        `?start=`), if the platform has such links."""
+        return None
+
+    def invitation_links(self, invitation: Invitation, signer: TokenSigner) -> dict[str, str]:
+        """Links the trigger API hands an upstream system for one invitation. By default, for
+        a `ref:` contact, this channel's chat link (`<name>_link`), which ties the contact to
+        the chat that opens it."""
+        if invitation.channel is not None or invitation.contact_id is None:
+            return {}
+        link = self.start_link(signer.sign(TokenKind.LINK_REF, encode_id(invitation.contact_id)))
+        return {f"{self.name}_link": link} if link else {}

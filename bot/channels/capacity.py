@@ -1,7 +1,8 @@
 """What one message of a channel can carry, for the checks that keep palaute's messages within it.
 
 Static, so that `palaute check` can tell before anything starts that a survey cannot be sent.
-The web channel has no entry: a page holds any text and any number of choices.
+A channel's spec names its capacity; the web channel has none: a page holds any text and any
+number of choices.
 """
 
 from __future__ import annotations
@@ -31,9 +32,6 @@ TELEGRAM = MessageCapacity(
     # adapter's layout, never the survey's problem.
     max_buttons=InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER,
 )
-
-CAPACITIES: dict[str, MessageCapacity] = {"telegram": TELEGRAM}
-"""By channel name; a channel not listed has no limit palaute needs to check."""
 
 
 def text_length(text: str) -> int:

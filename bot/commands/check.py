@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from bot.channels.whatsapp.explain import whatsapp_lines
+from bot.channels import registry
 from bot.commands.base import AddConfig
 from bot.config import Config
 from bot.durations import format_duration
@@ -27,22 +27,18 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
         f"HTTP server: {config.server.host}:{config.server.port} ({config.server.base_url})",
         file=out,
     )
-    channels = ["web"]
-    if config.telegram:
-        channels.append(f"telegram ({config.telegram.mode})")
-    if config.slack:
-        channels.append(f"slack ({config.slack.mode} mode)")
-    if config.whatsapp:
-        channels.append("whatsapp")
+    channels: list[str] = []
+    details: list[str] = []
+    for name in config.channels:
+        section = registry.spec(name).section
+        settings = config.channel_settings.get(name)
+        label = section.label(settings) if section and settings is not None else ""
+        channels.append(f"{name} ({label})" if label else name)
+        if section and settings is not None:
+            details += section.details(settings)
     print(f"Channels: {', '.join(channels)}", file=out)
-    if config.telegram:
-        pace = config.telegram.pace
-        print(
-            f"Telegram pace: {pace.messages_per_second:g} messages/s overall,"
-            f" {pace.messages_per_second_per_chat:g}/s per chat after {pace.per_chat_burst}"
-            f" at once, {pace.messages_per_minute_per_group:g}/min per group",
-            file=out,
-        )
+    for line in details:
+        print(line, file=out)
     print("Surveys:", file=out)
     for survey in config.surveys.values():
         print(f"  {survey.id} ({', '.join(survey.languages)}):", file=out)
@@ -86,13 +82,13 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
                 f"every {format_duration(touchpoint.every)} to {touchpoint.audience or 'all'}"
             )
         print(f"  {touchpoint.id}: {', '.join(parts)}", file=out)
-    if config.whatsapp:
-        touchpoints = {t.id: dict(t.properties) for t in config.touchpoints.values()}
-        touchpoints.update(
-            {name: {} for name in config.whatsapp.templates if name not in touchpoints}
-        )
-        for line in whatsapp_lines(config.whatsapp, config.server.base_url, touchpoints):
-            print(line, file=out)
+    fixed = {t.id: dict(t.properties) for t in config.touchpoints.values()}
+    for name in config.channels:
+        section = registry.spec(name).section
+        settings = config.channel_settings.get(name)
+        if section and section.touchpoint_notes and settings is not None:
+            for line in section.touchpoint_notes(settings, fixed):
+                print(line, file=out)
     targets = ", ".join(config.team.report_to) or "nowhere (set [team] report_to)"
     summary = (
         f"daily at {config.team.daily_summary:%H:%M} {config.team.timezone}"

@@ -10,16 +10,20 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.channels import registry
+from bot.channels.web.links import LinkBuilder
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.property_args import parse_properties
 from bot.qr import QrError, write_qr
-from bot.tokens import TokenKind, TokenSigner
+from bot.tokens import TokenKind, TokenSigner, encode_id
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
-from bot.web_links import LinkBuilder
 from storage.store import Store
 
 EXIT_USAGE = 2
+CHAT = "telegram"
+"""The channel whose links open a chat (`--join`, `--ref`, `--channel telegram`)."""
+NO_CHAT_LINKS = "set [telegram] bot_username in the config to make Telegram links"
 
 
 class LinkError(ValueError):
@@ -83,17 +87,16 @@ async def build_link(args: argparse.Namespace, config: Config) -> str:
 def _build(
     args: argparse.Namespace, config: Config, signer: TokenSigner, triggers: TriggerService
 ) -> str:
-    telegram_bot = config.telegram.bot_username if config.telegram else None
-    links = LinkBuilder(config.server.base_url, signer, telegram_bot)
-    channel = args.channel or ("telegram" if args.join else "web")
+    links = LinkBuilder(config.server.base_url, signer)
+    channel = args.channel or (CHAT if args.join else "web")
     if args.join:
         if args.touchpoint or args.property or args.audience:
             raise LinkError(
                 "--join makes a check-in link: give no touchpoint, --property or --audience"
             )
-        if channel != "telegram":
+        if channel != CHAT:
             raise LinkError("a --join link opens a chat: use --channel telegram")
-        return _telegram(links, TokenKind.JOIN, args.join, "--join")
+        return _chat_link(config, signer, TokenKind.JOIN, args.join, "--join")
     if not args.touchpoint:
         raise LinkError("name a touchpoint (e.g. nps), or use --join AUDIENCE")
     try:
@@ -107,12 +110,12 @@ def _build(
             " (add it with --property KEY=VALUE)" if error.field.startswith("properties.") else ""
         )
         raise LinkError(f"{error.message}{hint}") from None
-    if channel == "telegram":
+    if channel == CHAT:
         if properties or args.audience:
             raise LinkError(
                 "a Telegram link cannot carry --property or --audience; use --channel web"
             )
-        return _telegram(links, TokenKind.OPEN_SURVEY, args.touchpoint, "touchpoint")
+        return _chat_link(config, signer, TokenKind.OPEN_SURVEY, args.touchpoint, "touchpoint")
     _check_name(args.touchpoint, "touchpoint")
     return links.open_survey_url(args.touchpoint, properties, args.audience)
 
@@ -124,12 +127,13 @@ async def _ref_link(
         raise LinkError(
             "--ref makes a personal Telegram link: give no touchpoint, --join, --property or --audience"
         )
-    telegram_bot = config.telegram.bot_username if config.telegram else None
-    if not telegram_bot:
-        raise LinkError("set [telegram] bot_username in the config to make Telegram links")
+    if _start_link(config, "-") is None:
+        raise LinkError(NO_CHAT_LINKS)
     async with store.database.transaction() as connection:
         contact_id = await store.contacts.ensure(connection, ref=args.ref, now=SystemClock().now())
-    return LinkBuilder(config.server.base_url, signer, telegram_bot).ref_link(contact_id)
+    link = _start_link(config, signer.sign(TokenKind.LINK_REF, encode_id(contact_id)))
+    assert link is not None
+    return link
 
 
 def _check_name(name: str, what: str) -> None:
@@ -137,11 +141,22 @@ def _check_name(name: str, what: str) -> None:
         raise LinkError(f"{what} {name!r}: links take names of at most 40 letters, digits and _")
 
 
-def _telegram(links: LinkBuilder, kind: TokenKind, value: str, what: str) -> str:
-    if not links.telegram_bot:
-        raise LinkError("set [telegram] bot_username in the config to make Telegram links")
+def _start_link(config: Config, payload: str) -> str | None:
+    """The chat channel's link carrying `payload`, from the config alone (no bot running)."""
+    spec = registry.spec(CHAT)
+    settings = config.channel_settings.get(CHAT)
+    if spec.start_link is None or settings is None:
+        return None
+    return spec.start_link(settings, payload)
+
+
+def _chat_link(config: Config, signer: TokenSigner, kind: TokenKind, value: str, what: str) -> str:
+    if _start_link(config, "-") is None:
+        raise LinkError(NO_CHAT_LINKS)
     _check_name(value, what)
-    return links.telegram_link(kind, value)
+    link = _start_link(config, signer.sign(kind, value))
+    assert link is not None
+    return link
 
 
 async def cmd_link(args: argparse.Namespace, config: Config) -> int:

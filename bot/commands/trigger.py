@@ -77,9 +77,9 @@ def _properties(pairs: Sequence[str]) -> dict[str, str]:
 
 
 async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
+    from bot.channels.web.links import LinkBuilder
     from bot.tokens import TokenSigner
     from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
-    from bot.web_links import LinkBuilder
 
     properties = _properties(args.property)
     store = await Store.open(config.storage.path)

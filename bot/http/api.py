@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels import registry
 from bot.http.errors import json_error
 from bot.http.json_body import BadJson, lone_surrogate_at, parse_json
 from bot.tokens import same_secret
@@ -43,6 +44,17 @@ def _authorized(request: web.Request) -> bool:
     return scheme.lower() == "bearer" and same_secret(token.strip(), expected)
 
 
+def _contact_forms() -> str:
+    """`must be one of {"telegram": CHAT_ID}, …, {"ref": "EXTERNAL_ID"}, {"web": …} (…)`."""
+    pushing = [spec for spec in registry.specs() if spec.pushes_prompts]
+    pulling = [spec for spec in registry.specs() if not spec.pushes_prompts]
+    forms = [f'{{"{spec.name}": {spec.address.json_example}}}' for spec in pushing]
+    forms.append('{"ref": "EXTERNAL_ID"}')
+    forms += [f'{{"{spec.name}": {spec.address.json_example}}}' for spec in pulling]
+    note = " (answers at the personal survey_url)" if pulling else ""
+    return f"must be one of {', '.join(forms)}{note}"
+
+
 def parse_touchpoint(body: Any, prefix: str = "") -> TriggerRequest:
     if not isinstance(body, dict):
         raise TriggerError(prefix.rstrip(".") or "body", "must be a JSON object")
@@ -58,24 +70,14 @@ def parse_touchpoint(body: Any, prefix: str = "") -> TriggerRequest:
         )
     contact = body.get("contact")
     if not isinstance(contact, dict) or len(contact) != 1:
-        raise TriggerError(
-            f"{prefix}contact",
-            'must be one of {"telegram": CHAT_ID}, {"slack": "USER_ID"}, {"whatsapp": "+PHONE"},'
-            ' {"ref": "EXTERNAL_ID"}, {"web": "EMAIL_OR_PHONE"} (answers at the personal'
-            " survey_url)",
-        )
+        raise TriggerError(f"{prefix}contact", _contact_forms())
     ((kind, value),) = contact.items()
     if (
-        kind not in ("telegram", "slack", "whatsapp", "ref", "web")
+        (kind != "ref" and registry.find(kind) is None)
         or isinstance(value, bool)
         or not isinstance(value, str | int)
     ):
-        raise TriggerError(
-            f"{prefix}contact",
-            'must be one of {"telegram": CHAT_ID}, {"slack": "USER_ID"}, {"whatsapp": "+PHONE"},'
-            ' {"ref": "EXTERNAL_ID"}, {"web": "EMAIL_OR_PHONE"} (answers at the personal'
-            " survey_url)",
-        )
+        raise TriggerError(f"{prefix}contact", _contact_forms())
     spec = ContactSpec.parse(f"{kind}:{value}", f"{prefix}contact.{kind}")
     properties = body.get("properties", {})
     if not isinstance(properties, dict):

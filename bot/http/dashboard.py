@@ -12,7 +12,7 @@ import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,6 @@ from bot.http.dashboard_auth import (
 from bot.http.dashboard_link import LINK_SECONDS, SignInLinks, is_loopback
 from bot.http.forms import UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
-from bot.http.web_survey import links
 from bot.logs import reveal
 from bot.reports.chart import chart_png
 from bot.reports.format import (
@@ -59,7 +58,24 @@ from conversations.texts import text
 from storage.reports import Comment
 
 if TYPE_CHECKING:
-    from bot.app import PalauteApp
+    from bot.clock import Clock
+    from bot.config import Config
+    from bot.followups import FollowupService
+    from bot.tokens import TokenSigner
+    from storage.store import Store
+
+
+class DashboardServices(Protocol):
+    """What the dashboard uses of palaute (the app provides it)."""
+
+    store: Store
+    config: Config
+    clock: Clock
+    signer: TokenSigner
+    followups: FollowupService
+
+    def base_url(self) -> str: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +179,7 @@ def _trend_class(question: QuestionTrend) -> str:
 
 
 class Dashboard:
-    def __init__(self, palaute: PalauteApp) -> None:
+    def __init__(self, palaute: DashboardServices) -> None:
         self.palaute = palaute
         self.config = palaute.config
         self.language = palaute.config.defaults.language
@@ -365,7 +381,7 @@ class Dashboard:
             return self._login_page("link", status=400, error=self.t("dash_expired_form"))
         if not self.links.may_issue():
             return self._login_page("link", status=429, error=None, notice=self.t("dash_link_wait"))
-        self._print_link(links(self.palaute).base_url)
+        self._print_link(self.palaute.base_url())
         return self._login_page("link", status=200, error=None, notice=self.t("dash_link_printed"))
 
     async def logout(self, request: web.Request) -> web.Response:
@@ -687,7 +703,7 @@ class Dashboard:
         )
 
 
-def install(app: web.Application, palaute: PalauteApp) -> Dashboard:
+def install(app: web.Application, palaute: DashboardServices) -> Dashboard:
     dashboard = Dashboard(palaute)
     app.add_routes(dashboard.routes())
     return dashboard

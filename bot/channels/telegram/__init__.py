@@ -1,5 +1,5 @@
 """Telegram: conversational surveys on python-telegram-bot (see channel.py)."""
 
-from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.spec import SPEC
 
-__all__ = ["TelegramChannel"]
+__all__ = ["SPEC"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from telegram import (
@@ -46,9 +46,11 @@ from bot.channels.base import (
     TeamMessage,
     temporary_failure,
 )
+from bot.channels.context import ChannelContext
 from bot.channels.telegram import updates
 from bot.channels.telegram.errors import delivery_error, is_not_modified
 from bot.channels.telegram.intake import ALLOWED_UPDATES, InboxUpdateProcessor, Poller, UpdateInbox
+from bot.channels.telegram.links import start_link
 from bot.channels.telegram.messages import (
     MessageSequence,
     Send,
@@ -58,16 +60,13 @@ from bot.channels.telegram.messages import (
     parse_message_ref,
 )
 from bot.channels.telegram.request import AiohttpRequest
-from bot.config import ServerConfig, TelegramConfig, TelegramPace
+from bot.channels.telegram.settings import TelegramConfig, TelegramPace
 from bot.http.json_body import BadJson, parse_json
 from bot.logs import add_secret
 from bot.tokens import same_secret
 from conversations.localization import SUPPORTED_LANGUAGES
 from conversations.texts import text as localized
-from storage.store import Store
-
-if TYPE_CHECKING:
-    from bot.app import PalauteApp
+from storage.settings import SettingsRepository
 
 log = logging.getLogger(__name__)
 
@@ -99,16 +98,16 @@ REPLY_TO_THIS_BOT = _ReplyToThisBot(name="REPLY_TO_THIS_BOT")
 class TelegramChannel(Channel):
     name = "telegram"
 
-    def __init__(self, config: TelegramConfig, server: ServerConfig) -> None:
+    def __init__(self, config: TelegramConfig, context: ChannelContext) -> None:
         super().__init__()
         self.config = config
         self.limits = pacing(config.pace)
-        self.server = server
+        self._base_url = context.base_url
         self.bot_username: str | None = config.bot_username
         """For t.me links: from the config, else what getMe says at start."""
         self._application: TelegramApplication | None = None
-        self._store: Store | None = None
-        self._inbox: UpdateInbox | None = None
+        self._kept: SettingsRepository = context.kept
+        self._inbox = UpdateInbox(context.inbox())
         self._poller: Poller | None = None
         self._sequences = MessageSequence()
         self._webhook_secret = config.webhook_secret or None
@@ -117,21 +116,13 @@ class TelegramChannel(Channel):
 
     @property
     def webhook_url(self) -> str:
-        return f"{self.server.base_url}{WEBHOOK_PATH}"
+        return f"{self._base_url()}{WEBHOOK_PATH}"
 
-    def attach(self, app: PalauteApp) -> None:
-        self._store = app.store
-        self._inbox = UpdateInbox(app.store, app.clock)
-        app.scheduler.add_job(
-            self._inbox.prune,
-            "interval",
-            hours=1,
-            id="telegram-inbox-prune",
-            max_instances=1,
-            coalesce=True,
-        )
+    def start_link(self, payload: str) -> str | None:
+        """t.me/<bot>?start=<payload>, once the bot's username is known."""
+        return start_link(self.bot_username, payload) if self.bot_username else None
 
-    def http_routes(self) -> list[web.RouteDef]:
+    def http_routes(self) -> list[web.AbstractRouteDef]:
         if self.config.mode != "webhook":
             return []
         return [web.post(WEBHOOK_PATH, self._receive_webhook)]
@@ -139,9 +130,8 @@ class TelegramChannel(Channel):
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        inbox = self._require_inbox()
-        if self._store is not None:
-            self._migrated = await self._store.settings.with_prefix(_MIGRATED_SETTING)
+        inbox = self._inbox
+        self._migrated = await self._kept.with_prefix(_MIGRATED_SETTING)
         application = self._build_application(inbox)
         try:
             await application.initialize()
@@ -183,8 +173,7 @@ class TelegramChannel(Channel):
         application = self._application
         if application is None:
             return
-        if self._inbox is not None:
-            self._inbox.close()
+        self._inbox.close()
         if self._poller is not None:
             await self._poller.stop()
             self._poller = None
@@ -286,7 +275,7 @@ class TelegramChannel(Channel):
         update_id = body.get("update_id") if isinstance(body, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             return web.Response(status=400, text="not a Telegram update")
-        await self._require_inbox().accept([(update_id, raw)])
+        await self._inbox.accept([(update_id, raw)])
         return web.Response(text="ok")
 
     # ------------------------------------------------------------------ outgoing
@@ -409,8 +398,7 @@ class TelegramChannel(Channel):
         old, new = str(old_chat), str(new_chat)
         if self._migrated.get(old) != new:
             self._migrated[old] = new
-            if self._store is not None:
-                await self._store.settings.put(f"{_MIGRATED_SETTING}{old}", new)
+            await self._kept.put(f"{_MIGRATED_SETTING}{old}", new)
             log.warning(
                 "the Telegram group %s was upgraded to the supergroup %s; palaute sends there "
                 'from now on. Update the config: "telegram:%s" becomes "telegram:%s" '
@@ -429,17 +417,10 @@ class TelegramChannel(Channel):
         bot: ExtBot[Any] = self._application.bot
         return bot
 
-    def _require_inbox(self) -> UpdateInbox:
-        if self._inbox is None:
-            raise RuntimeError("TelegramChannel.attach(app) must be called before it is used")
-        return self._inbox
-
     async def _secret(self) -> str:
         """The webhook's secret token: configured, else generated once and kept in the database."""
         if self._webhook_secret is None:
-            if self._store is None:
-                raise RuntimeError("TelegramChannel.attach(app) must be called before it is used")
-            self._webhook_secret = await self._store.settings.get_or_create_secret(_SECRET_SETTING)
+            self._webhook_secret = await self._kept.get_or_create_secret(_SECRET_SETTING)
             add_secret(self._webhook_secret)  # not in the config, so not scrubbed otherwise
         return self._webhook_secret
 

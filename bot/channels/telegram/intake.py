@@ -2,9 +2,8 @@
 
 python-telegram-bot confirms an update (the next getUpdates offset, the webhook's 200) before
 its handlers have run, so a crash in between would lose the customer's answer. Here an update
-is written to the inbox first, then handed to the Application; the update processor marks it
-processed once its handlers are done, and whatever is still unprocessed at the next start is
-handled then. The inbox keys rows by update_id, so an update delivered twice is handled once.
+is written to the shared inbox (bot/channels/intake.py, keyed by update_id) first, then handed
+to the Application; the update processor marks it processed once its handlers are done.
 """
 
 from __future__ import annotations
@@ -21,64 +20,39 @@ from telegram import Bot, Update
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, SimpleUpdateProcessor
 
-from bot.channels.telegram.updates import CHANNEL
-from bot.clock import Clock
+from bot.channels.intake import DurableInbox
+from bot.channels.lanes import Lanes
 from storage.database import StorageError
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "callback_query")
-KEEP_PROCESSED = timedelta(days=1)
-"""Processed updates are kept this long to recognise a redelivery, then pruned."""
 
 
 class UpdateInbox:
-    """The inbox table between Telegram and the Application's update queue."""
+    """The shared durable inbox (bot/channels/intake.py) between Telegram and the
+    Application's update queue."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self._store = store
-        self._clock = clock
+    def __init__(self, intake: DurableInbox) -> None:
+        self._intake = intake
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
-        # Storing and deciding whether to hand over happen under one lock, so that an update
-        # arriving while `open` replays the inbox is handed over exactly once.
-        self._lock = asyncio.Lock()
 
     async def accept(self, updates: Sequence[tuple[int, str]]) -> None:
-        """Store (update_id, JSON) pairs; hand the new ones over if the Application runs."""
-        if not updates:
-            return
-        async with self._lock:
-            new = set(
-                await self._store.inbox.store_many(
-                    CHANNEL, [(str(i), payload) for i, payload in updates], now=self._clock.now()
-                )
-            )
-            if self._application is None:
-                return  # kept in the inbox for `open`
-            for update_id, payload in updates:
-                if str(update_id) in new:
-                    new.discard(str(update_id))
-                    await self._hand_over(str(update_id), payload)
+        """Store (update_id, JSON) pairs; the new ones go to the Application if it runs."""
+        await self._intake.accept([(str(update_id), payload) for update_id, payload in updates])
 
     async def open(self, application: Application[Any, Any, Any, Any, Any, Any]) -> int:
-        """Hand over what is stored but unprocessed (an earlier run's leftovers); from now on new
-        updates go straight to `application`. Returns how many were left over."""
-        async with self._lock:
-            leftovers = await self._store.inbox.replay(CHANNEL, now=self._clock.now())
-            self._application = application
-            # Called by PTB (as every error handler is) when a handler raised: the update is
-            # done with, and `palaute status` tells why it came to nothing.
-            application.add_error_handler(self._record_error)
-            for update_id, payload in leftovers:
-                await self._hand_over(update_id, payload)
-        if leftovers:
-            log.warning("handling %d Telegram update(s) left over from before", len(leftovers))
-        return len(leftovers)
+        """Hand over what an earlier run left unprocessed; from now on new updates go straight
+        to `application`. Returns how many were left over."""
+        self._application = application
+        # Called by PTB (as every error handler is) when a handler raised: the update is
+        # done with, and `palaute status` tells why it came to nothing.
+        application.add_error_handler(self._record_error)
+        return await self._intake.open(self._hand_over)
 
     def close(self) -> None:
         """Stop handing over: later updates wait in the inbox for the next start."""
-        self._application = None
+        self._intake.close()
 
     async def _hand_over(self, update_id: str, payload: str) -> None:
         assert self._application is not None
@@ -87,44 +61,19 @@ class UpdateInbox:
         except Exception:
             # Left unprocessed, an unreadable row would stop every later start at this point.
             log.exception("Telegram update %s cannot be read; it is skipped", update_id)
-            await self._store.inbox.mark_failed(
-                CHANNEL,
-                update_id,
-                error="cannot be read as a Telegram update",
-                now=self._clock.now(),
-            )
+            await self._intake.failed(update_id, "cannot be read as a Telegram update")
             return
         await self._application.update_queue.put(update)
 
     async def _record_error(self, update: object, context: Any) -> None:
         if isinstance(update, Update):
-            await self.failed(update, context.error)
-
-    async def failed(self, update: Update, error: BaseException | None) -> None:
-        """Its handling raised: marked done with the reason, so that it is not replayed."""
-        reason = f"handling it failed: {type(error).__name__}: {error}"
-        try:
-            await self._store.inbox.mark_failed(
-                CHANNEL, str(update.update_id), error=reason, now=self._clock.now()
-            )
-        except Exception:
-            log.exception("could not record that Telegram update %s failed", update.update_id)
+            error = context.error
+            reason = f"handling it failed: {type(error).__name__}: {error}"
+            await self._intake.failed(str(update.update_id), reason)
 
     async def processed(self, update: object) -> None:
-        if not isinstance(update, Update):
-            return
-        try:
-            await self._store.inbox.mark_processed(
-                CHANNEL, str(update.update_id), now=self._clock.now()
-            )
-        except Exception:
-            # Left unprocessed, it is handled again at the next start; its answer is stored once.
-            log.exception("could not mark Telegram update %s processed", update.update_id)
-
-    async def prune(self) -> None:
-        removed = await self._store.inbox.prune(self._clock.now() - KEEP_PROCESSED.total_seconds())
-        if removed:
-            log.debug("pruned %d processed Telegram update(s)", removed)
+        if isinstance(update, Update):
+            await self._intake.processed(str(update.update_id))
 
 
 class InboxUpdateProcessor(SimpleUpdateProcessor):
@@ -139,27 +88,18 @@ class InboxUpdateProcessor(SimpleUpdateProcessor):
     ) -> None:
         super().__init__(max_concurrent_updates=max_concurrent_updates)
         self._done = done
-        self._lanes: dict[object, tuple[asyncio.Lock, int]] = {}
+        self._lanes = Lanes()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         # PTB starts the updates' tasks in arrival order and the semaphore and the locks are
         # first come, first served, so a chat's updates enter their lane in order.
-        key = _lane(update)
-        lock, waiting = self._lanes.get(key) or (asyncio.Lock(), 0)
-        self._lanes[key] = (lock, waiting + 1)
         try:
-            async with lock:
+            async with self._lanes.lane(_lane(update)):
                 await coroutine
         except Exception:
             # Left unprocessed, the update would fail again at every start; handlers' own
             # errors are caught by PTB, so this is an update PTB itself could not take.
             log.exception("Telegram update %s could not be handled; it is skipped", _id(update))
-        finally:
-            lock, waiting = self._lanes[key]
-            if waiting <= 1:
-                del self._lanes[key]
-            else:
-                self._lanes[key] = (lock, waiting - 1)
         await self._done(update)
 
 

@@ -1,5 +1,6 @@
-"""The WhatsApp Business Platform (Cloud API) channel, on pywa.
+"""The WhatsApp Business Platform (Cloud API) channel, on pywa. The package exports its
+`ChannelSpec`; the adapter (channel.py, which loads pywa) is imported only when it is built."""
 
-Import `bot.channels.whatsapp.channel` for the adapter; this package itself stays light so that
-the config can read its settings without loading pywa.
-"""
+from bot.channels.whatsapp.spec import SPEC
+
+__all__ = ["SPEC"]

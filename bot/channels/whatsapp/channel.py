@@ -23,8 +23,7 @@ import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from aiohttp import web
@@ -60,21 +59,18 @@ from bot.channels.base import (
     rejected_message,
     temporary_failure,
 )
+from bot.channels.context import ChannelContext
+from bot.channels.lanes import Lanes
 from bot.channels.whatsapp import errors
 from bot.channels.whatsapp.addresses import NotAPhoneNumber, address_of, wa_id
-from bot.channels.whatsapp.lanes import Lanes
 from bot.channels.whatsapp.messages import Rendered, render
 from bot.channels.whatsapp.settings import WEBHOOK_PATH, WhatsAppConfig, WhatsAppTemplate
 from bot.channels.whatsapp.updates import NotAWebhook, split
-from bot.clock import Clock
 from bot.http.json_body import BadJson, parse_json
 from bot.tokens import same_secret
 from storage.database import StorageError
 from storage.records import OPEN_STATES
-from storage.store import Store
-
-if TYPE_CHECKING:
-    from bot.app import PalauteApp
+from storage.whatsapp import WhatsAppRepository
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +79,6 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 SERVICE_WINDOW = timedelta(hours=24)
 WINDOW_MARGIN = timedelta(minutes=5)
 """A message sent at 23:59 can reach Meta after the window closed."""
-KEEP_PROCESSED = timedelta(days=8)
-"""Meta retries an unanswered webhook for up to 7 days; a retry within that is recognised."""
 STOP_WORDS = frozenset({"stop", "lopeta", "/stop", "unsubscribe"})
 START_WORDS = frozenset({"start", "aloita", "/start"})
 HELP_WORDS = frozenset({"help", "apua", "/help", "ohje"})
@@ -131,34 +125,25 @@ def _ignorable(payload: str) -> bool:
 class WhatsAppChannel(Channel):
     name = CHANNEL
 
-    def __init__(self, config: WhatsAppConfig) -> None:
+    def __init__(self, config: WhatsAppConfig, context: ChannelContext) -> None:
         super().__init__()
         self.config = config
         self.limits = pacing(config)
-        self._store: Store | None = None
-        self._clock: Clock | None = None
+        if context.database is None or context.invitations is None:
+            raise RuntimeError("the WhatsApp channel needs its tables and the invitations")
+        self._chats = WhatsAppRepository(context.database)
+        self._invitations = context.invitations
+        self._contacts = context.contacts
+        self._clock = context.clock
+        self._default_language = context.default_language
+        self._inbox = context.inbox()
         self._client: WhatsApp | None = None
         self._session: httpx.AsyncClient | None = None
         self._lanes = Lanes()
-        self._lock = asyncio.Lock()
-        self._running = False
+        self._handling: set[asyncio.Task[None]] = set()
         self._greeted: set[tuple[str, str | None, str]] = set()
-        self._default_language: str | None = None
 
-    def attach(self, app: PalauteApp) -> None:
-        self._store = app.store
-        self._clock = app.clock
-        self._default_language = app.config.defaults.language
-        app.scheduler.add_job(
-            self._prune,
-            "interval",
-            hours=1,
-            id="whatsapp-inbox-prune",
-            max_instances=1,
-            coalesce=True,
-        )
-
-    def http_routes(self) -> list[web.RouteDef]:
+    def http_routes(self) -> list[web.AbstractRouteDef]:
         return [web.get(WEBHOOK_PATH, self._verify), web.post(WEBHOOK_PATH, self._receive)]
 
     # ------------------------------------------------------------------ lifecycle
@@ -185,20 +170,14 @@ class WhatsAppChannel(Channel):
             MessageStatusHandler(self._collect),
         )
         self._client = client
-        store = self._require_store()
-        async with self._lock:
-            leftovers = await store.inbox.replay(CHANNEL, now=self._now())
-            for key, payload in leftovers:
-                self._start_handling(key, payload)
-            self._running = True
-        if leftovers:
-            log.warning("handling %d WhatsApp event(s) left over from before", len(leftovers))
+        await self._inbox.open(self._hand_over)
 
     async def stop(self) -> None:
-        async with self._lock:
-            self._running = False
+        self._inbox.close()
         # What is cut short here is still unprocessed in the inbox: the next start handles it.
-        await self._lanes.cancel()
+        for task in list(self._handling):
+            task.cancel()
+        await asyncio.gather(*self._handling, return_exceptions=True)
         if self._session is not None:
             await self._session.aclose()
             self._session = None
@@ -228,51 +207,30 @@ class WhatsAppChannel(Channel):
             return web.Response(status=400, text=f"not a WhatsApp webhook: {error}")
         if events:
             try:
-                await self._accept([(event.key, event.payload) for event in events])
+                await self._inbox.accept([(event.key, event.payload) for event in events])
             except StorageError as error:
                 # Not stored, so not confirmed: Meta retries (for up to 7 days).
                 log.error("could not store a WhatsApp webhook call (%s); Meta will retry", error)
                 return web.Response(status=503, text="try again later")
         return web.Response(text="ok")
 
-    async def _accept(self, items: list[tuple[str, str]]) -> None:
-        """Stored before Meta gets its 200; handed to the worker if it runs."""
-        store = self._require_store()
-        async with self._lock:
-            new = set(await store.inbox.store_many(CHANNEL, items, now=self._now()))
-            if not self._running:
-                return  # handled at the next start
-            for key, payload in items:
-                if key in new:
-                    new.discard(key)
-                    self._start_handling(key, payload)
+    async def _hand_over(self, key: str, payload: str) -> None:
+        """Start handling a stored event in its customer's lane; returns at once."""
+        task = asyncio.create_task(self._in_lane(key, payload), name=f"whatsapp-{key}")
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
 
-    def _start_handling(self, key: str, payload: str) -> None:
-        self._lanes.run(lane_of(payload), partial(self._handle_stored, key, payload))
-
-    async def _handle_stored(self, key: str, payload: str) -> None:
-        store = self._require_store()
-        try:
-            await self._handle(payload)
-        except Exception as error:
-            log.exception("handling WhatsApp event %s failed", key)
-            with contextlib.suppress(Exception):
-                await store.inbox.mark_failed(
-                    CHANNEL,
-                    key,
-                    error=f"handling it failed: {type(error).__name__}: {error}",
-                    now=self._now(),
+    async def _in_lane(self, key: str, payload: str) -> None:
+        async with self._lanes.lane(lane_of(payload)):
+            try:
+                await self._handle(payload)
+            except Exception as error:
+                log.exception("handling WhatsApp event %s failed", key)
+                await self._inbox.failed(
+                    key, f"handling it failed: {type(error).__name__}: {error}"
                 )
-            return
-        try:
-            await store.inbox.mark_processed(CHANNEL, key, now=self._now())
-        except Exception:
-            # Left unprocessed, it is handled again at the next start; its answer is stored once.
-            log.exception("could not mark WhatsApp event %s processed", key)
-
-    async def _prune(self) -> None:
-        cutoff = self._now() - KEEP_PROCESSED.total_seconds()
-        await self._require_store().inbox.prune(cutoff)
+                return
+        await self._inbox.processed(key)
 
     # ------------------------------------------------------------------ incoming
 
@@ -310,23 +268,22 @@ class WhatsAppChannel(Channel):
                 await self._customer(item)
 
     async def _customer(self, incoming: Incoming) -> None:
-        store = self._require_store()
         if incoming.message_ref:
             incoming = replace(
-                incoming, message_ref=await store.whatsapp.original_of(incoming.message_ref)
+                incoming, message_ref=await self._chats.original_of(incoming.message_ref)
             )
-        await store.whatsapp.customer_wrote(incoming.address, at=self._now())
+        await self._chats.customer_wrote(incoming.address, at=self._now())
         if incoming.external_id:
             with contextlib.suppress(Exception):  # blue ticks are a courtesy
                 await self._require_client().mark_message_as_read(incoming.external_id)
-        held = await store.whatsapp.held(incoming.address)
+        held = await self._chats.held(incoming.address)
         if held is not None and not await self._still_open(held):
             # The survey expired (or ended otherwise) while the template waited for a reply.
-            await store.whatsapp.release(incoming.address, held)
+            await self._chats.release(incoming.address, held)
             held = None
         if held is not None:
             if incoming.kind is IncomingKind.COMMAND and incoming.command == "stop":
-                await store.whatsapp.release(incoming.address, held)
+                await self._chats.release(incoming.address, held)
             elif incoming.kind is not IncomingKind.BUTTON or not incoming.payload:
                 # Their reply to the template opened the window: now the question.
                 await self._send_held(incoming.address, held)
@@ -337,7 +294,7 @@ class WhatsAppChannel(Channel):
         invitation_id = json.loads(held).get("invitation_id")
         if invitation_id is None:
             return True
-        invitation = await self._require_store().invitations.get(int(invitation_id))
+        invitation = await self._invitations.get(int(invitation_id))
         return invitation is not None and invitation.state in OPEN_STATES
 
     async def _send_held(self, address: str, held: str) -> None:
@@ -359,12 +316,11 @@ class WhatsAppChannel(Channel):
                 if failure.permanent or attempt == HELD_SEND_ATTEMPTS:
                     raise
                 await asyncio.sleep(failure.retry_after or 1.0)
-        await self._require_store().whatsapp.release(address, held)
+        await self._chats.release(address, held)
 
     async def _status(self, update: MessageStatus) -> None:
-        store = self._require_store()
         error = update.error
-        recorded = await store.whatsapp.record_status(
+        recorded = await self._chats.record_status(
             update.id,
             str(update.status),
             at=update.timestamp.timestamp(),
@@ -375,9 +331,9 @@ class WhatsAppChannel(Channel):
             return
         reason = _reason(error)
         if errors.is_permanent_code(error.code):
-            contact = await store.contacts.find(CHANNEL, recorded.address)
+            contact = await self._contacts.find(CHANNEL, recorded.address)
             if contact is not None:
-                await store.contacts.set_unreachable(contact.id, now=self._now(), reason=reason)
+                await self._contacts.set_unreachable(contact.id, now=self._now(), reason=reason)
             log.warning("WhatsApp cannot reach %s: %s", recorded.address, reason)
         else:
             log.warning("a WhatsApp message to %s failed: %s", recorded.address, reason)
@@ -406,7 +362,7 @@ class WhatsAppChannel(Channel):
                 "WhatsApp: the customer has not written within 24 hours; outside that window"
                 " only an approved template may be sent"
             )
-        language = await self._require_store().whatsapp.language_of(address)
+        language = await self._chats.language_of(address)
         return await self._send_rendered(
             address, render(text, buttons, language or self._default_language)
         )
@@ -455,7 +411,7 @@ class WhatsAppChannel(Channel):
                 sent = await client.send_message(to, rendered.text, reply_to_message_id=copy_of)
         except Exception as error:
             raise errors.delivery_error(error) from error
-        await self._require_store().whatsapp.record_sent(
+        await self._chats.record_sent(
             sent.id, address, rendered.kind, now=self._now(), copy_of=copy_of
         )
         return sent.id
@@ -470,7 +426,6 @@ class WhatsAppChannel(Channel):
                 " (palaute check explains)"
             )
         params = template_parameters(template, properties)
-        store = self._require_store()
         held = json.dumps(
             {
                 "invitation_id": prompt.invitation_id,
@@ -483,7 +438,7 @@ class WhatsAppChannel(Channel):
             },
             ensure_ascii=False,
         )
-        await store.whatsapp.hold(address, held, now=self._now())
+        await self._chats.hold(address, held, now=self._now())
         client = self._require_client()
         try:
             language_code = TemplateLanguage(
@@ -504,7 +459,7 @@ class WhatsAppChannel(Channel):
             )
         except Exception as error:
             raise errors.delivery_error(error) from error
-        await store.whatsapp.record_sent(sent.id, address, "template", now=self._now())
+        await self._chats.record_sent(sent.id, address, "template", now=self._now())
         return sent.id
 
     async def _invitation_context(
@@ -512,7 +467,7 @@ class WhatsAppChannel(Channel):
     ) -> tuple[str | None, dict[str, Any], str | None]:
         if prompt.invitation_id is None:
             return None, {}, None
-        invitation = await self._require_store().invitations.get(prompt.invitation_id)
+        invitation = await self._invitations.get(prompt.invitation_id)
         if invitation is None:
             return None, {}, None
         return invitation.touchpoint, dict(invitation.properties), invitation.language
@@ -521,7 +476,7 @@ class WhatsAppChannel(Channel):
         return (await self._invitation_context(prompt))[2]
 
     async def _in_window(self, address: str) -> bool:
-        last = await self._require_store().whatsapp.last_inbound(address)
+        last = await self._chats.last_inbound(address)
         if last is None:
             return False
         open_for = (SERVICE_WINDOW - WINDOW_MARGIN).total_seconds()
@@ -536,14 +491,7 @@ class WhatsAppChannel(Channel):
             raise rejected_message(f"WhatsApp: {error}") from None
 
     def _now(self) -> float:
-        if self._clock is None:
-            raise RuntimeError("WhatsAppChannel.attach(app) must be called before it is used")
         return self._clock.now()
-
-    def _require_store(self) -> Store:
-        if self._store is None:
-            raise RuntimeError("WhatsAppChannel.attach(app) must be called before it is used")
-        return self._store
 
     def _require_client(self) -> WhatsApp:
         if self._client is None:

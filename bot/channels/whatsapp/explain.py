@@ -1,37 +1,34 @@
-"""What each touchpoint needs to reach customers on WhatsApp, for `palaute check` and the
-config's own checks."""
+"""What the WhatsApp channel and each touchpoint need on it, for `palaute check`."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 
 from bot.channels.whatsapp.settings import WEBHOOK_PATH, WhatsAppConfig
 
 
-def unknown_template_touchpoints(
-    config: WhatsAppConfig, touchpoints: Collection[str], surveys: Collection[str]
-) -> list[str]:
-    """Templates configured for a touchpoint that does not exist (a typo would never be used)."""
-    return [name for name in config.templates if name not in touchpoints and name not in surveys]
-
-
-def whatsapp_lines(
-    config: WhatsAppConfig,
-    base_url: str,
-    touchpoints: Mapping[str, Mapping[str, str]],
-) -> list[str]:
-    """`touchpoints`: each touchpoint id (configured, or a built-in survey triggered by its
-    name) with the properties its config fixes."""
+def describe(config: WhatsAppConfig) -> list[str]:
     pace = config.pace
-    lines = [
+    return [
         f"WhatsApp: phone number id {config.phone_number_id}, Graph API {config.api_version};"
-        f' Meta\'s webhook: {base_url}{WEBHOOK_PATH} (field "messages"),'
+        f' Meta\'s webhook: <server.public_url>{WEBHOOK_PATH} (field "messages"),'
         " verified with [whatsapp] verify_token, signed with app_secret",
         f"WhatsApp pace: {pace.messages_per_second:g} messages/s overall, to one customer"
         f" {pace.per_user_burst} at once, then one every"
         f" {pace.seconds_between_messages_per_user:g} s",
+    ]
+
+
+def touchpoint_notes(
+    config: WhatsAppConfig, configured: Mapping[str, Mapping[str, str]]
+) -> list[str]:
+    """`configured`: each configured touchpoint with the properties its config fixes. A
+    template may also name a survey triggered by its own name (`palaute trigger csat`)."""
+    touchpoints = dict(configured)
+    touchpoints.update({name: {} for name in config.templates if name not in touchpoints})
+    lines = [
         "WhatsApp touchpoints (a customer who has not written within 24 hours can only be"
-        " sent an approved template):",
+        " sent an approved template):"
     ]
     for touchpoint, fixed in touchpoints.items():
         template = config.templates.get(touchpoint)

@@ -181,23 +181,27 @@ WHATSAPP_PACE_KEYS = (
 )  # fmt: skip
 
 
-def read_whatsapp(reader: ConfigReader, data: Mapping[str, Any], server_public_url: str | None
-                  ) -> WhatsAppConfig | None:  # fmt: skip
-    if "whatsapp" not in data:
-        return None
-    table = reader.table(data, "whatsapp", names(WHATSAPP_KEYS + WHATSAPP_PACE_KEYS))
-    values = read_keys(reader, table, "whatsapp.", WHATSAPP_KEYS + WHATSAPP_PACE_KEYS) or {}
-    if not server_public_url:
+KEYS = WHATSAPP_KEYS + WHATSAPP_PACE_KEYS
+
+
+def settings(values: dict[str, Any]) -> WhatsAppConfig:
+    pace = WhatsAppPace(**{key.name: values.pop(key.name) for key in WHATSAPP_PACE_KEYS})
+    return WhatsAppConfig(**values, pace=pace)
+
+
+def check_section(reader: ConfigReader, table: Mapping[str, Any], scope: Scope) -> None:
+    templates = table.get("templates")
+    known: set[str] = scope.get("touchpoint_names", set())
+    for name in templates if isinstance(templates, dict) else ():
+        if known and name not in known:
+            touchpoints = ", ".join(sorted(known))
+            reader.problem(
+                f"whatsapp.templates.{name}",
+                f'there is no touchpoint "{name}" (known: {touchpoints})',
+            )
+    if not scope["server.public_url"]:
         reader.problem(
             "whatsapp",
             "WhatsApp sends messages to a webhook: set server.public_url (https://…) and give"
             f" Meta {WEBHOOK_PATH} on it",
         )
-    if not values:
-        return None
-    pace = WhatsAppPace(**{key.name: values.pop(key.name) for key in WHATSAPP_PACE_KEYS})
-    return WhatsAppConfig(**values, pace=pace)
-
-
-def secrets_of(config: WhatsAppConfig) -> list[str]:
-    return [config.access_token, config.app_secret, config.verify_token]

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.channels.web.guard import IpRateLimiter
+from bot.channels.web.link_params import InvalidLinkParams, LinkParams, read_link_params
 from bot.clock import Clock
 from bot.config import Config
-from bot.link_params import InvalidLinkParams, LinkParams, read_link_params
 from bot.surveys import SurveyService
 from bot.tokens import InvalidToken, TokenKind, TokenSigner
 from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
-from bot.web_guard import IpRateLimiter
 from conversations.engine import Conversation
 from storage.records import Invitation, InvitationState
 from storage.store import Store

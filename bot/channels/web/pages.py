@@ -15,14 +15,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.config import LOGO_TYPES, OrganisationConfig
-from bot.http import api
-from bot.http.client_address import ClientAddresses
-from bot.http.forms import FormData, UnreadableForm, read_form
-from bot.http.pages import STATIC_DIR, html_response, render
-from bot.web_guard import COOKIE, BrowserIds
-from bot.web_links import LinkBuilder
-from bot.web_responses import (
+from bot.channels.web.guard import COOKIE, BrowserIds
+from bot.channels.web.links import LinkBuilder
+from bot.channels.web.responses import (
     Closure,
     Link,
     LinkNotFound,
@@ -31,13 +26,19 @@ from bot.web_responses import (
     Shown,
     WebResponses,
 )
-from bot.web_view import accepted_languages, survey_view
+from bot.channels.web.view import accepted_languages, survey_view
+from bot.clock import Clock
+from bot.config import LOGO_TYPES, OrganisationConfig
+from bot.http.client_address import ClientAddresses
+from bot.http.forms import FormData, UnreadableForm, read_form
+from bot.http.pages import STATIC_DIR, html_response, render
+from bot.tokens import TokenSigner
 from conversations.localization import pick_language
 from conversations.texts import CATALOGS, text
 from storage.database import StorageError
 
 if TYPE_CHECKING:
-    from bot.app import PalauteApp
+    from bot.channels.context import AnswerServices
 
 log = logging.getLogger(__name__)
 
@@ -314,56 +315,34 @@ def brand_routes(organisation: OrganisationConfig) -> list[web.RouteDef]:
     return [web.get(THEME_PATH, theme), web.get(LOGO_PATH, logo)]
 
 
-def install(web_app: web.Application, palaute: PalauteApp) -> None:
-    """Serve web surveys and their static files, and give the API the survey links it returns."""
+def survey_pages(answers: AnswerServices, signer: TokenSigner, clock: Clock) -> SurveyPages:
+    config = answers.config
     responses = WebResponses(
-        palaute.store,
-        palaute.config,
-        palaute.clock,
-        palaute.surveys,
-        palaute.triggers,
-        palaute.signer,
+        answers.store, config, clock, answers.surveys, answers.triggers, signer
     )
-    pages = SurveyPages(
+    return SurveyPages(
         responses,
-        BrowserIds(palaute.signer),
-        palaute.config.defaults.language,
-        ClientAddresses(palaute.config.server.trusted_proxies),
+        BrowserIds(signer),
+        config.defaults.language,
+        ClientAddresses(config.server.trusted_proxies),
     )
-    web_app[SURVEY_PAGES_KEY] = pages
-    web_app.add_routes(
-        [
-            web.get("/s/{token}", pages.get, allow_head=False),
-            web.post("/s/{token}", pages.post),
-            web.post("/s/{token}/back", pages.back),
-            web.static("/static", STATIC_DIR),
-            *brand_routes(palaute.config.organisation),
-        ]
-    )
-    web_app[api.LINK_BUILDER_KEY] = lambda invitation: links(palaute).invitation_links(invitation)
 
 
-SURVEY_PAGES_KEY: web.AppKey[SurveyPages] = web.AppKey("survey_pages", SurveyPages)
+def routes(pages: SurveyPages, organisation: OrganisationConfig) -> list[web.AbstractRouteDef]:
+    """Web surveys, their static files and the organisation's look."""
+    return [
+        web.get("/s/{token}", pages.get, allow_head=False),
+        web.post("/s/{token}", pages.post),
+        web.post("/s/{token}/back", pages.back),
+        web.static("/static", STATIC_DIR),
+        *brand_routes(organisation),
+    ]
 
 
-def links(palaute: PalauteApp) -> LinkBuilder:
-    """Links on the address the server really listens on (port 0 becomes the one it got)."""
-    server = palaute.config.server
-    base = server.base_url
-    if not server.public_url and server.port == 0 and getattr(palaute, "http", None):
-        base = base.rsplit(":", 1)[0] + f":{palaute.http.port}"
-    # The Telegram channel learns its username from getMe when the config does not name it.
-    bot_username = getattr(palaute.channels.get("telegram"), "bot_username", None) or (
-        palaute.config.telegram.bot_username if palaute.config.telegram else None
-    )
-    return LinkBuilder(base, palaute.signer, bot_username)
-
-
-def announce(palaute: PalauteApp) -> list[str]:
+def announce(links: LinkBuilder, storage_path: str) -> list[str]:
     """The addresses to open after start, logged for whoever runs `palaute run`."""
-    builder = links(palaute)
-    lines = [f"Survey demo (open in a browser): {builder.open_survey_url('nps')}"]
-    lines.append(f"Answers are stored in {os.path.abspath(palaute.config.storage.path)}")
+    lines = [f"Survey demo (open in a browser): {links.open_survey_url('nps')}"]
+    lines.append(f"Answers are stored in {os.path.abspath(storage_path)}")
     for line in lines:
         log.info("%s", line)
     return lines

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -34,7 +34,8 @@ from bot.channels.base import (
     TeamMessage,
     permanent_failure,
 )
-from bot.channels.slack_blocks import (
+from bot.channels.context import ChannelContext
+from bot.channels.slack.blocks import (
     ACTION_PREFIX,
     fallback_text,
     message_blocks,
@@ -43,21 +44,18 @@ from bot.channels.slack_blocks import (
     text_blocks,
     wants_words,
 )
-from bot.channels.slack_directory import SlackDirectory, SlackUser
-from bot.channels.slack_errors import (
+from bot.channels.slack.directory import SlackDirectory, SlackUser
+from bot.channels.slack.errors import (
     GONE_ERRORS,
     SLACK_UNAVAILABLE,
     TOKEN_ERRORS,
     slack_errors,
 )
-from bot.channels.slack_inbox import SlackInbox
-from bot.config import ServerConfig, SlackConfig
+from bot.channels.slack.inbox import SlackInbox
+from bot.channels.slack.settings import SlackConfig
 from bot.triggers import TriggerError, TriggerRequest
 from conversations import texts
 from conversations.localization import normalize_language
-
-if TYPE_CHECKING:
-    from bot.app import PalauteApp
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +136,10 @@ class SlackChannel(Channel):
     # the burst lets a quick respondent through unpaced. 429s with Retry-After pause on top.
     limits = Limits(per_second=5.0, burst=20, per_chat_per_second=1.0, per_chat_burst=5)
 
-    def __init__(self, config: SlackConfig, server: ServerConfig) -> None:
+    def __init__(self, config: SlackConfig, context: ChannelContext) -> None:
         super().__init__()
         self.config = config
-        self.server = server
+        self.context = context
         # No rate-limit retry handler: the dispatcher paces and retries with Retry-After.
         self.client = AsyncWebClient(token=config.bot_token, base_url=api_base_url(config.base_url))
         # Lookups an organizer waits for, and uploads (which cannot be redone without posting
@@ -164,9 +162,8 @@ class SlackChannel(Channel):
             url_verification_enabled=False,
         )
         self.directory = SlackDirectory(self.client, patient_client=self.patient_client)
-        self.inbox = SlackInbox(self.bolt, signing_secret=config.signing_secret)
-        self.default_language = "en"
-        self._app: PalauteApp | None = None
+        self.inbox = SlackInbox(self.bolt, context.inbox(), signing_secret=config.signing_secret)
+        self.default_language = context.default_language
         self._bot_user_id: str | None = None
         """palaute's own user (from auth.test): threads under its messages are alerts' threads."""
         self._dms: dict[str, str] = {}
@@ -184,16 +181,7 @@ class SlackChannel(Channel):
         bolt.event("message")(_ignore)
         bolt.command(COMMAND, matchers=[_customer_command])(self._on_command)
 
-    def attach(self, app: PalauteApp) -> None:
-        from bot.slack_commands import OrganizerCommands
-
-        self._app = app
-        self.default_language = app.config.defaults.language
-        self.inbox.bind(app.store, app.clock)
-        app.triggers.resolvers[self.name] = self.resolve_contact
-        OrganizerCommands(app, self).register(self.bolt)
-
-    def http_routes(self) -> list[web.RouteDef]:
+    def http_routes(self) -> list[web.AbstractRouteDef]:
         if self.config.mode != "http":
             return []
         return [web.post(EVENTS_PATH, self.inbox.handle_http)]
@@ -212,12 +200,12 @@ class SlackChannel(Channel):
         else:
             log.info("Slack: signed in as @%s in %s", auth.get("user"), auth.get("team"))
             self._bot_user_id = auth.get("user_id")
-        await self.inbox.replay()
+        await self.inbox.open()
         if self.config.mode == "socket" and self.config.app_token:
             self._socket = self.inbox.socket_mode_handler(self.config.app_token)
             await self._socket.connect_async()
-        elif self.server.public_url:
-            log.info("Slack: request URL %s%s", self.server.base_url, EVENTS_PATH)
+        elif self.context.public_url:
+            log.info("Slack: request URL %s%s", self.context.base_url(), EVENTS_PATH)
 
     async def stop(self) -> None:
         if self._socket is not None:
@@ -353,8 +341,7 @@ class SlackChannel(Channel):
         return cached
 
     async def _language(self, address: str) -> str:
-        app = self._app
-        contact = await app.store.contacts.find(self.name, address) if app else None
+        contact = await self.context.contacts.find(self.name, address)
         return (contact.language if contact else None) or self.default_language
 
     # ------------------------------------------------------------------ sending

@@ -12,12 +12,10 @@ five minutes when it is replayed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
-from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -29,15 +27,11 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.clock import Clock
-from storage.store import Store
+from bot.channels.intake import DurableInbox
+from bot.channels.lanes import Lanes
 
 log = logging.getLogger(__name__)
 
-INBOX_CHANNEL = "slack"
-KEEP_PROCESSED = timedelta(days=1)
-"""Slack retries an event for about an hour; processed requests are kept a day, then pruned."""
-PRUNE_EVERY = timedelta(hours=1)
 _KEPT_HEADERS = ("content-type", "x-slack-retry-num", "x-slack-retry-reason")
 
 
@@ -54,76 +48,42 @@ def bolt_request(item: dict[str, Any]) -> AsyncBoltRequest:
     return AsyncBoltRequest(body=item["body"], headers=item.get("headers"), mode=item["mode"])
 
 
-class _Lanes:
-    """One lane per user: their taps and replies run in arrival order, other users' alongside."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
-
-    @contextlib.asynccontextmanager
-    async def lane(self, key: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key], self._locks[key]
-
-
 class SlackInbox:
-    def __init__(self, bolt: AsyncApp, *, signing_secret: str | None) -> None:
+    """Slack's requests through the shared durable inbox (bot/channels/intake.py), then bolt."""
+
+    def __init__(self, bolt: AsyncApp, intake: DurableInbox, *, signing_secret: str | None) -> None:
         self.bolt = bolt
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
-        self._store: Store | None = None
-        self._clock: Clock | None = None
-        self._lanes = _Lanes()
+        self._intake = intake
+        self._lanes = Lanes()
         self._running: dict[str, asyncio.Task[None]] = {}
-        # Storing and deciding to process happen under one lock, so that a request arriving
-        # while `replay` reads the inbox is processed exactly once.
-        self._lock = asyncio.Lock()
-        self._pruned_at = 0.0
-
-    def bind(self, store: Store, clock: Clock) -> None:
-        self._store = store
-        self._clock = clock
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            raise RuntimeError("the Slack inbox is used before the app attached its store")
-        return self._store
-
-    def now(self) -> float:
-        assert self._clock is not None
-        return self._clock.now()
 
     async def receive(self, body: dict[str, Any], raw: str, item: dict[str, Any]) -> None:
-        """Store a request (unless it was stored before) and process it in the background."""
+        """Store a request (unless it was stored before); it runs once the inbox is open."""
         key = external_id(body, raw)
-        async with self._lock:
-            new = await self.store.inbox.store_many(
-                INBOX_CHANNEL, [(key, json.dumps(item))], now=self.now()
-            )
-            if new:
-                self._spawn(key, item)
-        if not new:
+        if not await self._intake.accept([(key, json.dumps(item))]):
             log.info("Slack delivered %s again; it was already received", key)
 
-    def _spawn(self, key: str, item: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._process(key, item), name=f"slack-inbox-{key}")
+    async def open(self) -> int:
+        """Run what was acknowledged but not processed before the last stop, then each new
+        request as it is stored."""
+        return await self._intake.open(self._spawn)
+
+    async def _spawn(self, key: str, payload: str) -> None:
+        if key in self._running:
+            return
+        task = asyncio.create_task(self._process(key, payload), name=f"slack-inbox-{key}")
         self._running[key] = task
         task.add_done_callback(lambda _t: self._running.pop(key, None))
 
-    async def _process(self, key: str, item: dict[str, Any]) -> None:
+    async def _process(self, key: str, payload: str) -> None:
         try:
-            request = bolt_request(item)
+            request = bolt_request(json.loads(payload))
         except Exception as unreadable:  # stored by another version, or damaged: never runnable
             log.warning("Slack request %s cannot be read; it is skipped: %s", key, unreadable)
-            await self._failed(key, f"cannot be read: {type(unreadable).__name__}: {unreadable}")
+            await self._intake.failed(
+                key, f"cannot be read: {type(unreadable).__name__}: {unreadable}"
+            )
             return
         async with self._lanes.lane(request.context.user_id or ""):
             error: str | None = None
@@ -139,44 +99,13 @@ class SlackInbox:
                 log.exception("processing Slack request %s failed", key)
                 error = f"handling it failed: {type(failure).__name__}: {failure}"
             if error is None:
-                await self.store.inbox.mark_processed(INBOX_CHANNEL, key, now=self.now())
+                await self._intake.processed(key)
             else:
-                await self._failed(key, error)
-        await self._prune()
-
-    async def _failed(self, key: str, error: str) -> None:
-        """Done with, never replayed; the reason is kept for `palaute status`."""
-        await self.store.inbox.mark_failed(INBOX_CHANNEL, key, error=error, now=self.now())
-
-    async def _prune(self) -> None:
-        now = self.now()
-        if now - self._pruned_at < PRUNE_EVERY.total_seconds():
-            return
-        self._pruned_at = now
-        removed = await self.store.inbox.prune(now - KEEP_PROCESSED.total_seconds())
-        if removed:
-            log.debug("pruned %d processed inbox row(s)", removed)
-
-    async def replay(self) -> int:
-        """Process what was acknowledged but not processed before the last stop."""
-        async with self._lock:
-            left = [
-                (key, payload)
-                for key, payload in await self.store.inbox.replay(INBOX_CHANNEL, now=self.now())
-                if key not in self._running
-            ]
-            for key, payload in left:
-                try:
-                    item = json.loads(payload)
-                except ValueError as damaged:  # one damaged row must not stop the start
-                    await self._failed(key, f"cannot be read: {damaged}")
-                    continue
-                self._spawn(key, item)
-        if left:
-            log.warning("processing %d Slack request(s) received before a restart", len(left))
-        return len(left)
+                await self._intake.failed(key, error)
 
     async def drain(self, timeout: float = 5.0) -> None:
+        """Stop taking requests (they wait in the inbox), and let those running finish."""
+        self._intake.close()
         pending = list(self._running.values())
         if not pending:
             return
