@@ -46,26 +46,27 @@ class Rendered:
 def render(text: str, rows: Sequence[Sequence[Button]], language: str | None) -> Rendered:
     options = [button for row in rows for button in row]
     if not options:
-        return Rendered("text", _fit(text, MAX_TEXT))
+        return Rendered("text", _within(text, MAX_TEXT))
     for option in options:
         if len(option.payload) > MAX_ROW_ID:
             raise rejected_message(f"button payload {option.payload!r} is longer than WhatsApp's")
-    if len(options) <= MAX_REPLY_BUTTONS and all(
-        0 < len(o.label) <= MAX_BUTTON_TITLE for o in options
+    # A text longer than an interactive message's body goes as a text message with the hint:
+    # nothing of the question is cut.
+    fits_interactive = 0 < len(text) <= MAX_INTERACTIVE_BODY
+    if (
+        fits_interactive
+        and len(options) <= MAX_REPLY_BUTTONS
+        and all(0 < len(o.label) <= MAX_BUTTON_TITLE for o in options)
     ):
-        return Rendered(
-            "buttons",
-            _fit(text, MAX_INTERACTIVE_BODY),
-            buttons=tuple((o.payload, o.label) for o in options),
-        )
-    if len(options) <= MAX_LIST_ROWS:
+        return Rendered("buttons", text, buttons=tuple((o.payload, o.label) for o in options))
+    if fits_interactive and len(options) <= MAX_LIST_ROWS:
         return Rendered(
             "list",
-            _fit(text, MAX_INTERACTIVE_BODY),
+            text,
             rows=tuple(_row(o) for o in options),
             list_button=localized("whatsapp_choose", language)[:MAX_BUTTON_TITLE],
         )
-    return Rendered("text", _fit(f"{text}\n\n{typing_hint(options, language)}", MAX_TEXT))
+    return Rendered("text", _within(f"{text}\n\n{typing_hint(options, language)}", MAX_TEXT))
 
 
 def typing_hint(options: Sequence[Button], language: str | None) -> str:
@@ -96,3 +97,12 @@ def _row(option: Button) -> tuple[str, str, str]:
 
 def _fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _within(text: str, limit: int) -> str:
+    """The text, or the message refused with why: never cut without the reader knowing."""
+    if len(text) > limit:
+        raise rejected_message(
+            f"the text is {len(text)} characters; a WhatsApp message holds {limit}"
+        )
+    return text
