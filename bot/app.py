@@ -243,6 +243,8 @@ class PalauteApp:
             add_job=self._add_job,
             intake=intake,
             answers=self._answer_services,
+            invitations=self.store.invitations,
+            database=self.store.database,
         )
 
     def _add_job(self, job: Callable[[], Awaitable[Any]], every: timedelta, job_id: str) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.channels import registry
+from bot.channels.spec import BadAddress
 from bot.config_lines import key_lines, line_of
 from bot.config_schema import (
     ABANDON,
@@ -338,6 +339,11 @@ def _report_targets(reader: ConfigReader, targets: Any, path: str, scope: Scope)
             reader.problem(where, f'"{target}" must be {" or ".join(forms)}')
         elif channel not in scope["channel_settings"]:
             reader.problem(where, f"reports go to {spec.title} but there is no [{channel}] section")
+        elif spec.address.canonical is not None:
+            try:
+                targets[index] = f"{channel}:{spec.address.parse(address)}"
+            except BadAddress as error:
+                reader.problem(where, str(error))
     return tuple(str(target) for target in targets)
 
 
@@ -583,7 +589,17 @@ def _channel_settings(
     reader: ConfigReader, data: dict[str, Any], server: ServerConfig
 ) -> dict[str, Any]:
     """Each channel's `[name]` table read through its spec's section, for those present."""
-    scope = {"server.public_url": server.public_url}
+    touchpoints, surveys = data.get("touchpoints"), data.get("surveys")
+    scope = {
+        "server.public_url": server.public_url,
+        # What a touchpoint can be named by (its own table, or a survey's name), for sections
+        # that configure something per touchpoint (WhatsApp's templates).
+        "touchpoint_names": {
+            *(touchpoints if isinstance(touchpoints, dict) else ()),
+            *builtin_surveys(),
+            *(surveys if isinstance(surveys, dict) else ()),
+        },
+    }
     found: dict[str, Any] = {}
     for spec in registry.specs():
         section = spec.section

@@ -304,7 +304,10 @@ class Dispatcher:
             if message.invitation_id is not None:
                 str(payload["question_id"])  # recorded once sent: where the question is shown
             prompt = OutgoingPrompt(
-                str(payload["text"]), rows_from_payload(payload.get("rows")), payload.get("intro")
+                str(payload["text"]),
+                rows_from_payload(payload.get("rows")),
+                payload.get("intro"),
+                message.invitation_id,
             )
             return functools.partial(channel.send_prompt, address, prompt)
         if message.kind == "text":

@@ -157,6 +157,13 @@ class ErasureRepository:
                 work, identities(contact.channel, contact.address, contact.ref), now=now
             )
         erased.suppressed = bool(opted_out)
+        whatsapp = [address for channel, address in chats if channel == "whatsapp"]
+        if whatsapp:
+            numbers = _marks(whatsapp)
+            for table in ("whatsapp_chats", "whatsapp_messages"):
+                await work.execute(
+                    f"DELETE FROM {table} WHERE address IN ({numbers})", whatsapp
+                )
         await work.execute(f"DELETE FROM contacts WHERE id IN ({ids})", contact_ids)
         return erased
 
@@ -240,6 +247,8 @@ class ErasureRepository:
         quoted: set[str],
     ) -> None:
         addresses = {address for _channel, address in chats}
+        # A WhatsApp webhook names the number without the plus of its E.164 address.
+        addresses |= {a.removeprefix("+") for channel, a in chats if channel == "whatsapp"}
         candidates: dict[int, tuple[int, str, str, float | None]] = {}
         contains = self.database.dialect.contains
         for chunk in _chunks(sorted(quoted | addresses)):
@@ -269,7 +278,8 @@ class ErasureRepository:
 
 
 def _senders(payload: str) -> set[str]:
-    """Who a stored platform update comes from: Telegram users and chats, Slack users."""
+    """Who a stored platform update comes from: Telegram users and chats, Slack users,
+    WhatsApp numbers."""
     try:
         update = json.loads(payload)
     except ValueError:
@@ -307,6 +317,9 @@ def _collect_senders(value: Any, found: set[str]) -> None:
             found.add(str(child["id"]))
         elif key in ("user", "user_id") and isinstance(child, str):
             found.add(child)
+        elif key in ("from", "wa_id", "recipient_id") and isinstance(child, str):
+            # WhatsApp names the customer by number without the plus; palaute stores E.164.
+            found.update((child, f"+{child}"))
         if key == "body" and isinstance(child, str):
             child = _parsed_body(child)
         _collect_senders(child, found)

@@ -25,6 +25,7 @@ from storage.settings import SettingsRepository
 from storage.suppressions import SuppressionRepository
 from storage.team_reports import TeamReportRepository
 from storage.unit_of_work import DatabaseBackend
+from storage.whatsapp import WhatsAppRepository
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Store:
     dashboard_accounts: DashboardAccountRepository
     link_views: LinkViewRepository
     imports: ImportRepository
+    whatsapp: WhatsAppRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -76,6 +78,7 @@ class Store:
             dashboard_accounts=DashboardAccountRepository(database),
             link_views=LinkViewRepository(database),
             imports=ImportRepository(database),
+            whatsapp=WhatsAppRepository(database),
         )
 
     async def close(self) -> None:

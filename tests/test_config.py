@@ -17,6 +17,9 @@ EXAMPLE_ENV = {
     "SLACK_BOT_TOKEN": "xoxb-secret",
     "SLACK_APP_TOKEN": "xapp-secret",
     "PALAUTE_WEBHOOK_SECRET": "hook-secret",
+    "WHATSAPP_ACCESS_TOKEN": "EAAG-secret",
+    "WHATSAPP_APP_SECRET": "app-secret",
+    "WHATSAPP_VERIFY_TOKEN": "verify-secret",
 }
 
 

@@ -34,6 +34,9 @@ class OutgoingPrompt:
     rows: tuple[tuple[Button, ...], ...] = ()
     intro: str | None = None
     """Sent as its own message before the question (the survey's greeting)."""
+    invitation_id: int | None = None
+    """The survey it belongs to, for a channel that opens conversations with a per-touchpoint
+    message (WhatsApp's templates outside the 24-hour window)."""
 
 
 class IncomingKind(StrEnum):

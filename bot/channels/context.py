@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.channels.intake import DurableInbox
 from bot.clock import Clock
 from bot.tokens import TokenSigner
-from storage.records import Contact
+from storage.records import Contact, Invitation
 from storage.settings import SettingsRepository
+from storage.unit_of_work import DatabaseBackend
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -30,6 +31,13 @@ AddJob = Callable[[Callable[[], Awaitable[Any]], timedelta, str], None]
 
 class ContactLookup(Protocol):
     async def find(self, channel: str, address: str) -> Contact | None: ...
+
+    async def set_unreachable(self, contact_id: int, *, now: float, reason: str) -> None:
+        """For what the platform reports later (WhatsApp's failed statuses)."""
+
+
+class InvitationLookup(Protocol):
+    async def get(self, invitation_id: int) -> Invitation | None: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,12 @@ class ChannelContext:
     """The shared durable inbox, for a channel whose spec says `uses_intake`."""
     answers: Callable[[], AnswerServices] | None = None
     """For a channel that serves its own survey pages; called once palaute runs."""
+    invitations: InvitationLookup | None = None
+    """A prompt's survey (touchpoint, properties, language), for a channel that opens
+    conversations with a per-touchpoint message (WhatsApp's templates)."""
+    database: DatabaseBackend | None = None
+    """For a channel with tables of its own, read and written through its repository in
+    storage/ (WhatsApp's chats and message statuses: storage/whatsapp.py)."""
 
     def inbox(self) -> DurableInbox:
         if self.intake is None:

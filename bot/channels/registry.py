@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.channels import slack, telegram, web
+from bot.channels import slack, telegram, web, whatsapp
 from bot.channels.capacity import MessageCapacity
 from bot.channels.spec import ChannelSpec
 
@@ -11,6 +11,7 @@ BUILT_IN: tuple[ChannelSpec, ...] = (
     web.SPEC,
     telegram.SPEC,
     slack.SPEC,
+    whatsapp.SPEC,
 )
 
 RESERVED = frozenset({"ref"})

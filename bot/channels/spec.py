@@ -42,10 +42,15 @@ class AddressFormat:
     team: str | None = None
     """What a team chat's address is in `[team] report_to` ("CHANNEL_ID"); None: the channel
     takes no team messages."""
+    canonical: Callable[[str], str] | None = None
+    """The one spelling of an address written in several ways (a phone number's E.164 form:
+    "+358 40 123 4567" → "+358401234567"); raises `BadAddress`. None: as normalised."""
 
     def parse(self, written: str) -> str:
         """The address as stored (one spelling per address), or `BadAddress`."""
         address = normalize_address(written)
+        if address and self.canonical is not None:
+            address = self.canonical(address)
         problem = self.problem(address) if address else "is empty"
         if problem is not None:
             raise BadAddress(problem)
@@ -65,6 +70,9 @@ class ConfigSection:
     """How `palaute check` lists the channel, after its name: "polling", "socket mode"."""
     details: Callable[[Any], list[str]] = lambda settings: []
     """More lines for `palaute check` (e.g. Telegram's pace)."""
+    touchpoint_notes: Callable[[Any, Mapping[str, Mapping[str, str]]], list[str]] | None = None
+    """What each touchpoint needs on this channel, for `palaute check`, given the touchpoints
+    (configured ones and survey names) with their fixed properties (WhatsApp's templates)."""
 
 
 @dataclass(frozen=True)

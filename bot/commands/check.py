@@ -82,6 +82,13 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
                 f"every {format_duration(touchpoint.every)} to {touchpoint.audience or 'all'}"
             )
         print(f"  {touchpoint.id}: {', '.join(parts)}", file=out)
+    fixed = {t.id: dict(t.properties) for t in config.touchpoints.values()}
+    for name in config.channels:
+        section = registry.spec(name).section
+        settings = config.channel_settings.get(name)
+        if section and section.touchpoint_notes and settings is not None:
+            for line in section.touchpoint_notes(settings, fixed):
+                print(line, file=out)
     targets = ", ".join(config.team.report_to) or "nowhere (set [team] report_to)"
     summary = (
         f"daily at {config.team.daily_summary:%H:%M} {config.team.timezone}"

@@ -45,6 +45,17 @@ TEXTS: dict[str, str] = {
     "help_slack": "I ask short feedback surveys. Tap a button or type your answer.\n"
     "/palaute stop: no more surveys\n/palaute start: surveys back on\n"
     "/palaute delete: erase your data",
+    "stopped_whatsapp": "You will not get any more surveys from us. Send START if you change your mind.",
+    "restarted_whatsapp": "Welcome back! You may get a short survey now and then. Send STOP to opt out.",
+    "welcome_whatsapp": "Hi! I ask a few quick questions after you have been in touch with us. "
+    "Send STOP at any time to opt out.",
+    "help_whatsapp": "I ask short feedback surveys. Tap a button or type your answer.\n"
+    "STOP: no more surveys\nSTART: surveys back on",
+    "whatsapp_choose": "Choose",
+    "whatsapp_type_number": "Type a number from {low} to {high}.",
+    "whatsapp_type_choice": "Type the number of your choice:",
+    "whatsapp_or_skip": "Or type “{skip}”.",
+    "whatsapp_reply_to_start": "Reply to this message to start.",
     "command_start": "Start, or turn surveys back on",
     "command_help": "How this works",
     "command_stop": "No more surveys",

@@ -45,6 +45,18 @@ TEXTS: dict[str, str] = {
     "help_slack": "Lähetän lyhyitä palautekyselyjä. Napauta painiketta tai kirjoita vastauksesi.\n"
     "/palaute stop: ei enää kyselyjä\n/palaute start: kyselyt takaisin päälle\n"
     "/palaute delete: poista tietosi",
+    "stopped_whatsapp": "Et saa meiltä enää kyselyjä. Lähetä ALOITA, jos muutat mielesi.",
+    "restarted_whatsapp": "Tervetuloa takaisin! Saatat saada lyhyen kyselyn silloin tällöin. "
+    "Lähetä LOPETA, jos et halua niitä.",
+    "welcome_whatsapp": "Hei! Kysyn muutaman nopean kysymyksen, kun olet asioinut kanssamme. "
+    "Lähetä LOPETA, jos et halua kyselyjä.",
+    "help_whatsapp": "Lähetän lyhyitä palautekyselyjä. Napauta painiketta tai kirjoita vastauksesi.\n"
+    "LOPETA: ei enää kyselyjä\nALOITA: kyselyt takaisin päälle",
+    "whatsapp_choose": "Valitse",
+    "whatsapp_type_number": "Kirjoita numero {low}–{high}.",
+    "whatsapp_type_choice": "Kirjoita valintasi numero:",
+    "whatsapp_or_skip": "Tai kirjoita ”{skip}”.",
+    "whatsapp_reply_to_start": "Aloita vastaamalla tähän viestiin.",
     "command_start": "Aloita tai ota kyselyt takaisin käyttöön",
     "command_help": "Miten tämä toimii",
     "command_stop": "Ei enää kyselyjä",

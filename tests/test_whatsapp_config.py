@@ -1,0 +1,169 @@
+"""The [whatsapp] section, WhatsApp contacts and `palaute check`: every mistake named with its
+key and line, every number written as the customer's E.164."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from bot.commands.check import cmd_check
+from bot.config import ConfigError, parse_config
+from bot.triggers import ContactSpec, TriggerError
+
+ENV = {"WA_TOKEN": "EAAG-secret-token", "WA_SECRET": "app-secret-1", "WA_VERIFY": "verify-1"}
+GOOD = """
+[server]
+public_url = "https://feedback.example.com"
+
+[whatsapp]
+phone_number_id = "106540352242922"
+access_token = "${WA_TOKEN}"
+app_secret = "${WA_SECRET}"
+verify_token = "${WA_VERIFY}"
+
+[whatsapp.templates.order_delivered]
+name = "palaute_feedback"
+language = "fi"
+parameters = ["order_id", "store"]
+
+[touchpoints.order_delivered]
+survey = "nps"
+properties = { store = "Kamppi" }
+
+[team]
+report_to = ["whatsapp:+358 40 999 9999"]
+"""
+
+
+def test_a_good_section_loads_with_its_secrets_kept_out_of_sight() -> None:
+    config = parse_config(GOOD, environ=ENV)
+    assert config.channel_settings.get("whatsapp") is not None
+    template = config.channel_settings["whatsapp"].templates["order_delivered"]
+    assert template.parameters == ("order_id", "store") and template.languages == ("fi",)
+    several = parse_config(
+        GOOD.replace('language = "fi"', 'language = ["fi", "en_US"]'), environ=ENV
+    )
+    assert several.channel_settings.get("whatsapp") is not None
+    approved = several.channel_settings["whatsapp"].templates["order_delivered"]
+    assert [approved.language_for(code) for code in ("en", "fi", "sv", None)] == [
+        "en_US",
+        "fi",
+        "fi",
+        "fi",
+    ]
+    assert config.team.report_to == ("whatsapp:+358409999999",)
+    assert "whatsapp" in config.channels
+    assert set(ENV.values()) <= set(config.secrets())
+    assert "EAAG-secret-token" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ('phone_number_id = "106540352242922"', "whatsapp.phone_number_id: is required"),
+        ('language = "fi"', "whatsapp.templates.order_delivered.language: is required"),
+        ('api_version = "23"', 'whatsapp.api_version: must be a Graph API version such as "v23.0"'),
+        ('name = "palaute_feedback"', "whatsapp.templates.order_delivered.name: is required"),
+        ("[touchpoints.order_delivered]", 'whatsapp.templates.order_delivered: there is no touchpoint "order_delivered"'),
+        ('"whatsapp:+358 40 999 9999"', 'team.report_to[0]: a WhatsApp contact is a phone number: "040 999 9999" has no country code'),
+        ('public_url = "https://feedback.example.com"', "whatsapp: WhatsApp sends messages to a webhook: set server.public_url"),
+    ],
+)  # fmt: skip
+def test_each_mistake_is_named_with_its_key_and_line(change: str, expected: str) -> None:
+    replacement = {
+        'phone_number_id = "106540352242922"': 'phone_number_id = ""',
+        'language = "fi"': 'language = "Finnish"',
+        'api_version = "23"': 'verify_token = "${WA_VERIFY}"\napi_version = "23"',
+        'name = "palaute_feedback"': 'name = "Palaute Feedback!"',
+        "[touchpoints.order_delivered]": "[touchpoints.order_delivery]",
+        '"whatsapp:+358 40 999 9999"': '"whatsapp:040 999 9999"',
+        'public_url = "https://feedback.example.com"': "",
+    }[change]
+    toml = GOOD.replace(
+        'verify_token = "${WA_VERIFY}"' if change == 'api_version = "23"' else change,
+        replacement,
+    )
+    with pytest.raises(ConfigError) as raised:
+        parse_config(toml, environ=ENV)
+    lines = [line for line in raised.value.lines if expected in line]
+    assert lines, raised.value.lines
+    assert lines[0].startswith("<config>:")  # with the line the key is on
+    assert all("EAAG-secret-token" not in line for line in raised.value.lines)
+
+
+def test_a_missing_secret_names_its_variable() -> None:
+    environ = {k: v for k, v in ENV.items() if k != "WA_SECRET"}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(GOOD, environ=environ)
+    assert any(
+        "whatsapp.app_secret: environment variable WA_SECRET is not set" in line
+        for line in raised.value.lines
+    )
+
+
+@pytest.mark.parametrize("key", ["app_secret", "access_token", "verify_token"])
+def test_an_empty_secret_is_refused(key: str) -> None:
+    # An app secret of "" would make any body's signature computable by anyone.
+    variable = {"app_secret": "WA_SECRET", "access_token": "WA_TOKEN", "verify_token": "WA_VERIFY"}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(GOOD, environ={**ENV, variable[key]: ""})
+    assert any(f"whatsapp.{key}: is empty" in line for line in raised.value.lines)
+
+
+@pytest.mark.parametrize(
+    "written", ["+358401234567", "+358 40 123 4567", "00358-40-123 4567", "358401234567", "+358 (40) 123.4567"]
+)  # fmt: skip
+def test_a_whatsapp_contact_is_stored_in_e164(written: str) -> None:
+    assert ContactSpec.parse(f"whatsapp:{written}") == ContactSpec("whatsapp", "+358401234567")
+
+
+@pytest.mark.parametrize(
+    ("written", "why"),
+    [
+        ("040 123 4567", "has no country code"),
+        ("+35840", "has 5 digits"),
+        ("+358 40 123 4567 8901 23", "has 18 digits"),
+        ("anna@example.com", "is not a phone number"),
+        ("+٣٥٨٤٠١٢٣٤٥٦٧", "is not a phone number"),  # Arabic-Indic digits are not E.164
+    ],
+)
+def test_a_whatsapp_contact_that_is_no_number_is_refused_saying_why(written: str, why: str) -> None:
+    with pytest.raises(TriggerError) as raised:
+        ContactSpec.parse(f"whatsapp:{written}")
+    assert why in str(raised.value)
+
+
+async def test_check_explains_what_each_whatsapp_touchpoint_needs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    toml = GOOD + '\n[touchpoints.visit]\nsurvey = "csat"\n'
+    assert await cmd_check(argparse.Namespace(), parse_config(toml, environ=ENV)) == 0
+    out = capsys.readouterr().out
+    assert "Channels: web, whatsapp" in out
+    assert "Meta's webhook: <server.public_url>/whatsapp/webhook" in out
+    assert (
+        '  order_delivered: template "palaute_feedback" (fi); body {{1}} = order_id (from the'
+        " trigger), {{2}} = store (fixed: Kamppi); the survey starts when the customer replies"
+    ) in out
+    assert (
+        "  visit: no template: reaches only customers who wrote within 24 hours;"
+        " add [whatsapp.templates.visit] to reach the others"
+    ) in out
+
+
+def test_a_csv_of_whatsapp_numbers_is_read_in_e164_and_a_bad_row_named(tmp_path: Path) -> None:
+    from bot.commands.trigger import _csv_requests
+
+    good = tmp_path / "customers.csv"
+    good.write_text("contact,order_id\nwhatsapp:+358 40 123 4567,#1\nwhatsapp:00358407654321,#2\n")
+    requests = _csv_requests(good, "nps", {}, again=False)
+    assert [r.contact.address for r in requests] == ["+358401234567", "+358407654321"]
+    assert [r.properties["order_id"] for r in requests] == ["#1", "#2"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("contact\nwhatsapp:+358401234567\nwhatsapp:040 765 4321\n")
+    with pytest.raises(TriggerError) as raised:
+        _csv_requests(bad, "nps", {}, again=False)
+    assert str(raised.value).startswith(f"{bad}:3: contact:")
+    assert "has no country code" in str(raised.value)
