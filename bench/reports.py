@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 
 from bench.common import RESULTS, verdict, write_results
 from bot.config import parse_config
-from bot.reports.jobs import period_key, scheduled_at
-from bot.reports.summary import DAILY, ReportPeriod, SummaryBuilder
-from bot.scores import rolling_scores, rolling_trends
+from bot.team.reports.jobs import period_key, scheduled_at
+from bot.team.reports.summary import DAILY, ReportPeriod, SummaryBuilder
+from bot.team.scores import rolling_scores, rolling_trends
 from storage.store import Store
 
 DAY = 86400.0

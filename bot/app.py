@@ -15,6 +15,8 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.answers.incoming import IncomingHandler
+from bot.answers.surveys import SurveyService
 from bot.channels import registry
 from bot.channels.base import Channel
 from bot.channels.context import AnswerServices, ChannelContext
@@ -22,22 +24,20 @@ from bot.channels.intake import PRUNE_EVERY, DurableInbox
 from bot.channels.spec import ChannelSpec
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.dispatcher import Dispatcher
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.scheduling import InvitationScheduler, build_scheduler
+from bot.delivery.triggers import TriggerService
 from bot.erasure import ErasureService
-from bot.followups import FollowupService
 from bot.http import api, dashboard
 from bot.http.connections import limits_for
 from bot.http.server import HttpServer, health
-from bot.incoming import IncomingHandler
 from bot.logs import add_secret
-from bot.relay import ReplyRelay
-from bot.reports.jobs import TeamReporter
-from bot.scheduling import InvitationScheduler, build_scheduler
 from bot.services import Services, build_services
-from bot.surveys import SurveyService
+from bot.team.followups import FollowupService
+from bot.team.relay import ReplyRelay
+from bot.team.reports.jobs import TeamReporter
+from bot.team.webhooks import WebhookChannel, WebhookPublisher
 from bot.tokens import TokenSigner
-from bot.triggers import TriggerService
-from bot.webhooks import WebhookChannel, WebhookPublisher
 from storage.database import StorageError
 from storage.lease import HEARTBEAT_SECONDS, DatabaseInUse, RunLease
 from storage.records import Invitation

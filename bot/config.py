@@ -44,7 +44,7 @@ from bot.config_schema import (
     secret,
     secret_names,
 )
-from bot.survey_fit import property_overflows, survey_overflows
+from bot.delivery.survey_fit import property_overflows, survey_overflows
 from conversations.builtin import builtin_surveys
 from conversations.definitions import DefinitionError, survey_from_mapping
 from conversations.localization import LocalizedText, resolve

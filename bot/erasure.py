@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import DefaultsConfig
-from bot.team_document import Line, Section, TeamDocument
+from bot.team.document import Line, Section, TeamDocument
+from bot.team.webhooks import WebhookPublisher
 from bot.texts import text
-from bot.webhooks import WebhookPublisher
 from storage.contacts import ContactRepository
 from storage.erasure import Erased, ErasureRepository, PostedMessage
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION, OutboxRepository

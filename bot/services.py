@@ -12,22 +12,22 @@ import asyncio
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from bot.answers.incoming import IncomingHandler, IncomingSettings, IncomingStorage
+from bot.answers.surveys import SurveyService, SurveySettings, SurveyStorage
 from bot.channels.base import Channel
 from bot.clock import Clock
 from bot.config import Config
-from bot.dispatcher import Dispatcher, DispatchStorage
+from bot.delivery.dispatcher import Dispatcher, DispatchStorage
+from bot.delivery.scheduling import InvitationScheduler, SchedulingSettings, SchedulingStorage
+from bot.delivery.triggers import ContactResolver, TriggerService, TriggerSettings, TriggerStorage
 from bot.erasure import ErasureService, ErasureSettings, ErasureStorage
-from bot.followups import FollowupService, FollowupSettings, FollowupStorage
-from bot.incoming import IncomingHandler, IncomingSettings, IncomingStorage
-from bot.organizer import Organizer
-from bot.relay import RelaySettings, RelayStorage, ReplyRelay
-from bot.reports.jobs import ReportSettings, ReportStorage, TeamReporter
-from bot.reports.summary import SummaryBuilder
-from bot.scheduling import InvitationScheduler, SchedulingSettings, SchedulingStorage
-from bot.surveys import SurveyService, SurveySettings, SurveyStorage
+from bot.team.followups import FollowupService, FollowupSettings, FollowupStorage
+from bot.team.organizer import Organizer
+from bot.team.relay import RelaySettings, RelayStorage, ReplyRelay
+from bot.team.reports.jobs import ReportSettings, ReportStorage, TeamReporter
+from bot.team.reports.summary import SummaryBuilder
+from bot.team.webhooks import WebhookPublisher, WebhookSettings, WebhookStorage
 from bot.tokens import TokenSigner
-from bot.triggers import ContactResolver, TriggerService, TriggerSettings, TriggerStorage
-from bot.webhooks import WebhookPublisher, WebhookSettings, WebhookStorage
 from storage.store import Store
 
 

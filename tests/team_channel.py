@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.channels.base import Button, Channel, Limits, OutgoingPrompt
-from bot.team_document import TeamDocument
+from bot.team.document import TeamDocument
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import PalauteApp
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory, make_config
 from tests.fakes.slack_api import (
     JSON_CONTENT_TYPE,

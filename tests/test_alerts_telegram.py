@@ -20,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.app import PalauteApp
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser, fake_telegram  # noqa: F401
 from tests.report_data import generate

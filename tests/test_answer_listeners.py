@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.surveys import SurveyService
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.answers.surveys import SurveyService
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from conversations.engine import Conversation, Step
 from storage.records import Invitation
 from storage.unit_of_work import UnitOfWork

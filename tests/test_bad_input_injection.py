@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.app import PalauteApp
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory, make_config
 from tests.fakes.slack_api import FakeSlack, fake_slack  # noqa: F401
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.alerts import parse_followup_payload
-from bot.surveys import parse_answer_payload
-from bot.triggers import ContactSpec, TriggerError
+from bot.answers.surveys import parse_answer_payload
+from bot.delivery.triggers import ContactSpec, TriggerError
+from bot.team.alerts import parse_followup_payload
 from conversations.builtin import builtin_surveys
 from conversations.definitions import survey_from_mapping
 from conversations.engine import Conversation

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bot.app import PalauteApp
 from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser
 from tests.palaute_process import integrity
 from tests.telegram_helpers import telegram_config, wait_for_text

@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot.clock import SystemClock
 from bot.config import parse_config
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from bot.services import trigger_service
-from bot.triggers import ContactSpec, TriggerRequest
 from storage.store import Store
 from tests.any_time import at_any_time
 from tests.loopback import serve

@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from bot.app import PalauteApp
 from bot.cli import main
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from conversations.builtin import builtin_surveys
 from storage.invitations import NewInvitation
 from storage.records import InvitationState

@@ -11,7 +11,7 @@ from matplotlib.text import Text
 from PIL import Image
 
 from bot.http.dashboard import CHART_WIDTH, PHONE_CHART_DPI, PHONE_CHART_WIDTH
-from bot.reports.chart import ChartSeries, chart_figure, render_chart
+from bot.team.reports.chart import ChartSeries, chart_figure, render_chart
 
 LAST_DAY = date(2026, 12, 1)
 LABELS = {

@@ -16,7 +16,7 @@ import pytest
 
 from bot.app import PalauteApp
 from bot.cli import main as palaute
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.clock import FakeClock
 from tests.conftest import AppFactory

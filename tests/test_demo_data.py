@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.demo import fill_demo
-from bot.scores import rolling_trends
+from bot.team.scores import rolling_trends
 from conversations.builtin import builtin_surveys
 from storage.store import Store
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.channels.base import Button, Channel, Limits, OutgoingPrompt
-from bot.rate_limit import ChannelLimiter, TokenBucket
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.pacing import ChannelLimiter, TokenBucket
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config

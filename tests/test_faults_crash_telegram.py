@@ -17,8 +17,8 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.config import Config, parse_config
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from bot.services import trigger_service
-from bot.triggers import ContactSpec, TriggerRequest
 from storage.store import Store
 from tests.any_time import at_any_time
 from tests.customers import STORM, Customer, answer_as_they_come, first_lines

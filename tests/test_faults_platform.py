@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import PalauteApp
-from bot.dispatcher import MAX_ATTEMPTS
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.dispatcher import MAX_ATTEMPTS
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory
 from tests.customers import (
     QUESTIONS,

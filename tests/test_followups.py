@@ -12,9 +12,9 @@ from bot.app import PalauteApp
 from bot.channels.base import Incoming, IncomingKind
 from bot.channels.slack.team import team_blocks
 from bot.channels.telegram.team import to_html
-from bot.reports.summary import DAILY, ReportPeriod
-from bot.team_document import TeamDocument
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
+from bot.team.document import TeamDocument
+from bot.team.reports.summary import DAILY, ReportPeriod
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
 from tests.team_channel import TEAM_TOML, RecordingChannel, eventually, team_channels

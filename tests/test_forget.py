@@ -22,7 +22,7 @@ from aiohttp import web
 
 from bot.app import PalauteApp
 from bot.cli import main as cli_main
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from storage.database import Database
 from storage.records import InvitationState
 from storage.store import Store

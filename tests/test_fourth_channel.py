@@ -20,7 +20,7 @@ import pytest_asyncio
 from bot.app import PalauteApp
 from bot.channels import registry
 from bot.config import ConfigError, load_config, parse_config
-from bot.scores import live_as_of, rolling_scores
+from bot.team.scores import live_as_of, rolling_scores
 from tests.any_time import at_any_time
 from tests.conftest import AppFactory, make_config
 from tests.fakes.parrot_api import FakeParrot, ParrotMessage

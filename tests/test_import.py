@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.scores import rolling_trends
+from bot.team.scores import rolling_trends
 from storage.store import Store
 from tests.report_data import SURVEYS, generate
 

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.answers.surveys import answer_payload, option_key, parse_answer_payload
 from bot.app import PalauteApp
-from bot.surveys import answer_payload, option_key, parse_answer_payload
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from bot.tokens import encode_id
-from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, fake_telegram  # noqa: F401
@@ -174,7 +174,7 @@ async def test_a_tap_after_the_choices_were_reordered_or_removed_answers_right_o
     app = await app_factory(telegram_config(fake, db_path, after), clock=MovableClock())
     fake.push_callback(aino, ainos, ainos.callback_data_for("Apple"))
     await wait_for_text(fake, aino, "Thank you")
-    with caplog.at_level(logging.WARNING, logger="bot.surveys"):
+    with caplog.at_level(logging.WARNING, logger="bot.answers.surveys"):
         fake.push_callback(ville, villes, villes.callback_data_for("Banana"))
         await fake.wait_for(lambda: "no longer offered" in caplog.text)
     await settle(app, fake)

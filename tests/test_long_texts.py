@@ -16,7 +16,7 @@ import pytest
 from telegram.constants import MessageLimit
 
 from bot.cli import main
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeMessage, FakeTelegram, FakeUser, fake_telegram  # noqa: F401
 from tests.telegram_helpers import MovableClock, telegram_config, wait_for_messages, wait_for_text

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.channels.capacity import text_length
-from bot.message_split import split_message
+from bot.delivery.message_split import split_message
 
 
 def test_a_text_that_fits_is_one_piece() -> None:

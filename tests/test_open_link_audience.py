@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from bot.channels.web.responses import BROWSER_ONLY
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.clock import FakeClock
 from tests.conftest import AppFactory

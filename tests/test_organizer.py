@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import PalauteApp
-from bot.organizer import (
+from bot.team.organizer import (
     Confirmation,
     NoSuchAudience,
     NotASurveyOrWindow,

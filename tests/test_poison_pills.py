@@ -16,8 +16,8 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.commands.status import cmd_status
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from bot.services import trigger_service
-from bot.triggers import ContactSpec, TriggerRequest
 from storage.inbox import GAVE_UP, MAX_REPLAYS
 from storage.records import InvitationState
 from storage.store import Store

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.alerts import is_alert_message
 from bot.app import PalauteApp
 from bot.channels.base import Incoming, IncomingKind
+from bot.team.alerts import is_alert_message
 from storage.followups import FollowupMessage, ReplyDirection
 from tests.conftest import AppFactory
 from tests.team_channel import RecordingChannel, eventually

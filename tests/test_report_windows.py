@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reports.format import format_value
-from bot.reports.jobs import scheduled_at
-from bot.reports.summary import DAILY, WEEKLY, ReportPeriod, SummaryBuilder
-from bot.scores import rolling_trends
+from bot.team.reports.format import format_value
+from bot.team.reports.jobs import scheduled_at
+from bot.team.reports.summary import DAILY, WEEKLY, ReportPeriod, SummaryBuilder
+from bot.team.scores import rolling_trends
 from conversations.builtin import builtin_surveys
 from storage.invitations import NewInvitation
 from storage.records import InvitationState
@@ -175,7 +175,7 @@ async def test_summary_text_and_chart_tell_the_same_last_seven_days(
 
 
 def test_a_window_of_days_is_whole_local_days_across_dst() -> None:
-    from bot.scores import window_periods
+    from bot.team.scores import window_periods
 
     now = datetime(2026, 3, 30, 6, 0, tzinfo=UTC).timestamp()  # Monday 09:00 EEST
     period, before = window_periods(now, timedelta(days=7), "Europe/Helsinki")
@@ -190,7 +190,7 @@ def test_a_window_of_days_is_whole_local_days_across_dst() -> None:
 async def test_live_views_end_their_windows_with_today_and_chart_the_same_days(
     store: Store, db_path: Path
 ) -> None:
-    from bot.scores import live_as_of
+    from bot.team.scores import live_as_of
 
     # Autumn: the week holds the 25-hour Sunday 25.10.
     today = date(2026, 10, 27)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.scores import Trend, rolling_trends
+from bot.team.scores import Trend, rolling_trends
 from conversations import scoring
 from conversations.builtin import builtin_surveys
 from storage.invitations import NewInvitation

@@ -317,5 +317,5 @@ def _log_a_few_library_lines() -> None:
     logging.getLogger("aiohttp.access").info(
         '127.0.0.1 "GET /s/%s?p=%s HTTP/1.1" 200', token, "eyJwaG9uZSI6ICIrMzU4In0.sig"
     )
-    logging.getLogger("bot.surveys").info("opened https://palaute.example/s/%s", token)
+    logging.getLogger("bot.answers.surveys").info("opened https://palaute.example/s/%s", token)
     logging.getLogger("bot.http").info("demo: https://palaute.example/s/s-nps-AbCdEfGhIjKlMnOp")

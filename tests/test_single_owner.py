@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from bot.clock import SystemClock
-from bot.scheduling import InvitationScheduler
+from bot.delivery.scheduling import InvitationScheduler
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from bot.services import build_services, trigger_service
 from bot.tokens import TokenSigner
-from bot.triggers import ContactSpec, TriggerRequest
 from storage.lease import LEASE_SECONDS, DatabaseInUse, RunLease
 from storage.store import Store
 from tests.conftest import make_config

@@ -17,7 +17,7 @@ from bot.channels.slack.blocks import (
 )
 from bot.channels.slack.channel import typed_text
 from bot.channels.slack.team import team_blocks
-from bot.team_document import Line, Section, TeamDocument
+from bot.team.document import Line, Section, TeamDocument
 from tests.fakes.slack_api import validate_blocks
 
 

@@ -7,7 +7,7 @@ import pytest
 from bot.channels.base import Attachment, Button, DeliveryError, MessageRejected
 from bot.channels.slack.channel import SlackChannel
 from bot.channels.slack.settings import SlackConfig
-from bot.team_document import TeamDocument
+from bot.team.document import TeamDocument
 from storage.store import Store
 from tests.channel_context import channel_context
 from tests.fakes.slack_api import UPLOAD, FakeSlack

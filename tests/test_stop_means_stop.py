@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from conversations.texts.en import TEXTS
 from storage.records import InvitationState
 from tests.conftest import AppFactory

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TEAM = ("bot.reports", "bot.alerts", "bot.followups", "bot.relay", "bot.webhooks")
+TEAM = ("bot.team.reports", "bot.team.alerts", "bot.team.followups", "bot.team.relay", "bot.team.webhooks")
 LOWER_THAN = {
     # Each may not import (directly or through other modules) the ones listed.
-    "bot.reports": ("bot.alerts", "bot.followups", "bot.relay", "bot.webhooks"),
-    "bot.alerts": ("bot.followups", "bot.relay", "bot.webhooks"),
-    "bot.webhooks": ("bot.followups", "bot.relay"),
+    "bot.team.reports": ("bot.team.alerts", "bot.team.followups", "bot.team.relay", "bot.team.webhooks"),
+    "bot.team.alerts": ("bot.team.followups", "bot.team.relay", "bot.team.webhooks"),
+    "bot.team.webhooks": ("bot.team.followups", "bot.team.relay"),
 }
 
 
 def _node(module: str) -> str:
     """A module, with the reports package as one node."""
-    return "bot.reports" if module.startswith("bot.reports.") else module
+    return "bot.team.reports" if module.startswith("bot.team.reports.") else module
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -103,4 +103,4 @@ def test_team_reporting_depends_one_way(lower: str) -> None:
 
 def test_the_graph_sees_the_imports_it_checks() -> None:
     graph = import_graph()
-    assert "bot.alerts" in graph["bot.followups"] and "bot.reports" in graph["bot.alerts"]
+    assert "bot.team.alerts" in graph["bot.team.followups"] and "bot.team.reports" in graph["bot.team.alerts"]

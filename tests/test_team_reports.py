@@ -15,8 +15,8 @@ from bot.app import PalauteApp
 from bot.channels.base import Attachment
 from bot.channels.slack.team import document_blocks
 from bot.channels.telegram.team import to_html
-from bot.reports.jobs import latest_due, summary_trigger
-from bot.team_document import Line, Section, TeamDocument, from_payload
+from bot.team.document import Line, Section, TeamDocument, from_payload
+from bot.team.reports.jobs import latest_due, summary_trigger
 from storage.store import Store
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config

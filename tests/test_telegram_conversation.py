@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import PalauteApp
-from bot.scores import rolling_scores
+from bot.delivery.triggers import ContactSpec, TriggerRequest
+from bot.team.scores import rolling_scores
 from bot.tokens import TokenKind
-from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, fake_telegram  # noqa: F401

@@ -22,8 +22,8 @@ from telegram.error import (
 
 from bot.channels.base import Attachment, Button, MessageRejected
 from bot.channels.telegram.errors import delivery_error, retry_after_seconds
-from bot.team_document import TeamDocument
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
+from bot.team.document import TeamDocument
 from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401

@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import PalauteApp
 from bot.channels.telegram.channel import SECRET_HEADER, WEBHOOK_PATH
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from storage.store import Store
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401

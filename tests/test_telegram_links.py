@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app import PalauteApp
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from bot.tokens import TokenKind, encode_id
-from bot.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401

@@ -15,8 +15,8 @@ import pytest
 from bot.channels.telegram.channel import pacing
 from bot.channels.telegram.settings import TelegramPace
 from bot.config import ConfigError, parse_config
-from bot.rate_limit import ChannelLimiter, TokenBucket
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.pacing import ChannelLimiter, TokenBucket
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.conftest import AppFactory
 from tests.customers import QUESTIONS as STORM_QUESTIONS

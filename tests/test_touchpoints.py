@@ -11,7 +11,7 @@ import aiohttp
 
 from bot.app import PalauteApp
 from bot.channels.base import Button, Channel, Limits, OutgoingPrompt, temporary_failure
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.scores import QuestionTrend, Trend, question_score
+from bot.team.scores import QuestionTrend, Trend, question_score
 from storage.reports import QuestionAggregate
 
 MIN_N = 10

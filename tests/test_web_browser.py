@@ -21,7 +21,7 @@ import pytest_asyncio
 
 from bot.app import PalauteApp
 from bot.cli import main
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.chromium import BROWSER, PHONE, chromium  # noqa: F401  (fixture)
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config

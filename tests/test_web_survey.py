@@ -11,7 +11,7 @@ import aiohttp
 
 from bot.app import PalauteApp
 from bot.channels.web.guard import IpRateLimiter
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from storage.records import InvitationState
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
@@ -410,7 +410,7 @@ async def test_an_open_links_response_rate_is_out_of_the_browsers_that_saw_it(
 ) -> None:
     from datetime import timedelta
 
-    from bot.scores import rolling_trends
+    from bot.team.scores import rolling_trends
 
     clock = FakeClock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
     app = await app_factory(clock=clock)

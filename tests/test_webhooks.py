@@ -17,8 +17,8 @@ from aiohttp import web
 
 from bot.app import PalauteApp
 from bot.channels.base import Incoming, IncomingKind
-from bot.triggers import ContactSpec, TriggerRequest
-from bot.webhooks import sign
+from bot.delivery.triggers import ContactSpec, TriggerRequest
+from bot.team.webhooks import sign
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
 from tests.loopback import serve

@@ -10,7 +10,7 @@ import pytest
 
 from bot.commands.check import cmd_check
 from bot.config import ConfigError, parse_config
-from bot.triggers import ContactSpec, TriggerError
+from bot.delivery.triggers import ContactSpec, TriggerError
 
 ENV = {"WA_TOKEN": "EAAG-secret-token", "WA_SECRET": "app-secret-1", "WA_VERIFY": "verify-1"}
 GOOD = """

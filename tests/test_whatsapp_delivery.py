@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory
 from tests.fakes.whatsapp_api import FakeWhatsApp
 from tests.telegram_helpers import MovableClock

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from bot.triggers import ContactSpec, TriggerRequest
+from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.chromium import BROWSER, PHONE, chromium  # noqa: F401
 from tests.conftest import AppFactory
 from tests.fakes.whatsapp_api import FakeWhatsApp

@@ -18,7 +18,7 @@ from bot.tokens import TokenKind, TokenSigner, encode_id
 from storage.records import Invitation
 
 if TYPE_CHECKING:
-    from bot.team_document import TeamDocument
+    from bot.team.document import TeamDocument
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class Channel(ABC):
         """Replace a question's message with its answer, removing the buttons."""
 
     async def send_team(self, address: str, message: TeamDocument) -> str:
-        """A report or alert (bot.team_document); a channel without formatting of its own
+        """A report or alert (bot.team.document); a channel without formatting of its own
         shows it as plain text."""
         return await self.send_text(address, message.text, message.buttons)
 

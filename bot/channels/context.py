@@ -20,9 +20,9 @@ from storage.settings import SettingsRepository
 from storage.unit_of_work import DatabaseBackend
 
 if TYPE_CHECKING:
+    from bot.answers.surveys import SurveyService
     from bot.config import Config
-    from bot.surveys import SurveyService
-    from bot.triggers import TriggerService
+    from bot.delivery.triggers import TriggerService
     from storage.store import Store
 
 AddJob = Callable[[Callable[[], Awaitable[Any]], timedelta, str], None]

@@ -18,7 +18,7 @@ from storage.addresses import normalize_address
 if TYPE_CHECKING:
     from bot.channels.base import Channel
     from bot.channels.context import ChannelContext
-    from bot.organizer import Organizer
+    from bot.team.organizer import Organizer
 
 
 class BadAddress(ValueError):
@@ -94,7 +94,7 @@ class ChannelSpec:
     """What one message carries, checked when the config is loaded; None: no limit to check."""
     organizer_commands: Callable[[Channel, Organizer], None] | None = None
     """Registers the organizers' commands (e.g. Slack's `/palaute send`) on a built adapter,
-    given palaute's organizer service (bot/organizer.py). A team message is rendered by the
+    given palaute's organizer service (bot/team/organizer.py). A team message is rendered by the
     adapter's `send_team`/`edit_team` from its channel-neutral `TeamDocument`."""
     start_link: Callable[[Any, str], str | None] | None = None
     """A link that opens a chat with palaute carrying a start payload, from the settings alone

@@ -102,7 +102,7 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
 
 
 def _describe_alert(config: Config, question: Question) -> str:
-    from bot.detractors import alert_threshold
+    from bot.team.detractors import alert_threshold
 
     if question.kind is QuestionKind.YES_NO:
         return (

@@ -32,7 +32,7 @@ def add_demo_parser(commands: Any, add_config: Callable[[argparse.ArgumentParser
 
 async def cmd_demo_data(args: argparse.Namespace, config: Config) -> int:
     from bot.demo import describe, fill_demo
-    from bot.reports.summary import DAILY, ReportPeriod, SummaryBuilder
+    from bot.team.reports.summary import DAILY, ReportPeriod, SummaryBuilder
 
     if args.days < 1 or args.contacts < 1:
         print("palaute demo-data: error: --days and --contacts must be 1 or more", file=sys.stderr)

@@ -23,8 +23,8 @@ def add_forget_parser(commands: Any, add_config: AddConfig) -> None:
 
 
 async def cmd_forget(args: argparse.Namespace, config: Config) -> int:
+    from bot.delivery.triggers import ContactSpec, TriggerError
     from bot.services import erasure_service
-    from bot.triggers import ContactSpec, TriggerError
 
     try:
         spec = ContactSpec.parse(args.contact, "CONTACT")

@@ -14,11 +14,11 @@ from bot.channels import registry
 from bot.channels.web.links import LinkBuilder
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.delivery.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from bot.property_args import parse_properties
 from bot.qr import QrError, write_qr
 from bot.services import trigger_service
 from bot.tokens import TokenKind, TokenSigner, encode_id
-from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from storage.store import Store
 
 EXIT_USAGE = 2

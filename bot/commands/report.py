@@ -41,8 +41,8 @@ def add_report_parser(commands: Any, add_config: AddConfig) -> None:
 async def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from datetime import timedelta
 
-    from bot.reports import terminal
-    from bot.scores import live_as_of, rolling_trends, window_periods
+    from bot.team.reports import terminal
+    from bot.team.scores import live_as_of, rolling_trends, window_periods
 
     try:
         windows = (

@@ -78,9 +78,9 @@ def _properties(pairs: Sequence[str]) -> dict[str, str]:
 
 async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
     from bot.channels.web.links import LinkBuilder
+    from bot.delivery.triggers import ContactSpec, TriggerError, TriggerRequest
     from bot.services import trigger_service
     from bot.tokens import TokenSigner
-    from bot.triggers import ContactSpec, TriggerError, TriggerRequest
 
     properties = _properties(args.property)
     store = await Store.open(config.storage.path)
@@ -169,7 +169,7 @@ async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
 def _csv_requests(
     path: Path, touchpoint: str, properties: dict[str, str], again: bool
 ) -> list[Any]:
-    from bot.triggers import ContactSpec, TriggerError, TriggerRequest
+    from bot.delivery.triggers import ContactSpec, TriggerError, TriggerRequest
 
     try:
         handle = path.open(newline="", encoding="utf-8-sig")

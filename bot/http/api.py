@@ -10,10 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels import registry
-from bot.http.errors import json_error
-from bot.http.json_body import BadJson, lone_surrogate_at, parse_json
-from bot.tokens import same_secret
-from bot.triggers import (
+from bot.delivery.triggers import (
     IDEMPOTENCY_FIELD,
     OCCURRED_RANGE,
     ContactSpec,
@@ -23,6 +20,9 @@ from bot.triggers import (
     TriggerService,
     request_fingerprint,
 )
+from bot.http.errors import json_error
+from bot.http.json_body import BadJson, lone_surrogate_at, parse_json
+from bot.tokens import same_secret
 from storage.database import StorageError
 
 log = logging.getLogger(__name__)

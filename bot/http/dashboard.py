@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.alerts import ACTIONS, contact_text
 from bot.http.client_address import ClientAddresses
 from bot.http.dashboard_auth import (
     LOGIN_COOKIE,
@@ -31,9 +30,10 @@ from bot.http.dashboard_link import LINK_SECONDS, SignInLinks, is_loopback
 from bot.http.forms import UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.logs import reveal
-from bot.reports.chart import chart_png
-from bot.reports.followup_text import followup_status, score_text
-from bot.reports.format import (
+from bot.team.alerts import ACTIONS, contact_text
+from bot.team.reports.chart import chart_png
+from bot.team.reports.followup_text import followup_status, score_text
+from bot.team.reports.format import (
     format_rate,
     format_score,
     format_shown,
@@ -43,8 +43,8 @@ from bot.reports.format import (
     metric_label,
     scores_text,
 )
-from bot.reports.summary import SummaryBuilder, format_age, properties_text, survey_title
-from bot.scores import (
+from bot.team.reports.summary import SummaryBuilder, format_age, properties_text, survey_title
+from bot.team.scores import (
     QuestionTrend,
     Trend,
     TrendRow,
@@ -61,7 +61,7 @@ from storage.reports import Comment
 if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.config import Config
-    from bot.followups import FollowupService
+    from bot.team.followups import FollowupService
     from bot.tokens import TokenSigner
     from storage.store import Store
 

@@ -52,8 +52,8 @@ from bot.channels.slack.errors import (
 from bot.channels.slack.inbox import SlackInbox
 from bot.channels.slack.settings import SlackConfig
 from bot.channels.slack.team import team_blocks
-from bot.team_document import TeamDocument
-from bot.triggers import TriggerError, TriggerRequest
+from bot.delivery.triggers import TriggerError, TriggerRequest
+from bot.team.document import TeamDocument
 from conversations import texts
 from conversations.localization import normalize_language
 

@@ -1,6 +1,6 @@
 """`/palaute` for organizers in Slack: send a survey, see the scores, get help.
 
-The Slack glue around bot.organizer, which does the work: parsing the slash command, finding
+The Slack glue around bot.team.organizer, which does the work: parsing the slash command, finding
 the people a Slack target names (a user, an email, a channel's or user group's members),
 who is an organizer (`[slack] admins`: user ids, or user groups S…), and the answer in
 mrkdwn and Block Kit. Replies are ephemeral (through the command's response_url). Sending is
@@ -24,8 +24,9 @@ from slack_sdk.errors import SlackApiError
 from bot.channels.slack.blocks import escape_mrkdwn
 from bot.channels.slack.channel import COMMAND, SlackChannel
 from bot.channels.slack.errors import SLACK_UNAVAILABLE
+from bot.delivery.triggers import ContactSpec, TriggerError, describe_due
 from bot.durations import format_duration
-from bot.organizer import (
+from bot.team.organizer import (
     Confirmation,
     NoSuchAudience,
     NotASurveyOrWindow,
@@ -34,9 +35,8 @@ from bot.organizer import (
     Recipients,
     SendRequest,
 )
-from bot.reports.format import format_rate, score_row_headline
-from bot.scores import ScoreRow
-from bot.triggers import ContactSpec, TriggerError, describe_due
+from bot.team.reports.format import format_rate, score_row_headline
+from bot.team.scores import ScoreRow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -10,7 +10,7 @@ from bot.channels.slack.settings import SLACK_KEYS, check_mode, settings
 from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection
 
 if TYPE_CHECKING:
-    from bot.organizer import Organizer
+    from bot.team.organizer import Organizer
 
 
 def _build(context: ChannelContext) -> Channel:

@@ -1,4 +1,4 @@
-"""A team document (bot.team_document) as Block Kit: a header, the note as context, mrkdwn
+"""A team document (bot.team.document) as Block Kit: a header, the note as context, mrkdwn
 sections with every piece of text escaped, then the buttons as actions.
 
 Limits from Block Kit's reference (https://docs.slack.dev/reference/block-kit/blocks) as
@@ -20,7 +20,7 @@ from bot.channels.slack.blocks import (
     escape_mrkdwn,
     text_blocks,
 )
-from bot.team_document import Line, TeamDocument
+from bot.team.document import Line, TeamDocument
 
 MAX_HEADER_TEXT = 150  # HeaderBlock.text_max_length
 

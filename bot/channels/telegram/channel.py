@@ -62,7 +62,7 @@ from bot.channels.telegram.settings import TelegramConfig, TelegramPace
 from bot.channels.telegram.team import team_body
 from bot.http.json_body import BadJson, parse_json
 from bot.logs import add_secret
-from bot.team_document import TeamDocument
+from bot.team.document import TeamDocument
 from bot.tokens import same_secret
 from conversations.localization import SUPPORTED_LANGUAGES
 from conversations.texts import text as localized

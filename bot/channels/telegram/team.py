@@ -1,4 +1,4 @@
-"""A team document (bot.team_document) as Telegram HTML: bold title and headings, the note in
+"""A team document (bot.team.document) as Telegram HTML: bold title and headings, the note in
 italics, customer words quoted, every piece of text escaped (https://core.telegram.org/bots/api#html-style).
 
 A document of plain words only (a note relayed into an alert's thread) goes without a parse
@@ -11,7 +11,7 @@ import html
 
 from telegram.constants import MessageLimit, ParseMode
 
-from bot.team_document import Line, TeamDocument
+from bot.team.document import Line, TeamDocument
 
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH - 96
 """Below Telegram's 4096 characters of text after entities are parsed, with room for the "…"."""

@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from bot.rate_limit import TokenBucket
+from bot.delivery.pacing import TokenBucket
 from bot.tokens import TokenSigner, same_secret
 
 COOKIE = "palaute_browser"

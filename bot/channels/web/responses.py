@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.answers.surveys import SurveyService
 from bot.channels.web.guard import IpRateLimiter
 from bot.channels.web.link_params import InvalidLinkParams, LinkParams, read_link_params
 from bot.clock import Clock
 from bot.config import Config
-from bot.surveys import SurveyService
+from bot.delivery.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from bot.tokens import InvalidToken, TokenKind, TokenSigner
-from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from conversations.engine import Conversation
 from storage.records import Invitation, InvitationState
 from storage.store import Store

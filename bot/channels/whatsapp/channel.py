@@ -66,7 +66,7 @@ from bot.channels.whatsapp.messages import Rendered, render
 from bot.channels.whatsapp.settings import WEBHOOK_PATH, WhatsAppConfig, WhatsAppTemplate
 from bot.channels.whatsapp.updates import NotAWebhook, split
 from bot.http.json_body import BadJson, parse_json
-from bot.team_document import TeamDocument
+from bot.team.document import TeamDocument
 from bot.tokens import same_secret
 from storage.database import StorageError
 from storage.records import OPEN_STATES

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.reports.format import metric_label
+from bot.team.reports.format import metric_label
 from bot.texts import text
 from conversations.questions import QuestionKind
 from storage.followups import Followup, FollowupState

@@ -1,7 +1,7 @@
 """Detractor alerts: how an alert reads in the team channel, and what its buttons carry.
 
-Pure functions; `bot.followups` decides when to post and update them. Who counts as a
-detractor is bot.detractors; how a follow-up's score and state read, bot.reports.followup_text.
+Pure functions; `bot.team.followups` decides when to post and update them. Who counts as a
+detractor is bot.team.detractors; how a follow-up's score and state read, bot.team.reports.followup_text.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.channels.base import Button, Incoming
-from bot.reports.followup_text import followup_status, local_time, score_text
-from bot.team_document import Line, Section, TeamDocument
+from bot.team.document import Line, Section, TeamDocument
+from bot.team.reports.followup_text import followup_status, local_time, score_text
 from bot.texts import text
 from conversations.localization import resolve
 from conversations.survey import Survey

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from bot.durations import format_duration
-from bot.reports.format import (
+from bot.team.reports.format import (
     format_rate,
     format_score,
     format_shown,
@@ -18,7 +18,7 @@ from bot.reports.format import (
     metric_label,
     scores_text,
 )
-from bot.scores import TrendRow
+from bot.team.scores import TrendRow
 from storage.reports import Comment
 
 LANGUAGE = "en"

@@ -21,15 +21,15 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.durations import parse_duration
-from bot.scores import ScoreRow, live_as_of, rolling_scores
-from bot.triggers import (
+from bot.delivery.triggers import (
     ContactSpec,
     TriggerError,
     TriggerRequest,
     TriggerResult,
     TriggerService,
 )
+from bot.durations import parse_duration
+from bot.team.scores import ScoreRow, live_as_of, rolling_scores
 from storage.records import Invitation, InvitationState
 from storage.store import Store
 
@@ -141,7 +141,7 @@ class Organizer:
     # ------------------------------------------------------------------ send
 
     def validate(self, request: SendRequest, channel: str) -> None:
-        """Raises bot.triggers.TriggerError for a touchpoint or properties that cannot be sent
+        """Raises bot.delivery.triggers.TriggerError for a touchpoint or properties that cannot be sent
         on `channel` (`field` names the property missing, as `properties.<name>`)."""
         anyone = ContactSpec(channel, "-")  # what is checked does not depend on who
         self.triggers.validate(TriggerRequest(request.touchpoint, anyone, request.properties))

@@ -16,7 +16,7 @@ from bot.channels import registry
 from bot.channels.base import Button, OutgoingPrompt
 from bot.clock import Clock
 from bot.config import DefaultsConfig
-from bot.survey_fit import fitted_echo
+from bot.delivery.survey_fit import fitted_echo
 from bot.tokens import decode_id, encode_id
 from conversations.engine import Conversation, Done, Prompt, Step
 from conversations.localization import pick_language

@@ -20,8 +20,8 @@ from bot.channels import registry
 from bot.channels.spec import BadAddress
 from bot.clock import Clock, to_datetime
 from bot.config import DefaultsConfig, TouchpointConfig
-from bot.survey_fit import property_overflows
-from bot.timing import local_day_bounds, outside_quiet_hours
+from bot.delivery.survey_fit import property_overflows
+from bot.delivery.timing import local_day_bounds, outside_quiet_hours
 from conversations.survey import Survey
 from storage.addresses import normalize_address
 from storage.contacts import ContactRepository

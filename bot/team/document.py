@@ -9,7 +9,7 @@ platform markup is ever stored.
 
 In the outbox a team message is one JSON payload: the document under `"document"`; its chart
 (`image_png`, base64, and `image_name`) and `thread_ref` at the payload's top level, where
-pacing (bot.dispatcher.platform_messages) and erasure (storage.erasure) look for them. Rows
+pacing (bot.delivery.dispatcher.platform_messages) and erasure (storage.erasure) look for them. Rows
 written by releases before documents carried `text`, `html`, `blocks` and `rows` renderings
 instead; `from_payload` reads those as a document of their plain text, so they still deliver.
 """

@@ -13,13 +13,13 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from bot.alerts import is_alert_message
 from bot.channels import registry
 from bot.channels.base import Incoming, IncomingKind
 from bot.clock import Clock
 from bot.config import DefaultsConfig, OrganisationConfig
-from bot.message_split import split_message
-from bot.team_document import TeamDocument
+from bot.delivery.message_split import split_message
+from bot.team.alerts import is_alert_message
+from bot.team.document import TeamDocument
 from bot.texts import text
 from conversations.survey import Survey
 from storage.contacts import ContactRepository

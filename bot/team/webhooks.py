@@ -34,7 +34,7 @@ from bot.channels.base import (
 )
 from bot.clock import Clock
 from bot.config import TeamConfig, WebhookConfig
-from bot.detractors import alert_threshold, raises_alert
+from bot.team.detractors import alert_threshold, raises_alert
 from conversations.engine import Conversation, Step
 from conversations.survey import Survey
 from storage.contacts import ContactRepository

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.answers.surveys import SurveyService
 from bot.channels import registry
 from bot.clock import Clock
 from bot.config import TouchpointConfig
-from bot.surveys import SurveyService
-from bot.triggers import ContactSpec, TriggerRequest, TriggerService
+from bot.delivery.triggers import ContactSpec, TriggerRequest, TriggerService
 from conversations.survey import Survey
 from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository

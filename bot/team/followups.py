@@ -13,19 +13,19 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.alerts import (
+from bot.channels.base import Incoming
+from bot.clock import Clock
+from bot.config import DefaultsConfig, TeamConfig
+from bot.erasure import erased_notice
+from bot.team.alerts import (
     CLAIM,
     alert_document,
     is_alert_message,
     parse_followup_payload,
 )
-from bot.channels.base import Incoming
-from bot.clock import Clock
-from bot.config import DefaultsConfig, TeamConfig
-from bot.detractors import raises_alert
-from bot.erasure import erased_notice
-from bot.reports.targets import report_targets
-from bot.team_document import DOCUMENT_KEY
+from bot.team.detractors import raises_alert
+from bot.team.document import DOCUMENT_KEY
+from bot.team.reports.targets import report_targets
 from conversations.engine import Conversation, Step
 from conversations.localization import render, resolve
 from conversations.questions import QuestionKind
@@ -82,7 +82,7 @@ class FollowupService:
         self.on_resolved = tuple(on_resolved)
         """Run in the transaction that resolves a follow-up (the `followup.resolved` webhook)."""
         self.reply_channels = frozenset(reply_channels)
-        """Customers on these channels can be written to from the alert (see bot.relay)."""
+        """Customers on these channels can be written to from the alert (see bot.team.relay)."""
 
     # ------------------------------------------------------------------ answers
 

@@ -6,15 +6,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.answers.surveys import OPT_OUT_PAYLOAD, SurveyService, parse_answer_payload
 from bot.channels.base import Incoming, IncomingKind
 from bot.clock import Clock
 from bot.config import DefaultsConfig
+from bot.delivery.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from bot.erasure import Confirmation, ErasureService
-from bot.followups import FollowupService
-from bot.relay import ReplyRelay
-from bot.surveys import OPT_OUT_PAYLOAD, SurveyService, parse_answer_payload
+from bot.team.followups import FollowupService
+from bot.team.relay import ReplyRelay
 from bot.tokens import InvalidToken, TokenKind, TokenSigner, decode_id
-from bot.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from conversations.localization import normalize_language
 from conversations.texts import channel_text, text
 from storage.audiences import AudienceRepository

@@ -8,18 +8,18 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.detractors import detractor_threshold
-from bot.reports.chart import ChartSeries, chart_png, chart_series
-from bot.reports.followup_text import followup_status, score_text
-from bot.reports.format import (
+from bot.team.detractors import detractor_threshold
+from bot.team.document import Line, Section, TeamDocument
+from bot.team.reports.chart import ChartSeries, chart_png, chart_series
+from bot.team.reports.followup_text import followup_status, score_text
+from bot.team.reports.format import (
     format_score,
     format_value,
     headline_line,
     metric_label,
     scores_text,
 )
-from bot.scores import TrendRow, rolling_trends
-from bot.team_document import Line, Section, TeamDocument
+from bot.team.scores import TrendRow, rolling_trends
 from bot.texts import text
 from conversations.localization import resolve
 from conversations.survey import Survey

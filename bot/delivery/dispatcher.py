@@ -23,9 +23,9 @@ from bot.channels.base import (
     OutgoingPrompt,
 )
 from bot.clock import Clock
-from bot.rate_limit import ChannelLimiter
-from bot.team_document import from_payload as team_document_from_payload
-from bot.team_document import has_chart
+from bot.delivery.pacing import ChannelLimiter
+from bot.team.document import from_payload as team_document_from_payload
+from bot.team.document import has_chart
 from storage.contacts import ContactRepository
 from storage.database import StorageError
 from storage.invitations import InvitationRepository
@@ -334,7 +334,7 @@ class Dispatcher:
 
             return edit_team
         if message.kind == "webhook":
-            # Only bot.webhooks.WebhookChannel sends these; the URL is the address.
+            # Only bot.team.webhooks.WebhookChannel sends these; the URL is the address.
             send_webhook = getattr(channel, "send_webhook", None)
             if send_webhook is None:
                 raise DeliveryError(f"{message.channel} cannot send webhooks", permanent=True)

@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.reports.format import format_value, metric_label
-from bot.scores import question_score
+from bot.team.reports.format import format_value, metric_label
+from bot.team.scores import question_score
 from conversations.questions import Question, QuestionKind
 from conversations.survey import Survey
 from storage.reports import QuestionAggregate

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.scores import QuestionScore, QuestionTrend, ScoreRow, Trend, TrendRow
+from bot.team.scores import QuestionScore, QuestionTrend, ScoreRow, Trend, TrendRow
 from bot.texts import text
 
 _LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}

@@ -19,8 +19,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.channels.base import Attachment
 from bot.clock import Clock
-from bot.reports.summary import DAILY, WEEKLY, ReportPeriod, SummaryBuilder
-from bot.reports.targets import report_targets
+from bot.team.reports.summary import DAILY, WEEKLY, ReportPeriod, SummaryBuilder
+from bot.team.reports.targets import report_targets
 from storage.outbox import PRIORITY_INVITATION, OutboxRepository
 from storage.settings import SettingsRepository
 from storage.team_reports import TeamReportRepository
