@@ -16,6 +16,7 @@ from storage.store import Store
 from tests.any_time import at_any_time
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.fakes.telegram_api import fake_telegram  # noqa: F401  (fixture)
+from tests.postgres_databases import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 AppFactory = Callable[..., Awaitable[PalauteApp]]
 

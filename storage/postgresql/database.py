@@ -1,0 +1,184 @@
+"""The PostgreSQL backend: an asyncpg pool behind the same contract as the SQLite `Database`.
+
+Within one process, write transactions take turns, as on SQLite: repositories read and then
+write in one transaction (a claim, a compare-and-set) and count on no other coroutine of this
+process writing in between. Several processes on one database stay correct through the
+constraints and row locks in the SQL itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from storage.database import StorageError
+from storage.postgresql.dialect import PostgresDialect
+from storage.postgresql.errors import Target, connect_failure, failure, target_of
+from storage.postgresql.migrations import postgresql_migrations
+from storage.postgresql.placeholders import to_numbered
+from storage.postgresql.unit_of_work import DRIVER_ERRORS, PostgresUnitOfWork
+from storage.unit_of_work import Row
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+MIGRATION_LOCK = 0x70616C75
+"""The advisory lock key two workers starting at once take turns on to migrate ("palu")."""
+
+
+async def _set_up_connection(connection: asyncpg.Connection) -> None:
+    # numeric (AVG of integers, ROUND) as float, as SQLite gives it, not as Decimal.
+    await connection.set_type_codec(
+        "numeric", encoder=str, decoder=float, schema="pg_catalog", format="text"
+    )
+
+
+def is_postgresql_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+class PostgresDatabase:
+    dialect = PostgresDialect()
+
+    def __init__(self, pool: asyncpg.Pool, target: Target) -> None:
+        self._pool = pool
+        self._target = target
+        self.path = target.label
+        """The URL without its password, for messages."""
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls, url: str, *, migrate: bool = True, max_connections: int = 10
+    ) -> PostgresDatabase:
+        target = target_of(url)
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=1,
+                max_size=max_connections,
+                timeout=CONNECT_TIMEOUT_SECONDS,
+                init=_set_up_connection,
+                server_settings={"application_name": "palaute"},
+            )
+        except (*DRIVER_ERRORS, TimeoutError) as error:
+            raise connect_failure(error, target) from None
+        database = cls(pool, target)
+        try:
+            if migrate:
+                await database.migrate()
+        except BaseException:
+            await database.close()
+            raise
+        return database
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresUnitOfWork]:
+        async with self._write_lock, self._connection() as connection:
+            try:
+                async with connection.transaction():
+                    yield PostgresUnitOfWork(connection, self._target)
+            except DRIVER_ERRORS as error:  # BEGIN or COMMIT (the statements translate their own)
+                raise failure(error, self._target) from error
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[PostgresUnitOfWork]:
+        """Reads that see one state (repeatable read), never held up by the writers."""
+        async with self._connection() as connection:
+            try:
+                async with connection.transaction(isolation="repeatable_read", readonly=True):
+                    yield PostgresUnitOfWork(connection, self._target)
+            except DRIVER_ERRORS as error:
+                raise failure(error, self._target) from error
+
+    async def iterate(self, sql: str, params: Sequence[Any] = ()) -> AsyncGenerator[Row, None]:
+        async with self._connection() as connection:
+            try:
+                async with connection.transaction(isolation="repeatable_read", readonly=True):
+                    async for row in connection.cursor(to_numbered(sql), *params, prefetch=500):
+                        yield row
+            except DRIVER_ERRORS as error:
+                raise failure(error, self._target) from error
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            acquired = self._pool.acquire(timeout=CONNECT_TIMEOUT_SECONDS)
+            connection = await acquired.__aenter__()
+        except (*DRIVER_ERRORS, TimeoutError) as error:
+            raise connect_failure(error, self._target) from None
+        try:
+            yield connection
+        finally:
+            await acquired.__aexit__(None, None, None)
+
+    async def schema_version(self) -> int:
+        async with self.reading() as work:
+            return await _schema_version(work)
+
+    async def migrate(self, target: int | None = None) -> int:
+        """Apply every migration above the current version (up to `target`); returns the version.
+
+        Each migration commits with its version row; a worker starting at the same time waits
+        for the lock and finds the work done.
+        """
+        known = postgresql_migrations()
+        newest = known[-1][0] if known else 0
+        current = await self.schema_version()
+        await self._refuse_foreign(current)
+        if current > newest:
+            raise StorageError(
+                f"{self.path} has schema version {current}, newer than this palaute knows "
+                f"({newest}): upgrade palaute"
+            )
+        for version, script in known:
+            if version <= current or (target is not None and version > target):
+                continue
+            async with self.transaction() as work:
+                await work.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+                current = await _schema_version(work)
+                if version <= current:
+                    continue
+                log.info("applying database migration %04d", version)
+                await work.execute_script(script)
+                await work.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+                )
+                await work.execute("DELETE FROM schema_version")
+                await work.execute(f"INSERT INTO schema_version VALUES ({version})")
+                current = version
+        return current
+
+    async def _refuse_foreign(self, version: int) -> None:
+        """A database that holds other tables and no palaute schema is not palaute's to change."""
+        if version:
+            return
+        async with self.reading() as work:
+            tables = [
+                row[0]
+                for row in await work.fetch_all(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = current_schema() ORDER BY table_name LIMIT 4"
+                )
+            ]
+        if tables:
+            shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+            raise StorageError(
+                f"{self.path} holds tables that are not palaute's ({shown}): give palaute a "
+                "database (or schema) of its own"
+            )
+
+
+async def _schema_version(work: PostgresUnitOfWork) -> int:
+    if await work.fetch_value("SELECT to_regclass('schema_version')") is None:
+        return 0
+    version = await work.fetch_value("SELECT version FROM schema_version")
+    return int(version) if version is not None else 0
