@@ -17,6 +17,7 @@ from bot.commands import (
     forget,
     import_,
     link,
+    migrate,
     report,
     run,
     status,
@@ -30,6 +31,7 @@ from storage.database import StorageError
 REGISTRATIONS: list[tuple[str, AddParser, Command]] = [
     ("run", run.add_run_parser, run.cmd_run),
     ("check", check.add_check_parser, check.cmd_check),
+    ("migrate", migrate.add_migrate_parser, migrate.cmd_migrate),
     ("trigger", trigger.add_trigger_parser, trigger.cmd_trigger),
     ("report", report.add_report_parser, report.cmd_report),
     ("export", export.add_export_parser, export.cmd_export),
