@@ -124,3 +124,16 @@ def test_check_and_migrate_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert (
         f"Database: SQLite file {database}: opened, schema version {NEWEST}, up to date"
     ) in capsys.readouterr().out.splitlines()
+
+
+def test_commands_that_need_the_repositories_do_not_fall_back_to_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://palaute:pw-123456@127.0.0.1:1/palaute")
+    config = str(_config(tmp_path, 'url = "${DATABASE_URL}"'))
+    assert main(["status", "--config", config]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith("palaute: PostgreSQL at postgresql://palaute@127.0.0.1:1/palaute: ")
+    assert "pw-123456" not in out + err
+    assert list(tmp_path.iterdir()) == [tmp_path / "palaute.toml"]  # no palaute.db made

@@ -82,7 +82,7 @@ async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
     from bot.web_links import LinkBuilder
 
     properties = _properties(args.property)
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         service = TriggerService(store, config, SystemClock())
         secret = config.server.secret_key or await store.settings.get_or_create_secret(
