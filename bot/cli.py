@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from bot.commands import (
     check,
+    copy_db,
     demo_data,
     export,
     forget,
@@ -41,6 +42,7 @@ REGISTRATIONS: list[tuple[str, AddParser, Command]] = [
     ("demo-data", demo_data.add_demo_parser, demo_data.cmd_demo_data),
     ("import", import_.add_import_parser, import_.cmd_import),
     ("user", user.add_user_parser, user.cmd_user),
+    ("copy-db", copy_db.add_copy_db_parser, copy_db.cmd_copy_db),
 ]
 """In the order `palaute --help` lists them."""
 COMMANDS: dict[str, Command] = {name: command for name, _, command in REGISTRATIONS}

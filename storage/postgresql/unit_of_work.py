@@ -41,6 +41,15 @@ class PostgresUnitOfWork:
         except DRIVER_ERRORS as error:
             raise failure(error, self._target) from error
 
+    async def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Many rows into one table at once (COPY): moving a database, not everyday writes."""
+        try:
+            await self._connection.copy_records_to_table(table, records=rows, columns=columns)
+        except DRIVER_ERRORS as error:
+            raise failure(error, self._target) from error
+
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
             await self._connection.executemany(to_numbered(sql), list(rows))
