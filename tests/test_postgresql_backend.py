@@ -230,14 +230,31 @@ async def test_dialect_fragments(postgres_url: str) -> None:
                 f"SELECT {dialect.day_of('?', '?')}",
                 (1_789_928_000.0, 6 * 3600),  # 18:13 UTC, 00:13 next day
             )
-            key_with_quote = dialect.json_text("?", "it's")
             value = await work.fetch_value(
-                f"SELECT {key_with_quote}", ('{"it\'s": "Kamppi", "n": 1}',)
+                f"SELECT {dialect.json_text('?', 'body', 'store')}",
+                ('{"body": {"store": "Kamppi"}, "n": 1}',),
+            )
+            number = await work.fetch_value(f"SELECT {dialect.json_text('?', 'n')}", ('{"n": 1}',))
+            pairs = await work.fetch_all(
+                f"SELECT p.key, CAST(p.value AS TEXT) AS value FROM {dialect.json_each('?', 'p')}"
+                " ORDER BY p.key",
+                ('{"store": "Kamppi", "n": 7}',),
+            )
+            least = await work.fetch_value(
+                f"SELECT {dialect.least('due_at', '?')} FROM (VALUES (5.0)) AS t (due_at)", (3,)
             )
             joined = await work.fetch_value(
-                f"SELECT {dialect.string_agg('x', ', ')} FROM (VALUES (1), (2)) AS t (x)"
+                f"SELECT {dialect.string_agg('x', ', ', 'x DESC')} FROM (VALUES (1), (2)) AS t (x)"
             )
-        assert (dialect.name, day, value, joined) == ("postgresql", "2026-09-21", "Kamppi", "1, 2")
+            tables = {row["name"] for row in await work.fetch_all(dialect.tables_sql)}
+        assert (dialect.name, day, value, number, least) == (
+            "postgresql", "2026-09-21", "Kamppi", "1", 3.0
+        )  # fmt: skip
+        assert [(row["key"], row["value"]) for row in pairs] == [("n", "7"), ("store", "Kamppi")]
+        assert joined == "2, 1"
+        assert tables == PALAUTE_TABLES
+        with pytest.raises(ValueError, match='JSON key "it\'s" must be letters'):
+            dialect.json_text("payload", "it's")
     finally:
         await database.close()
 
@@ -288,3 +305,20 @@ def test_placeholders_outside_text_are_numbered() -> None:
     assert to_numbered("x = 'it''s ?' AND y = ? /* ? */") == "x = 'it''s ?' AND y = $1 /* ? */"
     with pytest.raises(PlaceholderError, match="quote is not closed"):
         to_numbered("SELECT 'open ?")
+
+
+async def test_statements_outside_a_transaction(postgres_url: str) -> None:
+    database = await PostgresDatabase.open(postgres_url)
+    try:
+        assert await database.execute("INSERT INTO settings VALUES ('a', '1'), ('b', '2')") == 2
+        assert (
+            await database.execute("UPDATE settings SET value = ? WHERE key = ?", ("3", "a")) == 1
+        )
+        assert await database.fetch_value("SELECT value FROM settings WHERE key = ?", ("a",)) == "3"
+        row = await database.fetch_one("SELECT COUNT(*) AS n FROM settings")
+        assert row is not None and row["n"] == 2
+        assert [r["key"] for r in await database.fetch_all("SELECT key FROM settings ORDER BY key")] == ["a", "b"]  # fmt: skip
+        await database.execute("DELETE FROM settings")
+        assert await database.checkpoint()
+    finally:
+        await database.close()

@@ -27,6 +27,11 @@ from storage.unit_of_work import Row
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 10.0
+ERASED_TABLES = (
+    "contacts", "touchpoints", "invitations", "answers", "outbox", "inbox", "sent_prompts",
+    "followups", "followup_messages", "followup_replies", "link_views", "audience_members",
+)  # fmt: skip
+"""Where `palaute forget` deletes a person's rows (storage/erasure.py)."""
 MIGRATION_LOCK = 0x70616C75
 """The advisory lock key two workers starting at once take turns on to migrate ("palu")."""
 
@@ -45,9 +50,10 @@ def is_postgresql_url(location: str) -> bool:
 class PostgresDatabase:
     dialect = PostgresDialect()
 
-    def __init__(self, pool: asyncpg.Pool, target: Target) -> None:
+    def __init__(self, pool: asyncpg.Pool, target: Target, url: str) -> None:
         self._pool = pool
         self._target = target
+        self._url = url
         self.path = target.label
         """The URL without its password, for messages."""
         self._write_lock = asyncio.Lock()
@@ -68,7 +74,7 @@ class PostgresDatabase:
             )
         except (*DRIVER_ERRORS, TimeoutError) as error:
             raise connect_failure(error, target) from None
-        database = cls(pool, target)
+        database = cls(pool, target, url)
         try:
             if migrate:
                 await database.migrate()
@@ -80,6 +86,22 @@ class PostgresDatabase:
     async def close(self) -> None:
         await self._pool.close()
 
+    async def session(self, **server_settings: str) -> asyncpg.Connection:
+        """A connection of its own, outside the pool (whose connections are reset, advisory
+        locks and all, whenever they go back): for a lock held as long as the session lives."""
+        try:
+            return await asyncpg.connect(
+                self._url,
+                timeout=CONNECT_TIMEOUT_SECONDS,
+                server_settings={"application_name": "palaute", **server_settings},
+            )
+        except (*DRIVER_ERRORS, TimeoutError) as error:
+            raise connect_failure(error, self._target) from None
+
+    @property
+    def target(self) -> Target:
+        return self._target
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresUnitOfWork]:
         async with self._write_lock, self._connection() as connection:
@@ -88,6 +110,44 @@ class PostgresDatabase:
                     yield PostgresUnitOfWork(connection, self._target)
             except DRIVER_ERRORS as error:  # BEGIN or COMMIT (the statements translate their own)
                 raise failure(error, self._target) from error
+
+    @asynccontextmanager
+    async def claiming(self) -> AsyncIterator[PostgresUnitOfWork]:
+        """A claim: a transaction whose SELECT ends in `dialect.claim_lock` (FOR UPDATE SKIP
+        LOCKED), so that two workers never claim one row and neither waits for the other."""
+        async with self.transaction() as work:
+            yield work
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement committed on its own."""
+        async with self.transaction() as work:
+            return await work.execute(sql, params)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """One read outside any transaction: it sees what is committed, never the writes of a
+        transaction still running (unlike SQLite's, inside this process's own)."""
+        async with self.reading() as work:
+            return await work.fetch_all(sql, params)
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self.reading() as work:
+            return await work.fetch_one(sql, params)
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self.reading() as work:
+            return await work.fetch_value(sql, params)
+
+    async def checkpoint(self) -> bool:
+        """After an erasure: VACUUM the tables that held the person, so that the deleted rows'
+        old versions are gone from them (no snapshot or query can read them back). Their bytes
+        may stay in the server's write-ahead log and backups until those are rotated."""
+        async with self._connection() as connection:
+            try:
+                await connection.execute(f"VACUUM {', '.join(ERASED_TABLES)}")
+            except DRIVER_ERRORS as error:
+                log.warning("VACUUM after an erasure failed: %s", failure(error, self._target))
+                return False
+        return True
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PostgresUnitOfWork]:
