@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -289,6 +291,9 @@ async def test_dashboard_account_names_ignore_case(postgres_url: str) -> None:
             )
             found = await work.fetch_value("SELECT name FROM dashboard_accounts WHERE name = ?", ("aINO",))  # fmt: skip
         assert found == "Aino"
+        async with database.reading() as work:
+            same = await work.fetch_value("SELECT 'AINO' = ? COLLATE NOCASE", ("aino",))
+        assert same is True
         with pytest.raises(StorageError, match="duplicate key"):
             async with database.transaction() as work:
                 await work.execute(
@@ -320,5 +325,49 @@ async def test_statements_outside_a_transaction(postgres_url: str) -> None:
         assert [r["key"] for r in await database.fetch_all("SELECT key FROM settings ORDER BY key")] == ["a", "b"]  # fmt: skip
         await database.execute("DELETE FROM settings")
         assert await database.checkpoint()
+    finally:
+        await database.close()
+
+
+async def test_reads_in_a_transaction_see_its_writes_and_no_one_else_does(
+    postgres_url: str,
+) -> None:
+    """A repository reads by id right after its insert (as on SQLite); another task, outside
+    the transaction, sees only what is committed."""
+    database = await PostgresDatabase.open(postgres_url)
+    try:
+        async with database.transaction() as work:
+            await work.execute("INSERT INTO settings VALUES ('mine', '1')")
+            inside = await database.fetch_value("SELECT value FROM settings WHERE key = 'mine'")
+            async with database.reading() as reads:
+                also_inside = await reads.fetch_value("SELECT COUNT(*) FROM settings")
+            streamed = [row[0] async for row in database.iterate("SELECT key FROM settings")]
+            outside = await asyncio.create_task(
+                _count_in_another_task(database), context=contextvars.Context()
+            )
+        assert (inside, also_inside, streamed, outside) == ("1", 1, ["mine"], 0)
+        assert await database.fetch_value("SELECT COUNT(*) FROM settings") == 1
+    finally:
+        await database.close()
+
+
+async def _count_in_another_task(database: PostgresDatabase) -> int:
+    return int(await database.fetch_value("SELECT COUNT(*) FROM settings"))
+
+
+async def test_a_task_started_in_a_transaction_reads_anew_after_it(postgres_url: str) -> None:
+    database = await PostgresDatabase.open(postgres_url)
+    try:
+        later = asyncio.Event()
+
+        async def count_later() -> int:
+            await later.wait()
+            return int(await database.fetch_value("SELECT COUNT(*) FROM settings"))
+
+        async with database.transaction() as work:
+            await work.execute("INSERT INTO settings VALUES ('a', '1')")
+            counting = asyncio.create_task(count_later())  # inherits the transaction's context
+        later.set()
+        assert await counting == 1
     finally:
         await database.close()

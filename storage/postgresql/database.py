@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -57,6 +58,11 @@ class PostgresDatabase:
         self.path = target.label
         """The URL without its password, for messages."""
         self._write_lock = asyncio.Lock()
+        self._running: ContextVar[PostgresUnitOfWork | None] = ContextVar(
+            f"palaute_transaction_{id(self)}", default=None
+        )
+        """The transaction the current task has open, whose writes its reads must see (see
+        `_current`)."""
 
     @classmethod
     async def open(
@@ -105,11 +111,16 @@ class PostgresDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresUnitOfWork]:
         async with self._write_lock, self._connection() as connection:
+            work = PostgresUnitOfWork(connection, self._target)
+            running = self._running.set(work)
             try:
                 async with connection.transaction():
-                    yield PostgresUnitOfWork(connection, self._target)
+                    yield work
             except DRIVER_ERRORS as error:  # BEGIN or COMMIT (the statements translate their own)
                 raise failure(error, self._target) from error
+            finally:
+                work.open = False  # a task started inside it may still hold it: it reads anew
+                self._running.reset(running)
 
     @asynccontextmanager
     async def claiming(self) -> AsyncIterator[PostgresUnitOfWork]:
@@ -119,13 +130,16 @@ class PostgresDatabase:
             yield work
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One write statement committed on its own."""
+        """One write statement committed on its own (with the current task's transaction, when
+        it has one open: waiting for it would wait forever)."""
+        running = self._current()
+        if running is not None:
+            return await running.execute(sql, params)
         async with self.transaction() as work:
             return await work.execute(sql, params)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """One read outside any transaction: it sees what is committed, never the writes of a
-        transaction still running (unlike SQLite's, inside this process's own)."""
+        """One read: of what is committed, or inside the current task's transaction (`reading`)."""
         async with self.reading() as work:
             return await work.fetch_all(sql, params)
 
@@ -151,7 +165,13 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PostgresUnitOfWork]:
-        """Reads that see one state (repeatable read), never held up by the writers."""
+        """Reads that see one state (repeatable read), never held up by the writers. In a task
+        inside a transaction, that transaction's, so that its reads see its writes (as SQLite's
+        do: a repository's read by id right after its insert)."""
+        running = self._current()
+        if running is not None:
+            yield running
+            return
         async with self._connection() as connection:
             try:
                 async with connection.transaction(isolation="repeatable_read", readonly=True):
@@ -160,6 +180,11 @@ class PostgresDatabase:
                 raise failure(error, self._target) from error
 
     async def iterate(self, sql: str, params: Sequence[Any] = ()) -> AsyncGenerator[Row, None]:
+        running = self._current()
+        if running is not None:
+            for row in await running.fetch_all(sql, params):
+                yield row
+            return
         async with self._connection() as connection:
             try:
                 async with connection.transaction(isolation="repeatable_read", readonly=True):
@@ -167,6 +192,12 @@ class PostgresDatabase:
                         yield row
             except DRIVER_ERRORS as error:
                 raise failure(error, self._target) from error
+
+    def _current(self) -> PostgresUnitOfWork | None:
+        """The current task's open transaction. A task started inside one inherits it, and once
+        it has ended reads on its own again."""
+        running = self._running.get()
+        return running if running is not None and running.open else None
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:

@@ -26,6 +26,8 @@ class PostgresUnitOfWork:
     def __init__(self, connection: asyncpg.Connection, target: Target) -> None:
         self._connection = connection
         self._target = target
+        self.open = True
+        """False once the transaction it belongs to has ended."""
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         try:
