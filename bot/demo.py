@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from conversations.questions import AnswerValue, QuestionKind
 from conversations.survey import Survey
 from storage.invitations import NewInvitation
 from storage.records import InvitationState
 from storage.store import Store
+from storage.unit_of_work import UnitOfWork
 
 DAY = 86400.0
 FIRST_NAMES = (
@@ -286,7 +285,7 @@ def _plan_sends(
 
 async def _follow_up(
     store: Store,
-    connection: aiosqlite.Connection,
+    connection: UnitOfWork,
     rng: random.Random,
     detractors: list[tuple[int, float]],
     *,

@@ -230,14 +230,12 @@ class Dispatcher:
         if message.kind == "prompt" and message.invitation_id is not None:
             # One transaction: sent, where the question is shown, and that the survey arrived.
             async with self.store.database.transaction() as connection:
-                await self.store.outbox.mark_sent(
-                    message.id, now=now, result=ref, connection=connection
-                )
+                await self.store.outbox.mark_sent(message.id, now=now, result=ref, work=connection)
                 await self.store.prompts.record(
                     message.invitation_id,
                     str(message.payload["question_id"]),
                     ref,
-                    connection=connection,
+                    work=connection,
                 )
                 await self.store.invitations.stamp_sent(connection, message.invitation_id, now=now)
         elif message.payload.get("erase_when_sent"):

@@ -16,8 +16,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.clock import Clock
 from bot.config import Config
 from bot.reports.render import Line, Section, TeamDocument, team_payload
@@ -26,6 +24,7 @@ from conversations.texts import text
 from storage.erasure import Erased, PostedMessage
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION
 from storage.store import Store
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +118,7 @@ class ErasureService:
         return ErasureResult(erased, edits, events, checkpointed)
 
     async def _tell_the_team(
-        self, connection: aiosqlite.Connection, posted: list[PostedMessage], now: float
+        self, connection: UnitOfWork, posted: list[PostedMessage], now: float
     ) -> int:
         language = self.config.defaults.language
         for message in posted:

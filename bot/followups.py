@@ -12,8 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot.alerts import (
     CLAIM,
     alert_document,
@@ -34,10 +32,11 @@ from storage.followups import Followup
 from storage.outbox import PRIORITY_ALERT
 from storage.records import Invitation, OutboxMessage
 from storage.store import Store
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-ResolvedHook = Callable[[aiosqlite.Connection, Followup], Awaitable[None]]
+ResolvedHook = Callable[[UnitOfWork, Followup], Awaitable[None]]
 
 
 def report_targets(config: Config) -> list[tuple[str, str]]:
@@ -68,7 +67,7 @@ class FollowupService:
 
     async def on_answer(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation: Invitation,
         conversation: Conversation,
         step: Step,
@@ -95,7 +94,7 @@ class FollowupService:
         return followup_id
 
     async def open_in(
-        self, connection: aiosqlite.Connection, invitation_id: int, question_id: str | None = None
+        self, connection: UnitOfWork, invitation_id: int, question_id: str | None = None
     ) -> int | None:
         """`question_id`: the answer that raised the alert, whose score the alert shows."""
         now = self.clock.now()
@@ -166,7 +165,7 @@ class FollowupService:
             self.wake()
         return count
 
-    async def refresh_in(self, connection: aiosqlite.Connection, followup_id: int) -> int:
+    async def refresh_in(self, connection: UnitOfWork, followup_id: int) -> int:
         followup = await self.store.followups.get(followup_id)
         if followup is None:
             return 0
@@ -179,7 +178,7 @@ class FollowupService:
 
     async def _enqueue_edit(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         channel: str,
         address: str,
         message_ref: str,

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import aiosqlite
-
 from bot.alerts import is_alert_message
 from bot.channels.base import Incoming, IncomingKind
 from bot.channels.capacity import CAPACITIES
@@ -24,6 +22,7 @@ from conversations.texts import text
 from storage.followups import Followup, FollowupMessage, ReplyDirection
 from storage.outbox import PRIORITY_ALERT, PRIORITY_CONVERSATION
 from storage.store import Store
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +140,7 @@ class ReplyRelay:
         )
         return (contact.language if contact else None) or self.config.defaults.language
 
-    async def _to_thread(
-        self, connection: aiosqlite.Connection, message: FollowupMessage, note: str
-    ) -> None:
+    async def _to_thread(self, connection: UnitOfWork, message: FollowupMessage, note: str) -> None:
         assert message.message_ref is not None
         for piece in _pieces(note, message.channel):
             await self.store.outbox.enqueue(

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
-import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
@@ -18,6 +17,7 @@ from bot.triggers import ContactSpec, TriggerRequest, TriggerService
 from storage.database import StorageError
 from storage.records import Invitation, InvitationState
 from storage.store import Store
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class InvitationScheduler:
 
     async def _hold(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation_id: int,
         state: InvitationState,
         reason: str,

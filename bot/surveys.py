@@ -12,8 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.channels.base import Button, OutgoingPrompt
 from bot.channels.capacity import CAPACITIES
 from bot.clock import Clock
@@ -25,10 +23,10 @@ from conversations.localization import pick_language
 from conversations.questions import AnswerValue
 from conversations.survey import Survey
 from conversations.texts import text
-from storage.database import savepoint
 from storage.outbox import ANSWERS_CUSTOMER, PRIORITY_CONVERSATION, PRIORITY_INVITATION
 from storage.records import Invitation, InvitationState
 from storage.store import Store
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +89,7 @@ class AnswerOutcome:
         return self.conversation.prompt() if self.conversation else None
 
 
-AnswerListener = Callable[[aiosqlite.Connection, Invitation, Conversation, Step], Awaitable[None]]
+AnswerListener = Callable[[UnitOfWork, Invitation, Conversation, Step], Awaitable[None]]
 """Called inside the transaction that stores an answer, so that what it queues (an alert, a
 webhook) is committed with the answer or not at all. It must not open a transaction itself."""
 
@@ -164,7 +162,7 @@ class SurveyService:
 
     async def enqueue_start(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation: Invitation,
         address: str,
         *,
@@ -306,7 +304,7 @@ class SurveyService:
             for listener in self.listeners:
                 # A failing listener loses its own work, never the customer's answer.
                 try:
-                    async with savepoint(connection, "answer_listener"):
+                    async with connection.savepoint():
                         await listener(connection, invitation, step.conversation, step)
                 except Exception:
                     log.exception("an answer listener failed for invitation %s", invitation.id)
@@ -315,7 +313,7 @@ class SurveyService:
 
     async def _enqueue_after_answer(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation: Invitation,
         step: Step,
         address: str,
@@ -381,7 +379,7 @@ class SurveyService:
             )
 
     async def _enqueue_text(
-        self, connection: aiosqlite.Connection, channel: str, address: str, message: str
+        self, connection: UnitOfWork, channel: str, address: str, message: str
     ) -> None:
         await self.store.outbox.enqueue(
             connection,

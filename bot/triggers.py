@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.channels.capacity import CAPACITIES
 from bot.clock import Clock, to_datetime
 from bot.config import Config, TouchpointConfig
@@ -27,6 +25,7 @@ from storage.addresses import normalize_address
 from storage.invitations import KeyedInvitation, NewInvitation
 from storage.records import Contact, Invitation, InvitationState
 from storage.store import Store
+from storage.unit_of_work import UnitOfWork
 
 CHANNELS = ("telegram", "slack", "web")
 _CHAT_ID = re.compile(r"-?[0-9]{1,20}")
@@ -267,7 +266,7 @@ class TriggerService:
 
     async def _plan(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         touchpoint: TouchpointConfig,
         contact: Contact,
         properties: dict[str, str],
@@ -314,7 +313,7 @@ class TriggerService:
 
     async def _guard(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         touchpoint: TouchpointConfig,
         contact: Contact,
         due: datetime,

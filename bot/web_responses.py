@@ -219,7 +219,7 @@ class WebResponses:
             # A browser is somebody palaute cannot write to: a later survey of the audience
             # counts it as unreachable, not as sent and unanswered.
             await self.store.contacts.set_unreachable(
-                invitation.contact_id, now=now, reason=BROWSER_ONLY, connection=connection
+                invitation.contact_id, now=now, reason=BROWSER_ONLY, work=connection
             )
             if link.params.audience:
                 await self.store.audiences.add_member(

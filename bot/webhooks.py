@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-import aiosqlite
 
 from bot.alerts import alert_threshold, raises_alert
 from bot.channels.base import (
@@ -41,6 +40,7 @@ from storage.followups import Followup
 from storage.outbox import PRIORITY_BULK
 from storage.records import Invitation
 from storage.store import Store
+from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class WebhookPublisher:
 
     async def publish(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         event: str,
         data: Mapping[str, Any],
         *,
@@ -118,7 +118,7 @@ class WebhookPublisher:
 
     async def on_answer(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation: Invitation,
         conversation: Conversation,
         step: Step,
@@ -185,7 +185,7 @@ class WebhookPublisher:
             "name": contact.display_name,
         }
 
-    async def on_resolved(self, connection: aiosqlite.Connection, followup: Followup) -> None:
+    async def on_resolved(self, connection: UnitOfWork, followup: Followup) -> None:
         """FollowupService hook, inside the transaction that resolves the follow-up."""
         if not self.subscribed(RESOLVED):
             return
@@ -215,7 +215,7 @@ class WebhookPublisher:
 
     async def on_erased(
         self,
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation_ids: Sequence[int],
         followup_ids: Sequence[int],
     ) -> int:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from conversations.questions import AnswerValue, Question, QuestionKind
-from storage.database import Database
 from storage.records import Invitation
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 
 class AnswerRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def for_invitation(self, invitation_id: int) -> tuple[dict[str, AnswerValue], set[str]]:
         """(answers by question id, skipped question ids): what a conversation is rebuilt from."""
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT question_id, kind, value_num, value_text, skipped FROM answers"
             " WHERE invitation_id = ? ORDER BY id",
             (invitation_id,),
@@ -31,22 +29,19 @@ class AnswerRepository:
                 )
         return answers, skipped
 
-    async def withdraw_last(
-        self, connection: aiosqlite.Connection, invitation_id: int
-    ) -> str | None:
+    async def withdraw_last(self, work: UnitOfWork, invitation_id: int) -> str | None:
         """Delete the newest answer of an invitation (the customer went back to change it);
         the id of its question, or None when there was none."""
-        async with connection.execute(
+        row = await work.fetch_one(
             "DELETE FROM answers WHERE id = (SELECT MAX(id) FROM answers WHERE invitation_id = ?)"
             " RETURNING question_id",
             (invitation_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else str(row["question_id"])
 
     async def insert(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         invitation: Invitation,
         channel: str,
         question: Question,
@@ -56,10 +51,11 @@ class AnswerRepository:
     ) -> bool:
         """False when this question was already answered (a duplicate delivery): nothing changes."""
         number, text = encode(question.kind, value)
-        cursor = await connection.execute(
-            "INSERT OR IGNORE INTO answers (invitation_id, survey_id, touchpoint, channel,"
+        changed = await work.execute(
+            "INSERT INTO answers (invitation_id, survey_id, touchpoint, channel,"
             " question_id, kind, value_num, value_text, skipped, answered_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (
                 invitation.id,
                 invitation.survey_id,
@@ -73,7 +69,7 @@ class AnswerRepository:
                 now,
             ),
         )
-        return cursor.rowcount > 0
+        return changed > 0
 
 
 def encode(kind: QuestionKind, value: AnswerValue | None) -> tuple[float | None, str | None]:

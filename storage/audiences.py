@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
-from storage.database import Database
 from storage.records import Contact
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 
 class AudienceRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
-    async def ensure(self, connection: aiosqlite.Connection, name: str, *, now: float) -> int:
-        await connection.execute(
-            "INSERT OR IGNORE INTO audiences (name, created_at) VALUES (?, ?)", (name, now)
+    async def ensure(self, work: UnitOfWork, name: str, *, now: float) -> int:
+        await work.execute(
+            "INSERT INTO audiences (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (name, now),
         )
-        async with connection.execute("SELECT id FROM audiences WHERE name = ?", (name,)) as cursor:
-            row = await cursor.fetchone()
+        row = await work.fetch_one("SELECT id FROM audiences WHERE name = ?", (name,))
         assert row is not None
         return int(row[0])
 
     async def add_member(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         name: str,
         contact_id: int,
         *,
@@ -31,16 +29,17 @@ class AudienceRepository:
         now: float,
     ) -> bool:
         """True when the contact was not a member yet."""
-        audience_id = await self.ensure(connection, name, now=now)
-        cursor = await connection.execute(
-            "INSERT OR IGNORE INTO audience_members (audience_id, contact_id, source, joined_at)"
-            " VALUES (?, ?, ?, ?)",
+        audience_id = await self.ensure(work, name, now=now)
+        changed = await work.execute(
+            "INSERT INTO audience_members (audience_id, contact_id, source, joined_at)"
+            " VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (audience_id, contact_id, source, now),
         )
-        return cursor.rowcount > 0
+        return changed > 0
 
     async def members(self, name: str) -> list[Contact]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT c.* FROM contacts c JOIN audience_members m ON m.contact_id = c.id"
             " JOIN audiences a ON a.id = m.audience_id WHERE a.name = ? ORDER BY m.joined_at, c.id",
             (name,),
@@ -48,7 +47,7 @@ class AudienceRepository:
         return [Contact.from_row(row) for row in rows]
 
     async def names(self) -> list[tuple[str, int]]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT a.name, COUNT(m.contact_id) AS size FROM audiences a"
             " LEFT JOIN audience_members m ON m.audience_id = a.id GROUP BY a.id ORDER BY a.name"
         )

@@ -2,49 +2,44 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from storage.addresses import normalize_address
-from storage.database import Database
 from storage.records import Contact
 from storage.suppressions import OPT_OUT_REASON, SuppressionRepository, identities
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 
 class ContactRepository:
     """Addresses and refs are stored and looked up normalised (storage.addresses)."""
 
-    def __init__(self, database: Database, suppressions: SuppressionRepository) -> None:
+    def __init__(self, database: DatabaseBackend, suppressions: SuppressionRepository) -> None:
         self.database = database
         self.suppressions = suppressions
 
     async def get(self, contact_id: int) -> Contact | None:
-        row = await self.database.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+        row = await self.database.fetch_one("SELECT * FROM contacts WHERE id = ?", (contact_id,))
         return Contact.from_row(row) if row else None
 
-    async def get_in(self, connection: aiosqlite.Connection, contact_id: int) -> Contact | None:
+    async def get_in(self, work: UnitOfWork, contact_id: int) -> Contact | None:
         """Read a contact inside a running transaction."""
-        async with connection.execute(
-            "SELECT * FROM contacts WHERE id = ?", (contact_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await work.fetch_one("SELECT * FROM contacts WHERE id = ?", (contact_id,))
         return Contact.from_row(row) if row else None
 
     async def find(self, channel: str, address: str) -> Contact | None:
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT * FROM contacts WHERE channel = ? AND address = ?",
             (channel, normalize_address(address)),
         )
         return Contact.from_row(row) if row else None
 
     async def find_by_ref(self, ref: str) -> Contact | None:
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT * FROM contacts WHERE ref = ?", (normalize_address(ref),)
         )
         return Contact.from_row(row) if row else None
 
     async def matching(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         *,
         channel: str | None = None,
         address: str | None = None,
@@ -59,13 +54,12 @@ class ContactRepository:
             sql, params = "ref = ?1 OR palaute_normalized(ref) = ?1", (normalize_address(ref),)
         else:
             raise ValueError("a contact needs a channel and address, or a ref")
-        async with connection.execute(f"SELECT * FROM contacts WHERE {sql}", params) as cursor:
-            rows = await cursor.fetchall()
+        rows = await work.fetch_all(f"SELECT * FROM contacts WHERE {sql}", params)
         return [Contact.from_row(row) for row in rows]
 
     async def ensure(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         *,
         channel: str | None = None,
         address: str | None = None,
@@ -87,61 +81,62 @@ class ContactRepository:
             key_sql, key = "ref = ?", (ref,)
         else:
             raise ValueError("a contact needs a channel and address, or a ref")
-        async with connection.execute(f"SELECT id FROM contacts WHERE {key_sql}", key) as cursor:
-            row = await cursor.fetchone()
+        row = await work.fetch_one(f"SELECT id FROM contacts WHERE {key_sql}", key)
         if row:
             if display_name or language:
-                await connection.execute(
+                await work.execute(
                     "UPDATE contacts SET display_name = COALESCE(?, display_name),"
                     " language = COALESCE(?, language) WHERE id = ?",
                     (display_name, language, row[0]),
                 )
             return int(row[0])
-        suppressed = await self.suppressions.contains_any(
-            connection, identities(channel, address, ref)
-        )
-        cursor = await connection.execute(
+        suppressed = await self.suppressions.contains_any(work, identities(channel, address, ref))
+        contact_id = await work.fetch_value(
             "INSERT INTO contacts (channel, address, ref, display_name, language, created_at,"
-            " opted_out_at, opt_out_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " opted_out_at, opt_out_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 channel, address, ref, display_name, language, now,
                 now if suppressed else None, OPT_OUT_REASON if suppressed else None,
             ),
         )  # fmt: skip
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(contact_id)
 
     async def link_ref(self, ref: str, channel: str, address: str, *, now: float) -> int:
         """Join an external reference to a chat identity; the ref's touchpoints follow it."""
         ref = normalize_address(ref)
-        async with self.database.transaction() as connection:
-            chat_id = await self.ensure(connection, channel=channel, address=address, now=now)
-            async with connection.execute("SELECT id FROM contacts WHERE ref = ?", (ref,)) as cur:
-                row = await cur.fetchone()
+        async with self.database.transaction() as work:
+            chat_id = await self.ensure(work, channel=channel, address=address, now=now)
+            row = await work.fetch_one("SELECT id FROM contacts WHERE ref = ?", (ref,))
             if row and row[0] != chat_id:
                 ref_id = row[0]
                 for table in ("touchpoints", "invitations"):
-                    await connection.execute(
+                    await work.execute(
                         f"UPDATE {table} SET contact_id = ? WHERE contact_id = ?", (chat_id, ref_id)
                     )
-                await connection.execute(
-                    "UPDATE OR IGNORE audience_members SET contact_id = ? WHERE contact_id = ?",
+                # Audiences both were in keep the chat's membership; the ref's goes with it.
+                await work.execute(
+                    "DELETE FROM audience_members WHERE contact_id = ? AND audience_id IN"
+                    " (SELECT audience_id FROM audience_members WHERE contact_id = ?)",
+                    (ref_id, chat_id),
+                )
+                await work.execute(
+                    "UPDATE audience_members SET contact_id = ? WHERE contact_id = ?",
                     (chat_id, ref_id),
                 )
-                await connection.execute("DELETE FROM contacts WHERE id = ?", (ref_id,))
-            await connection.execute("UPDATE contacts SET ref = ? WHERE id = ?", (ref, chat_id))
-            if await self.suppressions.contains_any(connection, identities(None, None, ref)):
-                await connection.execute(
+                await work.execute("DELETE FROM contacts WHERE id = ?", (ref_id,))
+            await work.execute("UPDATE contacts SET ref = ? WHERE id = ?", (ref, chat_id))
+            if await self.suppressions.contains_any(work, identities(None, None, ref)):
+                await work.execute(
                     "UPDATE contacts SET opted_out_at = COALESCE(opted_out_at, ?),"
                     " opt_out_reason = COALESCE(opt_out_reason, ?) WHERE id = ?",
                     (now, OPT_OUT_REASON, chat_id),
                 )
-            await connection.execute(
+            await work.execute(
                 "UPDATE invitations SET channel = ? WHERE contact_id = ? AND channel IS NULL",
                 (channel, chat_id),
             )
             # Surveys that fell due while the ref had no chat go out now, unless expired.
-            await connection.execute(
+            await work.execute(
                 "UPDATE invitations SET state = 'scheduled', reason = NULL, due_at = ?, updated_at = ?"
                 " WHERE contact_id = ? AND state = 'unreachable' AND sent_at IS NULL"
                 " AND reason LIKE 'no chat identity%' AND (expires_at IS NULL OR expires_at > ?)",
@@ -152,16 +147,16 @@ class ContactRepository:
     async def set_opted_out(
         self, contact_id: int, opted_out: bool, *, now: float, reason: str
     ) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
+        async with self.database.transaction() as work:
+            await work.execute(
                 "UPDATE contacts SET opted_out_at = ?, opt_out_reason = ? WHERE id = ?",
                 (now if opted_out else None, reason if opted_out else None, contact_id),
             )
-            contact = await self.get_in(connection, contact_id)
+            contact = await self.get_in(work, contact_id)
             if not opted_out and contact is not None:
                 # Their own /start: an opt-out kept from before an erasure ends too.
                 await self.suppressions.remove(
-                    connection, identities(contact.channel, contact.address, contact.ref)
+                    work, identities(contact.channel, contact.address, contact.ref)
                 )
 
     async def set_unreachable(
@@ -170,25 +165,25 @@ class ContactRepository:
         *,
         now: float,
         reason: str,
-        connection: aiosqlite.Connection | None = None,
+        work: UnitOfWork | None = None,
     ) -> None:
         """Nobody can be written to there; inside the caller's transaction when given."""
         sql = "UPDATE contacts SET unreachable_at = ?, unreachable_reason = ? WHERE id = ?"
-        if connection is not None:
-            await connection.execute(sql, (now, reason, contact_id))
+        if work is not None:
+            await work.execute(sql, (now, reason, contact_id))
             return
         await self.database.execute(sql, (now, reason, contact_id))
 
     async def set_reachable(self, contact_id: int) -> None:
         """They wrote to us (e.g. unblocked the bot and sent /start): they can be written to again."""
-        async with self.database.transaction() as connection:
-            await connection.execute(
+        async with self.database.transaction() as work:
+            await work.execute(
                 "UPDATE contacts SET unreachable_at = NULL, unreachable_reason = NULL WHERE id = ?",
                 (contact_id,),
             )
 
     async def set_language(self, contact_id: int, language: str) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
+        async with self.database.transaction() as work:
+            await work.execute(
                 "UPDATE contacts SET language = ? WHERE id = ?", (language, contact_id)
             )

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-import aiosqlite
-
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend, Row
 
 SHARED_NAME = "shared"
 """Who a session of the shared password (or a sign-in link) is, in follow-ups it claims; no
@@ -30,7 +28,7 @@ class Account:
     last_sign_in_at: float | None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Account:
+    def from_row(cls, row: Row) -> Account:
         return cls(
             row["name"], Role(row["role"]), row["password_hash"], row["created_at"],
             row["last_sign_in_at"],
@@ -38,43 +36,42 @@ class Account:
 
 
 class DashboardAccountRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def add(self, name: str, role: Role, password_hash: str, *, now: float) -> bool:
         """False when an account of that name (in any letter case) exists already."""
-        async with self.database.transaction() as connection:
-            cursor = await connection.execute(
-                "INSERT OR IGNORE INTO dashboard_accounts (name, password_hash, role, created_at)"
-                " VALUES (?, ?, ?, ?)",
+        async with self.database.transaction() as work:
+            changed = await work.execute(
+                "INSERT INTO dashboard_accounts (name, password_hash, role, created_at)"
+                " VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (name, password_hash, role.value, now),
             )
-            return cursor.rowcount > 0
+            return changed > 0
 
     async def get(self, name: str) -> Account | None:
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT * FROM dashboard_accounts WHERE name = ?", (name,)
         )
         return Account.from_row(row) if row else None
 
     async def all(self) -> list[Account]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT * FROM dashboard_accounts ORDER BY name COLLATE NOCASE"
         )
         return [Account.from_row(row) for row in rows]
 
     async def any(self) -> bool:
-        return await self.database.fetchone("SELECT 1 FROM dashboard_accounts LIMIT 1") is not None
+        return await self.database.fetch_one("SELECT 1 FROM dashboard_accounts LIMIT 1") is not None
 
     async def remove(self, name: str) -> bool:
         """Delete the account and end its sessions, in one transaction; False if unknown."""
-        async with self.database.transaction() as connection:
-            cursor = await connection.execute(
-                "DELETE FROM dashboard_accounts WHERE name = ?", (name,)
-            )
-            if not cursor.rowcount:
+        async with self.database.transaction() as work:
+            changed = await work.execute("DELETE FROM dashboard_accounts WHERE name = ?", (name,))
+            if not changed:
                 return False
-            await connection.execute(
+            await work.execute(
                 "DELETE FROM dashboard_sessions WHERE account = ? COLLATE NOCASE", (name,)
             )
             return True
@@ -82,20 +79,20 @@ class DashboardAccountRepository:
     async def set_password(self, name: str, password_hash: str) -> bool:
         """Replace the hash and end the account's sessions (a stolen cookie dies with the old
         password); False if unknown."""
-        async with self.database.transaction() as connection:
-            cursor = await connection.execute(
+        async with self.database.transaction() as work:
+            changed = await work.execute(
                 "UPDATE dashboard_accounts SET password_hash = ? WHERE name = ?",
                 (password_hash, name),
             )
-            if not cursor.rowcount:
+            if not changed:
                 return False
-            await connection.execute(
+            await work.execute(
                 "DELETE FROM dashboard_sessions WHERE account = ? COLLATE NOCASE", (name,)
             )
             return True
 
     async def signed_in(self, name: str, *, now: float) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
+        async with self.database.transaction() as work:
+            await work.execute(
                 "UPDATE dashboard_accounts SET last_sign_in_at = ? WHERE name = ?", (now, name)
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.dashboard_accounts import Role
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend
 
 
 @dataclass(frozen=True)
@@ -18,16 +18,16 @@ class SessionHolder:
 
 
 class DashboardSessionRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def start(
         self, id_hash: str, *, now: float, expires_at: float, account: str | None = None
     ) -> None:
-        async with self.database.transaction() as connection:
+        async with self.database.transaction() as work:
             # Ended and expired sessions are forgotten as new ones begin.
-            await connection.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", (now,))
-            await connection.execute(
+            await work.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", (now,))
+            await work.execute(
                 "INSERT INTO dashboard_sessions (id_hash, created_at, expires_at, account)"
                 " VALUES (?, ?, ?, ?)",
                 (id_hash, now, expires_at, account),
@@ -36,7 +36,7 @@ class DashboardSessionRepository:
     async def holder(self, id_hash: str, *, now: float) -> SessionHolder | None:
         """The live session's holder; None when it ended, expired, its account was removed, or
         it is a shared one and accounts exist now."""
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT s.account, a.name, a.role,"
             " EXISTS (SELECT 1 FROM dashboard_accounts) AS accounts_exist"
             " FROM dashboard_sessions s LEFT JOIN dashboard_accounts a ON a.name = s.account"
@@ -55,5 +55,5 @@ class DashboardSessionRepository:
         return await self.holder(id_hash, now=now) is not None
 
     async def end(self, id_hash: str) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute("DELETE FROM dashboard_sessions WHERE id_hash = ?", (id_hash,))
+        async with self.database.transaction() as work:
+            await work.execute("DELETE FROM dashboard_sessions WHERE id_hash = ?", (id_hash,))

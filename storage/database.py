@@ -1,4 +1,5 @@
-"""The one owner of the SQLite connections: pragmas, migrations and transactions."""
+"""The SQLite backend (`storage.unit_of_work.DatabaseBackend`): the one owner of the SQLite
+connections, their pragmas, migrations and transactions."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import aiosqlite
 
 from storage.addresses import normalize_address
 from storage.inline import InlineConnection
+from storage.sqlite_dialect import SQLITE
+from storage.unit_of_work import Dialect, Row, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +53,78 @@ def describe_sqlite_error(error: sqlite3.Error, path: str) -> str:
     return f"database error on {path}: {text}"
 
 
-@asynccontextmanager
-async def savepoint(connection: aiosqlite.Connection, name: str = "step") -> AsyncIterator[None]:
-    """A nested step of a running transaction: on error only this step is undone (and re-raised)."""
-    await connection.execute(f"SAVEPOINT {name}")
-    try:
-        yield
-    except BaseException:
-        await connection.execute(f"ROLLBACK TO {name}")
-        await connection.execute(f"RELEASE {name}")
-        raise
-    await connection.execute(f"RELEASE {name}")
+class _ThreadedWork:
+    """A `UnitOfWork` of reads over aiosqlite's connection (its own thread): `reading()`."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._connection.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._connection.executemany(sql, rows)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(await self._connection.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return next(iter(await self.fetch_all(sql, params)), None)
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        raise TypeError("a savepoint needs a transaction: use Database.transaction()")
+
+
+class _ClaimWork:
+    """`Database.claiming()`: statements on the writer under the write lock; reads commit on
+    their own, and the first statement that is not a SELECT begins the transaction that the
+    block's end commits. A claim that finds nothing to do begins none."""
+
+    def __init__(self, writer: InlineConnection) -> None:
+        self._writer = writer
+        self.begun = False
+
+    async def _begin(self) -> None:
+        if not self.begun:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            self.begun = True
+
+    async def _before(self, sql: str) -> None:
+        if sql.lstrip()[:6].upper() != "SELECT":
+            await self._begin()
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        await self._before(sql)
+        return await self._writer.execute(sql, params)
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._before(sql)
+        await self._writer.execute_many(sql, rows)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        await self._before(sql)
+        return await self._writer.fetch_all(sql, params)
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return next(iter(await self.fetch_all(sql, params)), None)
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        return self._savepoint()
+
+    @asynccontextmanager
+    async def _savepoint(self) -> AsyncIterator[None]:
+        await self._begin()
+        async with self._writer.savepoint():
+            yield
 
 
 class Database:
@@ -68,6 +132,8 @@ class Database:
     own thread (storage.inline: no thread round trips while the write lock is held); other
     reads run in aiosqlite's thread, so that a long report never holds up the event loop or a
     write (WAL lets them run side by side)."""
+
+    dialect: Dialect = SQLITE
 
     def __init__(
         self, connection: aiosqlite.Connection | None, writer: InlineConnection, path: str
@@ -120,13 +186,11 @@ class Database:
         await self._writer.close()
 
     async def schema_version(self) -> int:
-        row = await self.fetchone(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-        )
-        if row is None:
+        tables = {row[0] for row in await self.fetch_all(self.dialect.tables_sql)}
+        if "schema_version" not in tables:
             return 0
-        version = await self.fetchone("SELECT version FROM schema_version")
-        return int(version["version"]) if version else 0
+        version = await self.fetch_value("SELECT version FROM schema_version")
+        return int(version) if version is not None else 0
 
     async def migrate(self, target: int | None = None) -> int:
         """Apply every migration above the current version (up to `target`); returns the version."""
@@ -155,7 +219,7 @@ class Database:
         return current
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """One write transaction at a time; committed when the block ends, rolled back on error.
 
         SQLite's errors come out as `StorageError`s that say what is wrong (locked by another
@@ -169,7 +233,7 @@ class Database:
                 raise self._failure(error) from error
             self._transactions += 1
             try:
-                yield cast(aiosqlite.Connection, writer)
+                yield writer
                 await writer.execute("COMMIT")
             except BaseException as error:
                 # Also after a failed COMMIT (disk full): the next BEGIN must not find it open.
@@ -194,18 +258,34 @@ class Database:
         return failure
 
     @asynccontextmanager
-    async def serialized(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection with no other coroutine writing meanwhile, but no transaction: each
-        statement commits on its own. For a read that decides a write (a claim), cheaper than a
-        transaction when the read finds nothing to do."""
+    async def claiming(self) -> AsyncIterator[UnitOfWork]:
+        """No other coroutine writes meanwhile, and reads need no transaction: for a read that
+        decides a write (a claim), cheaper than a transaction when it finds nothing to do. The
+        writes (from the first one on) commit together when the block ends."""
         async with self._write_lock:
+            work = _ClaimWork(self._writer)
             self._transactions += 1
             try:
-                yield cast(aiosqlite.Connection, self._writer)
-            except sqlite3.Error as error:
-                raise self._failure(error) from error
+                yield work
+                if work.begun:
+                    await self._writer.execute("COMMIT")
+            except BaseException as error:
+                await self._roll_back()
+                if isinstance(error, sqlite3.Error):
+                    raise self._failure(error) from error
+                raise
             finally:
                 self._transactions -= 1
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[UnitOfWork]:
+        """Reads in aiosqlite's thread (the writer's inside a running transaction, whose
+        writes they then see, and for ":memory:")."""
+        reader = self._reader()
+        try:
+            yield reader if isinstance(reader, InlineConnection) else _ThreadedWork(reader)
+        except sqlite3.Error as error:
+            raise self._failure(error) from error
 
     def _reader(self) -> aiosqlite.Connection | InlineConnection:
         # Inside a transaction, reads see its writes; so does every read of a ":memory:" one.
@@ -213,36 +293,42 @@ class Database:
             return self._writer
         return self._connection
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
-            return list(await self._reader().execute_fetchall(sql, params))
+            reader = self._reader()
+            if isinstance(reader, InlineConnection):
+                return await reader.fetch_all(sql, params)
+            return list(await reader.execute_fetchall(sql, params))
         except sqlite3.Error as error:
             raise self._failure(error) from error
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query that has at most a few (by key, LIMIT 1, an aggregate)."""
-        return next(iter(await self.fetchall(sql, params)), None)
+        return next(iter(await self.fetch_all(sql, params)), None)
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write statement, committed on its own (SQLite's autocommit), never inside another
         coroutine's transaction; returns the number of rows changed."""
         async with self._write_lock:
             try:
-                cursor = await self._writer.execute(sql, params)
+                return await self._writer.execute(sql, params)
             except sqlite3.Error as error:
                 raise self._failure(error) from error
-            return cursor.rowcount
 
-    async def iterate(
-        self, sql: str, params: Sequence[Any] = ()
-    ) -> AsyncGenerator[aiosqlite.Row, None]:
-        async with self._reader().execute(sql, params) as cursor:
+    async def iterate(self, sql: str, params: Sequence[Any] = ()) -> AsyncGenerator[Row, None]:
+        reader = self._reader()
+        if isinstance(reader, InlineConnection):
+            rows = reader.iterate(sql, params)
+            async for row in rows:
+                yield row
+            return
+        async with reader.execute(sql, params) as cursor:
             async for row in cursor:
                 yield row
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as connection:
-            await connection.executemany(sql, rows)
 
     async def checkpoint(self, attempts: int = 40) -> bool:
         """Copy the WAL into the database file and empty it (`wal_checkpoint(TRUNCATE)`), so that
@@ -265,7 +351,7 @@ class Database:
         return False
 
     async def query_plan(self, sql: str, params: Sequence[Any] = ()) -> list[str]:
-        rows = await self.fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
+        rows = await self.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)
         return [str(row["detail"]) for row in rows]
 
 

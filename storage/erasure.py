@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import aiosqlite
-
-from storage.database import Database
 from storage.records import Contact
 from storage.suppressions import SuppressionRepository, identities
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 MIN_QUOTED_LENGTH = 6
 """Shorter texts ("yes", "fi", a score) are too common to erase other rows by."""
@@ -80,13 +78,11 @@ def _marks(values: Sequence[Any]) -> str:
 
 
 class ErasureRepository:
-    def __init__(self, database: Database, suppressions: SuppressionRepository) -> None:
+    def __init__(self, database: DatabaseBackend, suppressions: SuppressionRepository) -> None:
         self.database = database
         self.suppressions = suppressions
 
-    async def erase(
-        self, connection: aiosqlite.Connection, contacts: Sequence[Contact], *, now: float
-    ) -> Erased:
+    async def erase(self, work: UnitOfWork, contacts: Sequence[Contact], *, now: float) -> Erased:
         """Delete these contacts and everything of theirs (inside the caller's transaction)."""
         erased = Erased(contacts=len(contacts))
         if not contacts:
@@ -100,7 +96,7 @@ class ErasureRepository:
         erased.invitation_ids = [
             int(row[0])
             for row in await self._rows(
-                connection,
+                work,
                 f"SELECT id FROM invitations WHERE contact_id IN ({ids}) ORDER BY id",
                 contact_ids,
             )
@@ -111,7 +107,7 @@ class ErasureRepository:
             quoted += [
                 str(row[0])
                 for row in await self._rows(
-                    connection,
+                    work,
                     f"SELECT token FROM invitations WHERE id IN ({inv}) AND token IS NOT NULL"
                     f" UNION ALL SELECT value_text FROM answers WHERE invitation_id IN ({inv})"
                     " AND value_text IS NOT NULL",
@@ -119,7 +115,7 @@ class ErasureRepository:
                 )
             ]
         for row in await self._rows(
-            connection,
+            work,
             f"SELECT properties FROM touchpoints WHERE contact_id IN ({ids}) OR id IN"
             f" (SELECT touchpoint_id FROM invitations WHERE contact_id IN ({ids}))",
             [*contact_ids, *contact_ids],
@@ -128,7 +124,7 @@ class ErasureRepository:
         erased.followup_ids = [
             int(row[0])
             for row in await self._rows(
-                connection,
+                work,
                 f"SELECT id FROM followups WHERE invitation_id IN ({inv}) ORDER BY id",
                 invitations,
             )
@@ -138,7 +134,7 @@ class ErasureRepository:
         alert_refs: list[tuple[str, str, str]] = []
         if followups:
             for row in await self._rows(
-                connection,
+                work,
                 "SELECT followup_id, channel, address, message_ref FROM followup_messages"
                 f" WHERE followup_id IN ({fol}) AND message_ref IS NOT NULL",
                 followups,
@@ -148,25 +144,25 @@ class ErasureRepository:
             quoted += [
                 str(row[0])
                 for row in await self._rows(
-                    connection,
+                    work,
                     f"SELECT text FROM followup_replies WHERE followup_id IN ({fol})",
                     followups,
                 )
             ]
-        await self._erase_outbox(connection, erased, chats, alert_refs, _quoted_forms(quoted))
-        await self._erase_inbox(connection, erased, chats, _quoted_forms(quoted))
+        await self._erase_outbox(work, erased, chats, alert_refs, _quoted_forms(quoted))
+        await self._erase_inbox(work, erased, chats, _quoted_forms(quoted))
         opted_out = [c for c in contacts if c.opted_out_at is not None]
         for contact in opted_out:
             await self.suppressions.add(
-                connection, identities(contact.channel, contact.address, contact.ref), now=now
+                work, identities(contact.channel, contact.address, contact.ref), now=now
             )
         erased.suppressed = bool(opted_out)
-        await connection.execute(f"DELETE FROM contacts WHERE id IN ({ids})", contact_ids)
+        await work.execute(f"DELETE FROM contacts WHERE id IN ({ids})", contact_ids)
         return erased
 
     async def _erase_outbox(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         erased: Erased,
         chats: list[tuple[str, str]],
         alert_refs: list[tuple[str, str, str]],
@@ -174,38 +170,39 @@ class ErasureRepository:
     ) -> None:
         conditions: list[str] = []
         params: list[Any] = []
+        json_text = self.database.dialect.json_text
         if erased.invitation_ids:
             marks = _marks(erased.invitation_ids)
             conditions.append(f"invitation_id IN ({marks})")
             conditions.append(
-                f"(kind = 'webhook' AND json_extract(payload, '$.body.data.invitation_id')"
+                f"(kind = 'webhook' AND {json_text('payload', 'body', 'data', 'invitation_id')}"
                 f" IN ({marks}))"
             )
-            params += [*erased.invitation_ids, *erased.invitation_ids]
+            params += [*erased.invitation_ids, *map(str, erased.invitation_ids)]
         for channel, address in chats:
             conditions.append("(channel = ? AND address = ?)")
             params += [channel, address]
         if erased.followup_ids:
             marks = _marks(erased.followup_ids)
             conditions.append(
-                f"(kind IN ('team', 'team_edit') AND json_extract(payload, '$.followup_id')"
+                f"(kind IN ('team', 'team_edit') AND {json_text('payload', 'followup_id')}"
                 f" IN ({marks}))"
             )
             conditions.append(
-                f"(kind = 'webhook' AND json_extract(payload, '$.body.data.followup_id')"
+                f"(kind = 'webhook' AND {json_text('payload', 'body', 'data', 'followup_id')}"
                 f" IN ({marks}))"
             )
-            params += [*erased.followup_ids, *erased.followup_ids]
+            params += [*map(str, erased.followup_ids), *map(str, erased.followup_ids)]
         for channel, address, ref in alert_refs:
             conditions.append(
                 "(kind = 'team' AND channel = ? AND address = ?"
-                " AND json_extract(payload, '$.thread_ref') = ?)"
+                f" AND {json_text('payload', 'thread_ref')} = ?)"
             )
             params += [channel, address, ref]
         returning = " RETURNING channel, address, kind, state, result, payload"
         rows = (
             await self._rows(
-                connection, f"DELETE FROM outbox WHERE {' OR '.join(conditions)}{returning}", params
+                work, f"DELETE FROM outbox WHERE {' OR '.join(conditions)}{returning}", params
             )
             if conditions
             else []
@@ -214,7 +211,7 @@ class ErasureRepository:
             # A message waiting for someone else is only dropped when it is for the team.
             found = " OR ".join("instr(payload, ?) > 0" for _ in chunk)
             rows += await self._rows(
-                connection,
+                work,
                 "DELETE FROM outbox WHERE (state != 'pending'"
                 f" OR kind IN ('team', 'team_edit', 'webhook')) AND ({found}){returning}",
                 chunk,
@@ -236,7 +233,7 @@ class ErasureRepository:
 
     async def _erase_inbox(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         erased: Erased,
         chats: list[tuple[str, str]],
         quoted: set[str],
@@ -246,7 +243,7 @@ class ErasureRepository:
         for chunk in _chunks(sorted(quoted | addresses)):
             found = " OR ".join("instr(payload, ?) > 0" for _ in chunk)
             for row in await self._rows(
-                connection,
+                work,
                 f"SELECT id, channel, payload, processed_at FROM inbox WHERE {found}",
                 chunk,
             ):
@@ -261,13 +258,12 @@ class ErasureRepository:
         ]
         for start in range(0, len(doomed), 500):
             ids = doomed[start : start + 500]
-            await connection.execute(f"DELETE FROM inbox WHERE id IN ({_marks(ids)})", ids)
+            await work.execute(f"DELETE FROM inbox WHERE id IN ({_marks(ids)})", ids)
         erased.inbox_rows = len(doomed)
 
     @staticmethod
-    async def _rows(connection: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
-        async with connection.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+    async def _rows(work: UnitOfWork, sql: str, params: Sequence[Any]) -> list[Any]:
+        return await work.fetch_all(sql, params)
 
 
 def _senders(payload: str) -> set[str]:

@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
-
-from storage.database import Database
 from storage.reports import filter_sql
+from storage.unit_of_work import DatabaseBackend, Dialect, Row, UnitOfWork
 
 
 class FollowupState(StrEnum):
@@ -55,7 +53,7 @@ class Followup:
         return FollowupState.OPEN
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Followup:
+    def from_row(cls, row: Row) -> Followup:
         return cls(
             id=row["id"],
             invitation_id=row["invitation_id"],
@@ -106,28 +104,33 @@ _SCORED = (
 )
 """The answer whose score an alert shows: the one that raised it (older follow-ups: the first
 NPS, CSAT or CES)."""
-_SELECT = (
-    "SELECT f.*, i.survey_id, i.touchpoint, i.channel, i.contact_id, t.properties,"
-    " c.display_name, c.channel AS contact_channel, c.address AS contact_address, c.ref,"
-    " (SELECT s.value_num FROM answers s WHERE s.invitation_id = f.invitation_id"
-    f"  AND {_SCORED} AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1) AS score,"
-    " (SELECT s.kind FROM answers s WHERE s.invitation_id = f.invitation_id"
-    f"  AND {_SCORED} AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1) AS score_kind,"
-    " (SELECT group_concat(value_text, char(10)) FROM (SELECT s.value_text FROM answers s"
-    "  WHERE s.invitation_id = f.invitation_id AND s.kind = 'text' AND s.skipped = 0"
-    "  ORDER BY s.id)) AS comment"
-    " FROM followups f JOIN invitations i ON i.id = f.invitation_id"
-    " JOIN touchpoints t ON t.id = i.touchpoint_id LEFT JOIN contacts c ON c.id = i.contact_id"
-)
+
+
+def _select_sql(dialect: Dialect) -> str:
+    comment = dialect.string_agg("value_text", "\n", "id")
+    return (
+        "SELECT f.*, i.survey_id, i.touchpoint, i.channel, i.contact_id, t.properties,"
+        " c.display_name, c.channel AS contact_channel, c.address AS contact_address, c.ref,"
+        " (SELECT s.value_num FROM answers s WHERE s.invitation_id = f.invitation_id"
+        f"  AND {_SCORED} AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1) AS score,"
+        " (SELECT s.kind FROM answers s WHERE s.invitation_id = f.invitation_id"
+        f"  AND {_SCORED} AND s.value_num IS NOT NULL ORDER BY s.id LIMIT 1) AS score_kind,"
+        f" (SELECT {comment} FROM (SELECT s.id, s.value_text FROM answers s"
+        "  WHERE s.invitation_id = f.invitation_id AND s.kind = 'text' AND s.skipped = 0"
+        "  ORDER BY s.id) AS texts) AS comment"
+        " FROM followups f JOIN invitations i ON i.id = f.invitation_id"
+        " JOIN touchpoints t ON t.id = i.touchpoint_id LEFT JOIN contacts c ON c.id = i.contact_id"
+    )
 
 
 class FollowupRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
+        self._select = _select_sql(database.dialect)
 
     async def create(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         invitation_id: int,
         *,
         now: float,
@@ -135,65 +138,64 @@ class FollowupRepository:
     ) -> int | None:
         """The new follow-up's id; None when the invitation already has one (no second alert).
         `question_id` names the answer that raised it (its score is the one shown)."""
-        cursor = await connection.execute(
-            "INSERT OR IGNORE INTO followups (invitation_id, question_id, created_at)"
-            " VALUES (?, ?, ?)",
+        followup_id = await work.fetch_value(
+            "INSERT INTO followups (invitation_id, question_id, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING RETURNING id",
             (invitation_id, question_id, now),
         )
-        return cursor.lastrowid if cursor.rowcount else None
+        return None if followup_id is None else int(followup_id)
 
     async def get(self, followup_id: int) -> Followup | None:
-        row = await self.database.fetchone(f"{_SELECT} WHERE f.id = ?", (followup_id,))
+        row = await self.database.fetch_one(f"{self._select} WHERE f.id = ?", (followup_id,))
         return Followup.from_row(row) if row else None
 
     async def for_invitation(self, invitation_id: int) -> Followup | None:
-        row = await self.database.fetchone(f"{_SELECT} WHERE f.invitation_id = ?", (invitation_id,))
+        row = await self.database.fetch_one(
+            f"{self._select} WHERE f.invitation_id = ?", (invitation_id,)
+        )
         return Followup.from_row(row) if row else None
 
-    async def claim(
-        self, connection: aiosqlite.Connection, followup_id: int, owner: str, *, now: float
-    ) -> bool:
+    async def claim(self, work: UnitOfWork, followup_id: int, owner: str, *, now: float) -> bool:
         """True when this call took it; a follow-up already taken or resolved stays as it is."""
-        cursor = await connection.execute(
+        changed = await work.execute(
             "UPDATE followups SET owner = ?, claimed_at = ? WHERE id = ? AND claimed_at IS NULL"
             " AND resolved_at IS NULL",
             (owner, now, followup_id),
         )
-        return cursor.rowcount > 0
+        return changed > 0
 
-    async def resolve(
-        self, connection: aiosqlite.Connection, followup_id: int, by: str, *, now: float
-    ) -> bool:
+    async def resolve(self, work: UnitOfWork, followup_id: int, by: str, *, now: float) -> bool:
         """True when this call closed it. Whoever resolves an untaken one becomes its owner."""
-        cursor = await connection.execute(
+        changed = await work.execute(
             "UPDATE followups SET resolved_by = ?, resolved_at = ?, owner = COALESCE(owner, ?),"
             " claimed_at = COALESCE(claimed_at, ?) WHERE id = ? AND resolved_at IS NULL",
             (by, now, by, now, followup_id),
         )
-        return cursor.rowcount > 0
+        return changed > 0
 
     async def add_message(
-        self, connection: aiosqlite.Connection, followup_id: int, channel: str, address: str
+        self, work: UnitOfWork, followup_id: int, channel: str, address: str
     ) -> None:
         """An alert queued for a team chat; its message ref is filled in once it is sent."""
-        await connection.execute(
-            "INSERT OR IGNORE INTO followup_messages (followup_id, channel, address)"
-            " VALUES (?, ?, ?)",
+        await work.execute(
+            "INSERT INTO followup_messages (followup_id, channel, address)"
+            " VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (followup_id, channel, address),
         )
 
     async def set_message_ref(
         self, followup_id: int, channel: str, address: str, message_ref: str
     ) -> None:
-        async with self.database.transaction() as connection:
-            await connection.execute(
+        async with self.database.transaction() as work:
+            await work.execute(
                 "UPDATE followup_messages SET message_ref = ? WHERE followup_id = ?"
                 " AND channel = ? AND address = ?",
                 (message_ref, followup_id, channel, address),
             )
 
     async def messages(self, followup_id: int) -> list[FollowupMessage]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT * FROM followup_messages WHERE followup_id = ? ORDER BY channel, address",
             (followup_id,),
         )
@@ -213,18 +215,18 @@ class FollowupRepository:
 
         `filters` are report filters (touchpoint, channel, property:NAME → value).
         """
-        where, params = filter_sql(filters, "i")
+        where, params = filter_sql(filters, "i", self.database.dialect)
         if created_before is not None:
             where += " AND f.created_at < ?"
             params.append(created_before)
-        rows = await self.database.fetchall(
-            f"{_SELECT} WHERE f.resolved_at IS NULL{where} ORDER BY f.created_at, f.id LIMIT ?",
+        rows = await self.database.fetch_all(
+            f"{self._select} WHERE f.resolved_at IS NULL{where} ORDER BY f.created_at, f.id LIMIT ?",
             [*params, limit],
         )
         return [Followup.from_row(row) for row in rows]
 
     async def count_unresolved(self, *, created_before: float | None = None) -> int:
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT COUNT(*) AS n FROM followups WHERE resolved_at IS NULL AND created_at < ?",
             (float("inf") if created_before is None else created_before,),
         )
@@ -232,7 +234,7 @@ class FollowupRepository:
 
     async def counts_between(self, start: float, end: float) -> tuple[int, int]:
         """(opened, resolved) in [start, end)."""
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT SUM(created_at >= ? AND created_at < ?) AS opened,"
             " SUM(resolved_at >= ? AND resolved_at < ?) AS resolved FROM followups"
             " WHERE created_at < ?",
@@ -244,7 +246,7 @@ class FollowupRepository:
 
     async def by_message(self, channel: str, message_ref: str) -> FollowupMessage | None:
         """The alert a team chat message refers to (a thread reply, a reply-to)."""
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT * FROM followup_messages WHERE channel = ? AND message_ref = ? LIMIT 1",
             (channel, message_ref),
         )
@@ -256,7 +258,7 @@ class FollowupRepository:
 
     async def add_reply(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         followup_id: int,
         direction: ReplyDirection,
         text: str,
@@ -264,14 +266,14 @@ class FollowupRepository:
         author: str | None,
         now: float,
     ) -> None:
-        await connection.execute(
+        await work.execute(
             "INSERT INTO followup_replies (followup_id, direction, author, text, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (followup_id, direction.value, author, text, now),
         )
 
     async def replies(self, followup_id: int) -> list[Reply]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT * FROM followup_replies WHERE followup_id = ? ORDER BY id", (followup_id,)
         )
         return [
@@ -281,8 +283,8 @@ class FollowupRepository:
 
     async def relaying_to(self, contact_id: int) -> Followup | None:
         """The unresolved follow-up whose team has written to this contact, the latest first."""
-        row = await self.database.fetchone(
-            f"{_SELECT} WHERE i.contact_id = ? AND f.resolved_at IS NULL AND EXISTS"
+        row = await self.database.fetch_one(
+            f"{self._select} WHERE i.contact_id = ? AND f.resolved_at IS NULL AND EXISTS"
             " (SELECT 1 FROM followup_replies r WHERE r.followup_id = f.id"
             " AND r.direction = 'to_customer') ORDER BY f.created_at DESC, f.id DESC LIMIT 1",
             (contact_id,),

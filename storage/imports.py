@@ -14,11 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend
 
 IMPORT_CHANNEL = "import"
 """The channel of contacts named in an imported file: palaute has no way to reach them."""
-IMPORT_CACHE_KIB = 128 * 1024
 IMPORTED = "imported"
 """The reason recorded on an imported invitation."""
 
@@ -50,7 +49,7 @@ class ImportedResponse:
 
 
 class ImportRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def existing(self, keys: Sequence[str]) -> set[str]:
@@ -59,7 +58,7 @@ class ImportRepository:
         chunk = 500  # below SQLite's default limit of 999 parameters
         for offset in range(0, len(keys), chunk):
             part = keys[offset : offset + chunk]
-            rows = await self.database.fetchall(
+            rows = await self.database.fetch_all(
                 "SELECT idempotency_key FROM touchpoints WHERE idempotency_key IN"
                 f" ({', '.join('?' * len(part))})",
                 part,
@@ -76,7 +75,7 @@ class ImportRepository:
         found: set[str] = set()
         for offset in range(0, len(ids), 500):
             part = ids[offset : offset + 500]
-            rows = await self.database.fetchall(
+            rows = await self.database.fetch_all(
                 "SELECT a.invitation_id, i.survey_id, i.touchpoint, a.channel, a.question_id,"
                 " CAST(a.answered_at AS INTEGER) AS second, a.value_num, a.value_text, a.skipped"
                 " FROM answers a JOIN invitations i ON i.id = a.invitation_id"
@@ -105,11 +104,11 @@ class ImportRepository:
         # Oldest first: the answers' indexes lead with the time, so each batch then extends them
         # at one end instead of touching pages all over a big table.
         batch = sorted(responses, key=lambda r: min(a.answered_at for a in r.answers))
-        async with self.database.transaction() as connection:
-            # A bigger page cache for the writes of a big import (SQLite's default is 2 MB).
-            await connection.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+        async with self.database.transaction() as work:
+            for statement in self.database.dialect.bulk_write_setup:
+                await work.execute(statement)
             contacts = sorted({r.contact for r in batch if r.contact is not None})
-            await connection.executemany(
+            await work.execute_many(
                 "INSERT INTO contacts (channel, address, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (channel, address) DO NOTHING",
                 [(IMPORT_CHANNEL, contact, now) for contact in contacts],
@@ -117,16 +116,18 @@ class ImportRepository:
             contact_ids: dict[str, int] = {}
             for offset in range(0, len(contacts), 500):
                 part = contacts[offset : offset + 500]
-                async with connection.execute(
+                rows = await work.fetch_all(
                     "SELECT address, id FROM contacts WHERE channel = ? AND address IN"
                     f" ({', '.join('?' * len(part))})",
                     [IMPORT_CHANNEL, *part],
-                ) as cursor:
-                    contact_ids.update({row[0]: row[1] for row in await cursor.fetchall()})
-            async with connection.execute("SELECT COALESCE(MAX(id), 0) FROM touchpoints") as c:
-                touchpoint_id = int((await c.fetchone() or (0,))[0])
-            async with connection.execute("SELECT COALESCE(MAX(id), 0) FROM invitations") as c:
-                invitation_id = int((await c.fetchone() or (0,))[0])
+                )
+                contact_ids.update({row[0]: row[1] for row in rows})
+            touchpoint_id = int(
+                await work.fetch_value("SELECT COALESCE(MAX(id), 0) FROM touchpoints")
+            )
+            invitation_id = int(
+                await work.fetch_value("SELECT COALESCE(MAX(id), 0) FROM invitations")
+            )
             touchpoints: list[tuple[object, ...]] = []
             invitations: list[tuple[object, ...]] = []
             answers: list[tuple[object, ...]] = []
@@ -156,18 +157,18 @@ class ImportRepository:
                      a.answered_at)
                     for a in response.answers
                 )  # fmt: skip
-            await connection.executemany(
+            await work.execute_many(
                 "INSERT INTO touchpoints (id, name, contact_id, occurred_at, properties,"
                 " idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 touchpoints,
             )
-            await connection.executemany(
+            await work.execute_many(
                 "INSERT INTO invitations (id, touchpoint_id, contact_id, survey_id, touchpoint,"
                 " channel, state, reason, due_at, started_at, completed_at, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?)",
                 invitations,
             )
-            await connection.executemany(
+            await work.execute_many(
                 "INSERT INTO answers (invitation_id, survey_id, touchpoint, channel, question_id,"
                 " kind, value_num, value_text, skipped, answered_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend
 
 MAX_REPLAYS = 3
 GAVE_UP = f"skipped: its handling did not finish in {MAX_REPLAYS} starts"
 
 
 class InboxRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def store_many(
@@ -17,14 +17,15 @@ class InboxRepository:
     ) -> list[str]:
         """Store (external id, payload) pairs; returns the ids that were new (not seen before)."""
         new: list[str] = []
-        async with self.database.transaction() as connection:
+        async with self.database.transaction() as work:
             for external_id, payload in items:
-                cursor = await connection.execute(
-                    "INSERT OR IGNORE INTO inbox (channel, external_id, payload, received_at)"
-                    " VALUES (?, ?, ?, ?)",
+                changed = await work.execute(
+                    "INSERT INTO inbox (channel, external_id, payload, received_at)"
+                    " VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (channel, external_id, payload, now),
                 )
-                if cursor.rowcount:
+                if changed:
                     new.append(external_id)
         return new
 
@@ -43,7 +44,7 @@ class InboxRepository:
         )
 
     async def unprocessed(self, channel: str) -> list[tuple[str, str]]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT external_id, payload FROM inbox WHERE processed_at IS NULL AND channel = ?"
             " ORDER BY id",
             (channel,),
@@ -57,13 +58,13 @@ class InboxRepository:
         hangs the process every time) is given up, with the reason, so that it cannot stop
         every later start at the same place.
         """
-        async with self.database.transaction() as connection:
-            await connection.execute(
+        async with self.database.transaction() as work:
+            await work.execute(
                 "UPDATE inbox SET processed_at = ?, error = ? WHERE channel = ?"
                 " AND processed_at IS NULL AND attempts >= ?",
                 (now, GAVE_UP, channel, MAX_REPLAYS),
             )
-            rows = await connection.execute_fetchall(
+            rows = await work.fetch_all(
                 "UPDATE inbox SET attempts = attempts + 1 WHERE channel = ?"
                 " AND processed_at IS NULL RETURNING id, external_id, payload",
                 (channel,),
@@ -72,7 +73,7 @@ class InboxRepository:
 
     async def failures(self, limit: int = 20) -> list[tuple[str, str, str]]:
         """The most recent (channel, external id, reason) of items that could not be handled."""
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT channel, external_id, error FROM inbox WHERE error IS NOT NULL"
             " ORDER BY id DESC LIMIT ?",
             (limit,),
@@ -80,9 +81,9 @@ class InboxRepository:
         return [(row["channel"], row["external_id"], row["error"]) for row in rows]
 
     async def prune(self, older_than: float) -> int:
-        async with self.database.transaction() as connection:
-            cursor = await connection.execute(
+        async with self.database.transaction() as work:
+            changed = await work.execute(
                 "DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?",
                 (older_than,),
             )
-            return cursor.rowcount
+            return changed

@@ -1,4 +1,4 @@
-"""aiosqlite's connection interface over a sqlite3 connection used on the event loop's thread.
+"""A unit of work over a sqlite3 connection used on the event loop's thread.
 
 palaute's writes are small (an answer, a few outbox rows) and SQLite runs one in tens of
 microseconds, while a trip to aiosqlite's thread costs a wake-up, a GIL hand-over and an event
@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -29,73 +30,9 @@ def is_busy(error: sqlite3.Error) -> bool:
     return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
-class InlineCursor:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return self._cursor.fetchmany(size) if size is not None else self._cursor.fetchmany()
-
-    async def close(self) -> None:
-        self._cursor.close()
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._rows()
-
-    async def _rows(self) -> AsyncIterator[Any]:
-        for row in self._cursor:
-            yield row
-
-    async def __aenter__(self) -> InlineCursor:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._cursor.close()
-
-
-class _Call:
-    """What `execute` returns: awaited, the cursor; used with `async with`, closed after."""
-
-    def __init__(self, run: Callable[[], Any]) -> None:
-        self._run = run
-        self._cursor: InlineCursor | None = None
-
-    def __await__(self) -> Generator[Any, None, InlineCursor]:
-        return self._start().__await__()
-
-    async def _start(self) -> InlineCursor:
-        result: InlineCursor = await self._run()
-        return result
-
-    async def __aenter__(self) -> InlineCursor:
-        self._cursor = await self._start()
-        return self._cursor
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._cursor is not None:
-            await self._cursor.close()
-
-
 class InlineConnection:
-    """The subset of `aiosqlite.Connection` palaute's repositories use, run synchronously."""
+    """A sqlite3 connection used on the event loop's thread, as a `UnitOfWork`: what
+    `Database.transaction()` hands out (the transaction itself is begun and ended there)."""
 
     def __init__(self, connection: sqlite3.Connection, *, busy_timeout: float) -> None:
         self._conn = connection
@@ -104,10 +41,6 @@ class InlineConnection:
     @property
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
-
-    @property
-    def total_changes(self) -> int:
-        return self._conn.total_changes
 
     async def _patiently(self, operation: Callable[[], T]) -> T:
         """Run `operation`; while another process holds the database, wait without blocking."""
@@ -128,24 +61,44 @@ class InlineConnection:
                     raise
             wait = min(wait * 2, _LONGEST_WAIT)
 
-    def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> _Call:
-        async def run() -> InlineCursor:
-            return InlineCursor(await self._patiently(lambda: self._conn.execute(sql, parameters)))
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return await self._patiently(lambda: self._conn.execute(sql, params).rowcount)
 
-        return _Call(run)
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        listed = list(rows)
+        await self._patiently(lambda: self._conn.executemany(sql, listed))
 
-    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> _Call:
-        rows = list(parameters)
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return await self._patiently(lambda: self._conn.execute(sql, params).fetchall())
 
-        async def run() -> InlineCursor:
-            return InlineCursor(await self._patiently(lambda: self._conn.executemany(sql, rows)))
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        # Every row read: a statement left unfinished (INSERT … RETURNING) would stay open.
+        return next(iter(await self.fetch_all(sql, params)), None)
 
-        return _Call(run)
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
 
-    async def execute_fetchall(
-        self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()
-    ) -> list[Any]:
-        return await self._patiently(lambda: self._conn.execute(sql, parameters).fetchall())
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested step of the running transaction: on error only it is undone (re-raised)."""
+        # Savepoints of one name nest: ROLLBACK TO and RELEASE take the innermost.
+        await self.execute("SAVEPOINT step")
+        try:
+            yield
+        except BaseException:
+            await self.execute("ROLLBACK TO step")
+            await self.execute("RELEASE step")
+            raise
+        await self.execute("RELEASE step")
+
+    async def iterate(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[Any]:
+        cursor = await self._patiently(lambda: self._conn.execute(sql, params))
+        try:
+            for row in cursor:
+                yield row
+        finally:
+            cursor.close()
 
     async def executescript(self, script: str) -> None:
         await self._patiently(lambda: self._conn.executescript(script))

@@ -7,10 +7,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.database import Database
 from storage.records import OPEN_STATES, Invitation, InvitationState
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 STALE_CONVERSATION_SECONDS = 7 * 24 * 3600
 """How long an unanswered survey that never expires keeps the next one in its chat waiting."""
@@ -61,36 +59,33 @@ class KeyedInvitation:
 
 
 class InvitationRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def get(self, invitation_id: int) -> Invitation | None:
-        row = await self.database.fetchone(f"{_SELECT} WHERE i.id = ?", (invitation_id,))
+        row = await self.database.fetch_one(f"{_SELECT} WHERE i.id = ?", (invitation_id,))
         return Invitation.from_row(row) if row else None
 
     async def by_token(self, token: str) -> Invitation | None:
-        row = await self.database.fetchone(f"{_SELECT} WHERE i.token = ?", (token,))
+        row = await self.database.fetch_one(f"{_SELECT} WHERE i.token = ?", (token,))
         return Invitation.from_row(row) if row else None
 
-    async def keyed(self, connection: aiosqlite.Connection, key: str) -> KeyedInvitation | None:
+    async def keyed(self, work: UnitOfWork, key: str) -> KeyedInvitation | None:
         """The invitation an idempotency key led to, with the fingerprint of its request."""
-        async with connection.execute(
+        row = await work.fetch_one(
             "SELECT i.*, t.properties, t.request_fingerprint FROM invitations i"
             " JOIN touchpoints t ON t.id = i.touchpoint_id"
             " WHERE t.idempotency_key = ? ORDER BY i.id LIMIT 1",
             (key,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return None
         return KeyedInvitation(Invitation.from_row(row), row["request_fingerprint"])
 
-    async def insert(
-        self, connection: aiosqlite.Connection, new: NewInvitation, *, now: float
-    ) -> int:
-        cursor = await connection.execute(
+    async def insert(self, work: UnitOfWork, new: NewInvitation, *, now: float) -> int:
+        touchpoint_id = await work.fetch_value(
             "INSERT INTO touchpoints (name, contact_id, occurred_at, properties, idempotency_key,"
-            " request_fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " request_fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 new.touchpoint,
                 new.contact_id,
@@ -101,11 +96,10 @@ class InvitationRepository:
                 now,
             ),
         )
-        touchpoint_id = cursor.lastrowid
-        cursor = await connection.execute(
+        invitation_id = await work.fetch_value(
             "INSERT INTO invitations (touchpoint_id, contact_id, survey_id, touchpoint, channel,"
             " state, reason, language, token, due_at, remind_at, expires_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 touchpoint_id,
                 new.contact_id,
@@ -123,12 +117,11 @@ class InvitationRepository:
                 now,
             ),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(invitation_id)
 
     async def transition(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         invitation_id: int,
         to: InvitationState,
         *,
@@ -142,10 +135,7 @@ class InvitationRepository:
         is no longer in it (another tick or process moved it first), so that whatever the
         caller does next (queueing the survey) happens once.
         """
-        async with connection.execute(
-            "SELECT state FROM invitations WHERE id = ?", (invitation_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await work.fetch_one("SELECT state FROM invitations WHERE id = ?", (invitation_id,))
         if row is None:
             raise InvalidTransition(f"invitation {invitation_id} does not exist")
         current = InvitationState(row[0])
@@ -162,37 +152,33 @@ class InvitationRepository:
         }.get(to, [])
         extra = "".join(f", {stamp} = COALESCE({stamp}, ?)" for stamp in stamps)
         params: list[Any] = [to.value, reason, now, *([now] * len(stamps)), invitation_id]
-        cursor = await connection.execute(
+        changed = await work.execute(
             f"UPDATE invitations SET state = ?, reason = COALESCE(?, reason), updated_at = ?{extra}"
             " WHERE id = ? AND state = ?",
             [*params, current.value],
         )
-        return bool(cursor.rowcount)
+        return bool(changed)
 
     async def mark_delivered(self, invitation_id: int, *, now: float) -> None:
         """The first message of the survey reached the platform: the response rate counts it."""
-        async with self.database.transaction() as connection:
-            await self.stamp_sent(connection, invitation_id, now=now)
+        async with self.database.transaction() as work:
+            await self.stamp_sent(work, invitation_id, now=now)
 
-    async def stamp_sent(
-        self, connection: aiosqlite.Connection, invitation_id: int, *, now: float
-    ) -> None:
-        await connection.execute(
+    async def stamp_sent(self, work: UnitOfWork, invitation_id: int, *, now: float) -> None:
+        await work.execute(
             "UPDATE invitations SET sent_at = COALESCE(sent_at, ?) WHERE id = ?",
             (now, invitation_id),
         )
 
-    async def set_channel(
-        self, connection: aiosqlite.Connection, invitation_id: int, channel: str
-    ) -> None:
-        await connection.execute(
+    async def set_channel(self, work: UnitOfWork, invitation_id: int, channel: str) -> None:
+        await work.execute(
             "UPDATE invitations SET channel = ? WHERE id = ?", (channel, invitation_id)
         )
 
     async def fail_undelivered(self, invitation_id: int, *, reason: str, now: float) -> None:
         """The survey could not be delivered; one already being answered keeps its state."""
-        async with self.database.transaction() as connection:
-            await connection.execute(
+        async with self.database.transaction() as work:
+            await work.execute(
                 "UPDATE invitations SET state = 'failed', reason = ?, updated_at = ? WHERE id = ?"
                 " AND state IN ('scheduled', 'sent')",
                 (reason, now, invitation_id),
@@ -221,7 +207,7 @@ class InvitationRepository:
             else ""
         )
         params = (now, *channels, now, now - stale_after) if channels else (now,)
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             f"{_SELECT} WHERE i.state = 'scheduled' AND i.due_at <= ?{waiting}"
             " ORDER BY i.due_at LIMIT ?",
             (*params, limit),
@@ -236,8 +222,8 @@ class InvitationRepository:
                 reason = f"could not be prepared: its properties are not JSON ({error})"
                 unreadable.append((reason, now, row["id"]))
         if unreadable:
-            async with self.database.transaction() as connection:
-                await connection.executemany(
+            async with self.database.transaction() as work:
+                await work.execute_many(
                     "UPDATE invitations SET state = 'failed', reason = ?, updated_at = ?"
                     " WHERE id = ? AND state = 'scheduled'",
                     unreadable,
@@ -245,13 +231,13 @@ class InvitationRepository:
         return due
 
     async def next_due_at(self) -> float | None:
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT MIN(due_at) AS due FROM invitations WHERE state = 'scheduled'"
         )
         return row["due"] if row and row["due"] is not None else None
 
     async def reminders_due(self, now: float) -> list[Invitation]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             f"{_SELECT} WHERE i.state IN ('sent', 'answering') AND i.remind_at <= ?"
             " AND i.reminded_at IS NULL AND (i.expires_at IS NULL OR i.expires_at > ?)",
             (now, now),
@@ -262,72 +248,66 @@ class InvitationRepository:
                 due.append(Invitation.from_row(row))
             except ValueError:
                 # Damaged properties: no reminder (marked as had, so that it is not read again).
-                async with self.database.transaction() as connection:
-                    await self.mark_reminded(connection, row["id"], now)
+                async with self.database.transaction() as work:
+                    await self.mark_reminded(work, row["id"], now)
         return due
 
-    async def mark_reminded(
-        self, connection: aiosqlite.Connection, invitation_id: int, now: float
-    ) -> bool:
+    async def mark_reminded(self, work: UnitOfWork, invitation_id: int, now: float) -> bool:
         """False when it was reminded already (by another tick): then no second reminder."""
-        cursor = await connection.execute(
+        changed = await work.execute(
             "UPDATE invitations SET reminded_at = ?, updated_at = ? WHERE id = ?"
             " AND reminded_at IS NULL AND state IN ('sent', 'answering')",
             (now, now, invitation_id),
         )
-        return bool(cursor.rowcount)
+        return bool(changed)
 
     async def expire_overdue(self, now: float) -> int:
-        async with self.database.transaction() as connection:
-            cursor = await connection.execute(
+        async with self.database.transaction() as work:
+            changed = await work.execute(
                 "UPDATE invitations SET state = 'expired', reason = 'not answered in time',"
                 " updated_at = ? WHERE state IN ('sent', 'answering') AND expires_at <= ?",
                 (now, now),
             )
-            return cursor.rowcount
+            return changed
 
     async def open_for_contact(self, contact_id: int) -> Invitation | None:
         """The invitation a typed reply belongs to: the most recent one sent and not finished."""
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             f"{_SELECT} WHERE i.contact_id = ? AND i.state IN ('sent', 'answering')"
             " ORDER BY i.sent_at DESC, i.id DESC LIMIT 1",
             (contact_id,),
         )
         return Invitation.from_row(row) if row else None
 
-    async def last_surveyed_at(
-        self, connection: aiosqlite.Connection, contact_id: int
-    ) -> float | None:
+    async def last_surveyed_at(self, work: UnitOfWork, contact_id: int) -> float | None:
         """When this contact was last invited, counting those still scheduled."""
-        async with connection.execute(
+        row = await work.fetch_one(
             "SELECT MAX(due_at) FROM invitations WHERE contact_id = ?"
             " AND state IN ('scheduled', 'sent', 'answering', 'completed', 'expired')",
             (contact_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return row[0] if row and row[0] is not None else None
 
     async def last_due_for(self, contact_id: int, touchpoint: str) -> float | None:
         """When this contact's latest invitation for a touchpoint was (or is) due."""
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT MAX(due_at) AS due FROM invitations WHERE contact_id = ? AND touchpoint = ?",
             (contact_id, touchpoint),
         )
         return row["due"] if row and row["due"] is not None else None
 
     async def count_due_between(
-        self, connection: aiosqlite.Connection, touchpoint: str, start: float, end: float
+        self, work: UnitOfWork, touchpoint: str, start: float, end: float
     ) -> int:
-        async with connection.execute(
+        row = await work.fetch_one(
             "SELECT COUNT(*) FROM invitations WHERE touchpoint = ? AND due_at >= ? AND due_at < ?"
             " AND state NOT IN ('suppressed', 'unreachable')",
             (touchpoint, start, end),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return int(row[0]) if row else 0
 
     async def counts_by_state(self) -> dict[str, int]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT state, COUNT(*) AS n FROM invitations GROUP BY state"
         )
         return {row["state"]: row["n"] for row in rows}
@@ -335,7 +315,7 @@ class InvitationRepository:
     async def failures(self, limit: int = 20) -> list[tuple[int, str, str | None]]:
         """(id, touchpoint, reason) of the most recent invitations that ended `failed`: no
         properties read, so that a damaged row is listed too."""
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT id, touchpoint, reason FROM invitations WHERE state = 'failed'"
             " ORDER BY id DESC LIMIT ?",
             (limit,),
@@ -347,52 +327,51 @@ class InvitationRepository:
     ) -> list[Invitation]:
         where = "WHERE i.state = ?" if state else ""
         params: tuple[Any, ...] = (state.value, limit) if state else (limit,)
-        rows = await self.database.fetchall(f"{_SELECT} {where} ORDER BY i.id DESC LIMIT ?", params)
+        rows = await self.database.fetch_all(
+            f"{_SELECT} {where} ORDER BY i.id DESC LIMIT ?", params
+        )
         return [Invitation.from_row(row) for row in rows]
 
     async def find_by_idempotency_key(self, key: str) -> Invitation | None:
         """The invitation a keyed touchpoint led to (e.g. one browser's answer to an open link)."""
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             f"{_SELECT} WHERE t.idempotency_key = ? ORDER BY i.id LIMIT 1", (key,)
         )
         return Invitation.from_row(row) if row else None
 
-    async def start_now(
-        self, connection: aiosqlite.Connection, invitation_id: int, *, now: float
-    ) -> None:
+    async def start_now(self, work: UnitOfWork, invitation_id: int, *, now: float) -> None:
         """A scheduled invitation the customer opened themselves (a web link): answerable at once."""
-        await connection.execute(
-            "UPDATE invitations SET state = 'sent', due_at = MIN(due_at, ?), updated_at = ?,"
+        least = self.database.dialect.least("due_at", "?")
+        await work.execute(
+            f"UPDATE invitations SET state = 'sent', due_at = {least}, updated_at = ?,"
             " sent_at = COALESCE(sent_at, ?) WHERE id = ? AND state = 'scheduled'",
             (now, now, now, invitation_id),
         )
 
-    async def adopt_language(
-        self, connection: aiosqlite.Connection, invitation_id: int, language: str
-    ) -> None:
+    async def adopt_language(self, work: UnitOfWork, invitation_id: int, language: str) -> None:
         """Fix the language of an invitation that had none, once the customer's is known."""
-        await connection.execute(
+        await work.execute(
             "UPDATE invitations SET language = COALESCE(language, ?) WHERE id = ?",
             (language, invitation_id),
         )
 
     async def already_asked(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         contact_id: int,
         touchpoint: str,
         properties: Mapping[str, str],
     ) -> Invitation | None:
         """The newest invitation of this contact for `touchpoint` with the same properties that
         is still to come, open or answered (not one that expired, failed or was held back)."""
-        async with connection.execute(
+        rows = await work.fetch_all(
             f"{_SELECT} WHERE i.contact_id = ? AND i.touchpoint = ?"
             " AND i.state IN ('scheduled', 'sent', 'answering', 'completed') ORDER BY i.id DESC",
             (contact_id, touchpoint),
-        ) as cursor:
-            async for row in cursor:
-                if json.loads(row["properties"]) == dict(properties):
-                    return Invitation.from_row(row)
+        )
+        for row in rows:
+            if json.loads(row["properties"]) == dict(properties):
+                return Invitation.from_row(row)
         return None
 
 

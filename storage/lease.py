@@ -15,7 +15,7 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend
 
 LEASE_SECONDS = 15.0
 HEARTBEAT_SECONDS = 5.0
@@ -56,7 +56,7 @@ def _process_gone(pid: int) -> bool:
 
 
 class RunLease:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
         self.token = secrets.token_hex(16)
         self.host = socket.gethostname()
@@ -64,18 +64,19 @@ class RunLease:
 
     async def acquire(self, *, now: float) -> None:
         """Take the lease, or raise `DatabaseInUse` naming who holds it."""
-        async with self.database.transaction() as connection:
-            async with connection.execute("SELECT * FROM run_lease WHERE id = 1") as cursor:
-                row = await cursor.fetchone()
+        async with self.database.transaction() as work:
+            row = await work.fetch_one("SELECT * FROM run_lease WHERE id = 1")
             if row is not None and row["token"] != self.token:
                 holder = LeaseHolder(
                     row["pid"], row["host"], row["started_at"], row["heartbeat_at"]
                 )
                 if self._held(holder, now):
                     raise DatabaseInUse(self.database.path, holder, now)
-            await connection.execute(
-                "INSERT OR REPLACE INTO run_lease (id, token, pid, host, started_at, heartbeat_at)"
-                " VALUES (1, ?, ?, ?, ?, ?)",
+            await work.execute(
+                "INSERT INTO run_lease (id, token, pid, host, started_at, heartbeat_at)"
+                " VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET token = excluded.token,"
+                " pid = excluded.pid, host = excluded.host, started_at = excluded.started_at,"
+                " heartbeat_at = excluded.heartbeat_at",
                 (self.token, os.getpid(), self.host, now, now),
             )
         self.held = True

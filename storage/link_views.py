@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-import aiosqlite
-
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 
 class LinkViewRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def record(
@@ -25,8 +23,8 @@ class LinkViewRepository:
         now: float,
     ) -> None:
         """The first view of a browser counts; its later views and refreshes do not."""
-        async with self.database.transaction() as connection:
-            await connection.execute(
+        async with self.database.transaction() as work:
+            await work.execute(
                 "INSERT INTO link_views (key, survey_id, touchpoint, channel, properties,"
                 " viewed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 (
@@ -39,9 +37,6 @@ class LinkViewRepository:
                 ),
             )
 
-    async def first_view(self, connection: aiosqlite.Connection, key: str) -> float | None:
-        async with connection.execute(
-            "SELECT viewed_at FROM link_views WHERE key = ?", (key,)
-        ) as cursor:
-            row = await cursor.fetchone()
+    async def first_view(self, work: UnitOfWork, key: str) -> float | None:
+        row = await work.fetch_one("SELECT viewed_at FROM link_views WHERE key = ?", (key,))
         return float(row[0]) if row else None

@@ -15,10 +15,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
-import aiosqlite
-
-from storage.database import Database
 from storage.records import OutboxMessage
+from storage.unit_of_work import DatabaseBackend, Dialect, UnitOfWork
 
 PRIORITY_CONVERSATION = 100
 PRIORITY_ALERT = 50
@@ -34,25 +32,31 @@ ANSWERS_CUSTOMER = "answers_customer"
 """Payload flag of a reply to what the customer just did (a command, an answer): it goes out even
 after an opt-out, like the goodbye of /stop itself or the help for an opted-out customer."""
 
-_OPTED_OUT = (
-    "EXISTS (SELECT 1 FROM contacts c WHERE c.channel = outbox.channel"
-    " AND c.address = outbox.address AND c.opted_out_at IS NOT NULL"
-    f" AND outbox.kind IN ({', '.join(repr(kind) for kind in CUSTOMER_KINDS)})"
-    f" AND json_extract(outbox.payload, '$.{ANSWERS_CUSTOMER}') IS NOT 1)"
-)
-"""An outbox row (in an UPDATE of `outbox`) written to a customer who opted out, unasked: a
-survey, a reminder, a relayed reply of the team."""
+
+def _opted_out_sql(dialect: Dialect) -> str:
+    """An outbox row (in an UPDATE of `outbox`) written to a customer who opted out, unasked:
+    a survey, a reminder, a relayed reply of the team."""
+    answers_customer = dialect.json_text("outbox.payload", ANSWERS_CUSTOMER)
+    return (
+        "EXISTS (SELECT 1 FROM contacts c WHERE c.channel = outbox.channel"
+        " AND c.address = outbox.address AND c.opted_out_at IS NOT NULL"
+        f" AND outbox.kind IN ({', '.join(repr(kind) for kind in CUSTOMER_KINDS)})"
+        # JSON true reads as '1' on SQLite and 'true' on PostgreSQL.
+        f" AND COALESCE({answers_customer}, '') NOT IN ('1', 'true'))"
+    )
+
 
 OPTED_OUT_ERROR = "not sent: the customer opted out before it went out"
 
 
 class OutboxRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
+        self._opted_out = _opted_out_sql(database.dialect)
 
     async def enqueue(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         *,
         channel: str,
         address: str,
@@ -63,9 +67,9 @@ class OutboxRepository:
         priority: int = PRIORITY_BULK,
         not_before: float | None = None,
     ) -> int:
-        cursor = await connection.execute(
+        message_id = await work.fetch_value(
             "INSERT INTO outbox (channel, address, kind, payload, invitation_id, priority,"
-            " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 channel,
                 address,
@@ -77,8 +81,7 @@ class OutboxRepository:
                 now,
             ),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(message_id)
 
     async def claim(
         self,
@@ -96,14 +99,15 @@ class OutboxRepository:
         `bulk_limit` of them are below conversation priority; the rest stay pending untouched
         (claiming counts an attempt).
         """
-        async with self.database.serialized() as connection:
-            rows = await connection.execute_fetchall(
+        async with self.database.claiming() as work:
+            rows = await work.fetch_all(
                 "SELECT * FROM outbox o WHERE o.state = 'pending' AND o.not_before <= ?"
                 " AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.channel = o.channel"
                 " AND p.address = o.address AND p.state IN ('pending', 'sending'))"
                 # The index's own order (outbox_pending): no sort of every pending row, which
                 # took 20 ms a claim with 10,000 invitations waiting.
-                " ORDER BY o.priority DESC, o.not_before, o.id LIMIT ?",
+                " ORDER BY o.priority DESC, o.not_before, o.id LIMIT ?"
+                + self.database.dialect.claim_lock,
                 (now, limit + len(exclude_addresses)),
             )
             claimed: list[OutboxMessage] = []
@@ -126,7 +130,7 @@ class OutboxRepository:
                         (f"could not be read: the payload is not JSON ({error})", row["id"])
                     )
             if unreadable:
-                await connection.executemany(
+                await work.execute_many(
                     "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?"
                     " AND state = 'pending'",
                     unreadable,
@@ -136,27 +140,19 @@ class OutboxRepository:
             # One statement decides, for each row at once, whether the customer opted out (then
             # it is dropped) or it is claimed: a /stop committed before it is always seen. A row
             # another process changed since the read (no longer pending) is left alone.
+            # The writes commit together as the block ends.
             marks = ",".join("?" * len(claimed))
-            await connection.execute("BEGIN IMMEDIATE")
-            try:
-                updated = await connection.execute_fetchall(
-                    f"UPDATE outbox SET state = CASE WHEN {_OPTED_OUT} THEN 'failed'"
-                    f" ELSE 'sending' END, last_error = CASE WHEN {_OPTED_OUT} THEN ?"
-                    f" ELSE last_error END, attempts = attempts + CASE WHEN {_OPTED_OUT}"
-                    f" THEN 0 ELSE 1 END WHERE id IN ({marks}) AND state = 'pending'"
-                    " RETURNING id, attempts, state",
-                    [OPTED_OUT_ERROR, *(m.id for m in claimed)],
-                )
-                failed = {row[0] for row in updated if row[2] == "failed"}
-                if failed:
-                    await self._suppress_invitations(
-                        connection, [m for m in claimed if m.id in failed]
-                    )
-                await connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:  # SQLite may have rolled back already
-                    await connection.execute("ROLLBACK")
-                raise
+            updated = await work.fetch_all(
+                f"UPDATE outbox SET state = CASE WHEN {self._opted_out} THEN 'failed'"
+                f" ELSE 'sending' END, last_error = CASE WHEN {self._opted_out} THEN ?"
+                f" ELSE last_error END, attempts = attempts + CASE WHEN {self._opted_out}"
+                f" THEN 0 ELSE 1 END WHERE id IN ({marks}) AND state = 'pending'"
+                " RETURNING id, attempts, state",
+                [OPTED_OUT_ERROR, *(m.id for m in claimed)],
+            )
+            failed = {row[0] for row in updated if row[2] == "failed"}
+            if failed:
+                await self._suppress_invitations(work, [m for m in claimed if m.id in failed])
         # Each message comes with its attempts counting this one.
         attempts = {row[0]: row[1] for row in updated if row[2] == "sending"}
         return [replace(m, attempts=attempts[m.id]) for m in claimed if m.id in attempts]
@@ -166,26 +162,24 @@ class OutboxRepository:
         is failed with the reason) when its customer opted out meanwhile."""
         if message.kind not in CUSTOMER_KINDS:
             return False
-        async with self.database.serialized() as connection:
-            updated = await connection.execute_fetchall(
+        async with self.database.transaction() as work:
+            updated = await work.fetch_all(
                 f"UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?"
-                f" AND state = 'sending' AND {_OPTED_OUT} RETURNING id",
+                f" AND state = 'sending' AND {self._opted_out} RETURNING id",
                 (OPTED_OUT_ERROR, message.id),
             )
             if updated:
-                await self._suppress_invitations(connection, [message])
+                await self._suppress_invitations(work, [message])
         return bool(updated)
 
-    async def _suppress_invitations(
-        self, connection: aiosqlite.Connection, dropped: list[OutboxMessage]
-    ) -> None:
+    async def _suppress_invitations(self, work: UnitOfWork, dropped: list[OutboxMessage]) -> None:
         """A survey dropped before it reached the customer: its invitation is suppressed, as
         one due after the opt-out would have been."""
         ids = [m.invitation_id for m in dropped if m.kind == "prompt" and m.invitation_id]
         if not ids:
             return
         marks = ",".join("?" * len(ids))
-        await connection.execute(
+        await work.execute(
             "UPDATE invitations SET state = 'suppressed', reason = 'the contact opted out of"
             f" surveys before it went out' WHERE id IN ({marks}) AND state = 'sent'"
             " AND sent_at IS NULL",
@@ -198,17 +192,17 @@ class OutboxRepository:
         *,
         now: float,
         result: str | None = None,
-        connection: aiosqlite.Connection | None = None,
+        work: UnitOfWork | None = None,
     ) -> None:
-        """Sent; inside the caller's transaction when `connection` is given."""
+        """Sent; inside the caller's transaction when `work` is given."""
         sql = (
             "UPDATE outbox SET state = 'sent', sent_at = ?, result = ?, last_error = NULL"
             " WHERE id = ? AND state = 'sending'"
         )
-        if connection is None:
+        if work is None:
             await self.database.execute(sql, (now, result, message_id))
         else:
-            await connection.execute(sql, (now, result, message_id))
+            await work.execute(sql, (now, result, message_id))
 
     async def delete(self, message_id: int) -> None:
         await self.database.execute("DELETE FROM outbox WHERE id = ?", (message_id,))
@@ -252,20 +246,20 @@ class OutboxRepository:
 
     async def next_not_before(self, after: float | None = None) -> float | None:
         """When the next pending message is due (of those due later than `after`, if given)."""
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT MIN(not_before) AS t FROM outbox WHERE state = 'pending' AND not_before > ?",
             (float("-inf") if after is None else after,),
         )
         return row["t"] if row and row["t"] is not None else None
 
     async def counts(self) -> dict[str, int]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state"
         )
         return {row["state"]: row["n"] for row in rows}
 
     async def failures(self, limit: int = 20) -> list[tuple[int, str, str, str, str | None]]:
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT id, channel, address, kind, last_error FROM outbox WHERE state = 'failed'"
             " ORDER BY id DESC LIMIT ?",
             (limit,),

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class PendingSend:
 
 
 class PendingSendRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def create(
@@ -37,21 +37,20 @@ class PendingSendRepository:
         """The send, marked confirmed by `click`; None when it is unknown, too old, or was
         confirmed by another click (two presses, even at once, confirm it once). The same
         click again (replayed after a crash) gets the send, to finish it."""
-        async with self.database.transaction() as connection:
-            cursor = await connection.execute(
+        async with self.database.transaction() as work:
+            changed = await work.execute(
                 "UPDATE pending_sends SET confirmed_at = ?, confirmed_by = ?"
                 " WHERE token = ? AND created_at > ?"
                 " AND (confirmed_at IS NULL OR confirmed_by = ?)",
                 (now, click, token, newer_than, click),
             )
-            if cursor.rowcount != 1:
+            if changed != 1:
                 return None
-            async with connection.execute(
+            row = await work.fetch_one(
                 "SELECT token, channel, requested_by, request, created_at"
                 " FROM pending_sends WHERE token = ?",
                 (token,),
-            ) as rows:
-                row = await rows.fetchone()
+            )
         assert row is not None
         return PendingSend(row[0], row[1], row[2], json.loads(row[3]), row[4])
 
@@ -64,7 +63,7 @@ class PendingSendRepository:
 
     async def state(self, token: str) -> str | None:
         """'pending', 'confirmed', or None for a token never stored (or pruned)."""
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT confirmed_at FROM pending_sends WHERE token = ?", (token,)
         )
         if row is None:

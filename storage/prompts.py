@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 
 class SentPromptRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def record(
@@ -17,24 +15,22 @@ class SentPromptRepository:
         question_id: str,
         message_ref: str,
         *,
-        connection: aiosqlite.Connection | None = None,
+        work: UnitOfWork | None = None,
     ) -> None:
-        """Inside the caller's transaction when `connection` is given."""
+        """Inside the caller's transaction when `work` is given."""
         sql = (
-            "INSERT OR REPLACE INTO sent_prompts (invitation_id, question_id, message_ref)"
-            " VALUES (?, ?, ?)"
+            "INSERT INTO sent_prompts (invitation_id, question_id, message_ref) VALUES (?, ?, ?)"
+            " ON CONFLICT (invitation_id, question_id) DO UPDATE"
+            " SET message_ref = excluded.message_ref"
         )
-        if connection is None:
+        if work is None:
             await self.database.execute(sql, (invitation_id, question_id, message_ref))
         else:
-            await connection.execute(sql, (invitation_id, question_id, message_ref))
+            await work.execute(sql, (invitation_id, question_id, message_ref))
 
-    async def find(
-        self, connection: aiosqlite.Connection, invitation_id: int, question_id: str
-    ) -> str | None:
-        async with connection.execute(
+    async def find(self, work: UnitOfWork, invitation_id: int, question_id: str) -> str | None:
+        row = await work.fetch_one(
             "SELECT message_ref FROM sent_prompts WHERE invitation_id = ? AND question_id = ?",
             (invitation_id, question_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return str(row[0]) if row else None

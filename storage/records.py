@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
+from storage.unit_of_work import Row
 
 
 class InvitationState(StrEnum):
@@ -45,7 +45,7 @@ class Contact:
         return f"ref:{self.ref}"
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Contact:
+    def from_row(cls, row: Row) -> Contact:
         return cls(
             id=row["id"],
             channel=row["channel"],
@@ -81,7 +81,7 @@ class Invitation:
     properties: dict[str, Any]
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Invitation:
+    def from_row(cls, row: Row) -> Invitation:
         return cls(
             id=row["id"],
             touchpoint_id=row["touchpoint_id"],
@@ -114,7 +114,7 @@ class OutboxMessage:
     attempts: int
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> OutboxMessage:
+    def from_row(cls, row: Row) -> OutboxMessage:
         return cls(
             id=row["id"],
             channel=row["channel"],

@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend, Dialect
 
 BREAKDOWNS = ("touchpoint", "channel")
 
@@ -55,7 +55,7 @@ _TOUCHPOINT_JOIN = " JOIN touchpoints t ON t.id = i.touchpoint_id"
 _INVITATION_JOIN = " JOIN invitations i ON i.id = a.invitation_id" + _TOUCHPOINT_JOIN
 
 
-def _dimension_sql(dimension: str, alias: str) -> tuple[str, bool]:
+def _dimension_sql(dimension: str, alias: str, dialect: Dialect) -> tuple[str, bool]:
     """(SQL expression of a breakdown dimension over table `alias`, whether it reads `t`)."""
     if dimension in BREAKDOWNS:
         return f"{alias}.{dimension}", False
@@ -63,7 +63,7 @@ def _dimension_sql(dimension: str, alias: str) -> tuple[str, bool]:
         name = dimension.removeprefix("property:")
         if not name or not name.replace("_", "").isalnum():
             raise ValueError(f"property name {name!r} must be letters, digits and _")
-        return f"json_extract(t.properties, '$.{name}')", True
+        return dialect.json_text("t.properties", name), True
     raise ValueError(f"unknown breakdown {dimension!r}: use touchpoint, channel or property:NAME")
 
 
@@ -71,19 +71,20 @@ def _dimension_sql(dimension: str, alias: str) -> tuple[str, bool]:
 class _Scope:
     """The SQL of one report's slice: its breakdown, survey and dimension filters."""
 
+    dialect: Dialect
     by: str | None = None
     survey_id: str | None = None
     filters: tuple[tuple[str, str], ...] = ()
 
     def group(self, alias: str) -> str:
         """The breakdown's group over `alias` (`a` or `i`); NULL without a breakdown."""
-        return _dimension_sql(self.by, alias)[0] if self.by else "NULL"
+        return _dimension_sql(self.by, alias, self.dialect)[0] if self.by else "NULL"
 
     def join(self, alias: str) -> str:
         """The JOIN answers (`a`) or invitations (`i`) need for the breakdown or a property
         filter: none for touchpoint and channel, which both tables carry."""
         dimensions = [d for d, _ in self.filters] + ([self.by] if self.by else [])
-        if not any(_dimension_sql(d, alias)[1] for d in dimensions):
+        if not any(_dimension_sql(d, alias, self.dialect)[1] for d in dimensions):
             return ""
         return _INVITATION_JOIN if alias == "a" else _TOUCHPOINT_JOIN
 
@@ -91,24 +92,28 @@ class _Scope:
         sql = f" AND {alias}.survey_id = ?" if self.survey_id else ""
         params: list[Any] = [self.survey_id] if self.survey_id else []
         for dimension, value in self.filters:
-            sql += f" AND {_dimension_sql(dimension, alias)[0]} = ?"
+            sql += f" AND {_dimension_sql(dimension, alias, self.dialect)[0]} = ?"
             params.append(value)
         return sql, params
 
 
-def _scope(by: str | None, survey_id: str | None, filters: Mapping[str, str] | None) -> _Scope:
-    scope = _Scope(by, survey_id, tuple(sorted((filters or {}).items())))
+def _scope(
+    dialect: Dialect, by: str | None, survey_id: str | None, filters: Mapping[str, str] | None
+) -> _Scope:
+    scope = _Scope(dialect, by, survey_id, tuple(sorted((filters or {}).items())))
     scope.join("a")  # validates every dimension before any SQL runs
     return scope
 
 
-def filter_sql(filters: Mapping[str, str] | None, alias: str) -> tuple[str, list[Any]]:
+def filter_sql(
+    filters: Mapping[str, str] | None, alias: str, dialect: Dialect
+) -> tuple[str, list[Any]]:
     """ " AND …" conditions keeping `filters` (dimension → value) over `alias`, with `t` joined."""
-    return _scope(None, None, filters).where(alias)
+    return _scope(dialect, None, None, filters).where(alias)
 
 
 class ReportRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     def score_sql(
@@ -119,7 +124,7 @@ class ReportRepository:
         filters: Mapping[str, str] | None = None,
     ) -> str:
         """Histograms of scored answers per (survey, group, question); params: start, end, filters."""
-        scope = _scope(by, survey_id, filters)
+        scope = _scope(self.database.dialect, by, survey_id, filters)
         where, _params = scope.where("a")
         # A question's kind follows from its survey and id: grouping by it too only slows the
         # sort that GROUP BY is in SQLite.
@@ -144,7 +149,7 @@ class ReportRepository:
 
         `filters` maps dimensions (touchpoint, channel, property:NAME) to the one value kept.
         """
-        scope = _scope(by, survey_id, filters)
+        scope = _scope(self.database.dialect, by, survey_id, filters)
         result: dict[tuple[str, str | None], SurveyAggregate] = {}
 
         def aggregate(survey: str, grp: Any) -> SurveyAggregate:
@@ -154,7 +159,7 @@ class ReportRepository:
             return result[key]
 
         answer_where, answer_params = scope.where("a")
-        for row in await self.database.fetchall(
+        for row in await self.database.fetch_all(
             self.score_sql(by, survey_id=survey_id, filters=filters),
             [start, end, *answer_params],
         ):
@@ -165,7 +170,7 @@ class ReportRepository:
             question.histogram[int(row["value_num"])] = row["n"]
 
         invitation_where, invitation_params = scope.where("i")
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             f"SELECT i.survey_id, {scope.group('i')} AS grp, COUNT(*) AS sent,"
             # Answered as of `end`: a summary posted late counts what was true on time.
             " SUM(i.started_at < ? OR (i.started_at IS NULL AND i.state = 'completed'))"
@@ -182,7 +187,7 @@ class ReportRepository:
         # offered the survey all the same. One that answered has an invitation, sent at its view.
         # link_views is read as `t`: it carries touchpoint, channel and properties itself.
         view_where, view_params = scope.where("t")
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             f"SELECT t.survey_id, {scope.group('t')} AS grp, COUNT(*) AS views"
             " FROM link_views t WHERE t.viewed_at >= ? AND t.viewed_at < ?"
             " AND NOT EXISTS (SELECT 1 FROM touchpoints answered JOIN invitations i"
@@ -196,7 +201,7 @@ class ReportRepository:
         # One sort by invitation, then a small one by group: faster than two COUNT(DISTINCT)s,
         # each of which sorts every answer of the window again. An invitation has one survey
         # and one group, so MIN() just names them.
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT survey_id, grp, COUNT(*) AS responses, SUM(has_text) AS comments FROM ("
             f" SELECT MIN(a.survey_id) AS survey_id, MIN({scope.group('a')}) AS grp,"
             " MAX(a.kind = 'text') AS has_text"
@@ -226,9 +231,9 @@ class ReportRepository:
         Buckets are UTC-aligned and 15 minutes by default, a divisor of every time zone's
         offset, so callers can sort them into local days exactly, across DST changes too.
         """
-        scope = _scope(None, survey_id, filters)
+        scope = _scope(self.database.dialect, None, survey_id, filters)
         where, params = scope.where("a")
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT CAST(a.answered_at / ? AS INTEGER) * ? AS bucket, a.value_num, COUNT(*) AS n"
             f" FROM answers a{scope.join('a')} WHERE a.question_id = ? AND a.answered_at >= ?"
             f" AND a.answered_at < ? AND a.skipped = 0 AND a.value_num IS NOT NULL{where}"
@@ -241,12 +246,12 @@ class ReportRepository:
         self, start: float, end: float, *, survey_id: str | None = None, limit: int = 200
     ) -> dict[str, list[str]]:
         """Touchpoints and property values answered in a window: the choices of report filters."""
-        where, params = _scope(None, survey_id, None).where("a")
-        rows = await self.database.fetchall(
+        where, params = _scope(self.database.dialect, None, survey_id, None).where("a")
+        rows = await self.database.fetch_all(
             "SELECT DISTINCT 'touchpoint' AS dimension, a.touchpoint AS value FROM answers a"
             f" WHERE a.answered_at >= ? AND a.answered_at < ?{where}"
             " UNION SELECT DISTINCT 'property:' || p.key, CAST(p.value AS TEXT) FROM answers a"
-            f"{_INVITATION_JOIN}, json_each(t.properties) p"
+            f"{_INVITATION_JOIN}, {self.database.dialect.json_each('t.properties', 'p')}"
             f" WHERE a.answered_at >= ? AND a.answered_at < ?{where}"
             " ORDER BY 1, 2 LIMIT ?",
             [start, end, *params, start, end, *params, limit],
@@ -260,8 +265,9 @@ class ReportRepository:
         self, survey_id: str, question_id: str, start: float, end: float, utc_offset_seconds: int
     ) -> dict[str, dict[int, int]]:
         """Local day (YYYY-MM-DD) → histogram, for charts."""
-        rows = await self.database.fetchall(
-            "SELECT date(answered_at + ?, 'unixepoch') AS day, value_num, COUNT(*) AS n"
+        day = self.database.dialect.day_of("answered_at", "?")
+        rows = await self.database.fetch_all(
+            f"SELECT {day} AS day, value_num, COUNT(*) AS n"
             " FROM answers WHERE survey_id = ? AND question_id = ? AND answered_at >= ?"
             " AND answered_at < ? AND skipped = 0 GROUP BY day, value_num",
             (utc_offset_seconds, survey_id, question_id, start, end),
@@ -288,7 +294,7 @@ class ReportRepository:
         `score_min`/`score_max` keep comments whose response gave a score in that range (any of
         its scores: an event's three ratings); `contains` keeps those with that text in them
         (case-insensitive for ASCII letters, as SQLite's LIKE)."""
-        where, params = _scope(None, survey_id, filters).where("a")
+        where, params = _scope(self.database.dialect, None, survey_id, filters).where("a")
         if score_min is not None or score_max is not None:
             where += (
                 " AND EXISTS (SELECT 1 FROM answers s WHERE s.invitation_id = a.invitation_id"
@@ -302,7 +308,7 @@ class ReportRepository:
             escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where += " AND a.value_text LIKE ? ESCAPE '\\'"
             params.append(f"%{escaped}%")
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             "SELECT a.survey_id, a.invitation_id, a.question_id, a.value_text, a.answered_at,"
             " a.touchpoint, a.channel, t.properties,"
             " (SELECT CAST(s.value_num AS INTEGER) FROM answers s WHERE s.invitation_id = a.invitation_id"
@@ -328,7 +334,7 @@ class ReportRepository:
         if not invitation_ids:
             return found
         marks = ", ".join("?" * len(invitation_ids))
-        for row in await self.database.fetchall(
+        for row in await self.database.fetch_all(
             "SELECT invitation_id, question_id, kind, CAST(value_num AS INTEGER) AS value"
             f" FROM answers WHERE invitation_id IN ({marks}) AND kind IN {_SCORE_KINDS}"
             " AND skipped = 0 AND value_num IS NOT NULL ORDER BY id",
@@ -361,7 +367,7 @@ class ReportRepository:
     async def exported_questions(self, survey_id: str | None = None) -> list[tuple[str, str]]:
         """(survey, question) pairs that have answers, for the columns of a response export."""
         where, params = ("WHERE survey_id = ?", (survey_id,)) if survey_id else ("", ())
-        rows = await self.database.fetchall(
+        rows = await self.database.fetch_all(
             f"SELECT survey_id, question_id, MIN(id) AS first FROM answers {where}"
             " GROUP BY survey_id, question_id ORDER BY survey_id, first",
             params,
@@ -370,5 +376,5 @@ class ReportRepository:
 
     async def count_answers(self, survey_id: str | None = None) -> int:
         where, params = ("WHERE survey_id = ?", (survey_id,)) if survey_id else ("", ())
-        row = await self.database.fetchone(f"SELECT COUNT(*) AS n FROM answers {where}", params)
+        row = await self.database.fetch_one(f"SELECT COUNT(*) AS n FROM answers {where}", params)
         return int(row["n"]) if row else 0

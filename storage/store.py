@@ -26,11 +26,12 @@ from storage.reports import ReportRepository
 from storage.settings import SettingsRepository
 from storage.suppressions import SuppressionRepository
 from storage.team_reports import TeamReportRepository
+from storage.unit_of_work import DatabaseBackend
 
 
 @dataclass
 class Store:
-    database: Database
+    database: DatabaseBackend
     contacts: ContactRepository
     audiences: AudienceRepository
     invitations: InvitationRepository
@@ -63,7 +64,7 @@ class Store:
         return cls.over(await Database.open(path))
 
     @classmethod
-    def over(cls, database: Database) -> Store:
+    def over(cls, database: DatabaseBackend) -> Store:
         suppressions = SuppressionRepository(database)
         return cls(
             database=database,

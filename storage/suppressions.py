@@ -15,10 +15,8 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-import aiosqlite
-
 from storage.addresses import normalize_address
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 KEY_SETTING = "suppression_key"
 OPT_OUT_REASON = "opted out before their data was erased"
@@ -35,47 +33,43 @@ def identities(channel: str | None, address: str | None, ref: str | None) -> lis
 
 
 class SuppressionRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
         self._key: bytes | None = None
 
-    async def _key_in(self, connection: aiosqlite.Connection) -> bytes:
+    async def _key_in(self, work: UnitOfWork) -> bytes:
         if self._key is None:
-            await connection.execute(
-                "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
+            await work.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (KEY_SETTING, secrets.token_urlsafe(32)),
             )
-            async with connection.execute(
-                "SELECT value FROM settings WHERE key = ?", (KEY_SETTING,)
-            ) as cursor:
-                row = await cursor.fetchone()
+            row = await work.fetch_one("SELECT value FROM settings WHERE key = ?", (KEY_SETTING,))
             assert row is not None
             self._key = str(row[0]).encode()
         return self._key
 
-    async def _digests(self, connection: aiosqlite.Connection, keys: Iterable[str]) -> list[str]:
-        key = await self._key_in(connection)
+    async def _digests(self, work: UnitOfWork, keys: Iterable[str]) -> list[str]:
+        key = await self._key_in(work)
         return [hmac.new(key, k.encode(), hashlib.sha256).hexdigest() for k in keys]
 
-    async def add(
-        self, connection: aiosqlite.Connection, keys: Iterable[str], *, now: float
-    ) -> None:
-        for digest in await self._digests(connection, keys):
-            await connection.execute(
-                "INSERT OR IGNORE INTO suppressions (digest, created_at) VALUES (?, ?)",
+    async def add(self, work: UnitOfWork, keys: Iterable[str], *, now: float) -> None:
+        for digest in await self._digests(work, keys):
+            await work.execute(
+                "INSERT INTO suppressions (digest, created_at) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (digest, now),
             )
 
-    async def contains_any(self, connection: aiosqlite.Connection, keys: Iterable[str]) -> bool:
-        digests = await self._digests(connection, keys)
+    async def contains_any(self, work: UnitOfWork, keys: Iterable[str]) -> bool:
+        digests = await self._digests(work, keys)
         if not digests:
             return False
         marks = ",".join("?" * len(digests))
-        async with connection.execute(
+        row = await work.fetch_one(
             f"SELECT 1 FROM suppressions WHERE digest IN ({marks}) LIMIT 1", digests
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        )
+        return row is not None
 
-    async def remove(self, connection: aiosqlite.Connection, keys: Iterable[str]) -> None:
-        for digest in await self._digests(connection, keys):
-            await connection.execute("DELETE FROM suppressions WHERE digest = ?", (digest,))
+    async def remove(self, work: UnitOfWork, keys: Iterable[str]) -> None:
+        for digest in await self._digests(work, keys):
+            await work.execute("DELETE FROM suppressions WHERE digest = ?", (digest,))

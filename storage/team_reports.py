@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.database import Database
+from storage.unit_of_work import DatabaseBackend, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -18,12 +16,12 @@ class PostedReport:
 
 
 class TeamReportRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBackend) -> None:
         self.database = database
 
     async def record(
         self,
-        connection: aiosqlite.Connection,
+        work: UnitOfWork,
         kind: str,
         period: str,
         *,
@@ -31,14 +29,15 @@ class TeamReportRepository:
         late: bool,
     ) -> bool:
         """True when this period was not posted yet; call it in the transaction that queues it."""
-        cursor = await connection.execute(
-            "INSERT OR IGNORE INTO team_reports (kind, period, posted_at, late) VALUES (?, ?, ?, ?)",
+        changed = await work.execute(
+            "INSERT INTO team_reports (kind, period, posted_at, late) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (kind, period, now, int(late)),
         )
-        return cursor.rowcount > 0
+        return changed > 0
 
     async def get(self, kind: str, period: str) -> PostedReport | None:
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT * FROM team_reports WHERE kind = ? AND period = ?", (kind, period)
         )
         if row is None:
@@ -46,7 +45,7 @@ class TeamReportRepository:
         return PostedReport(row["kind"], row["period"], row["posted_at"], bool(row["late"]))
 
     async def latest(self, kind: str) -> PostedReport | None:
-        row = await self.database.fetchone(
+        row = await self.database.fetch_one(
             "SELECT * FROM team_reports WHERE kind = ? ORDER BY period DESC LIMIT 1", (kind,)
         )
         if row is None:

@@ -12,7 +12,9 @@ from hypothesis import settings
 
 from bot.app import PalauteApp
 from bot.config import Config, parse_config
+from storage.database import Database
 from storage.store import Store
+from storage.unit_of_work import DatabaseBackend
 from tests.any_time import at_any_time
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.fakes.telegram_api import fake_telegram  # noqa: F401  (fixture)
@@ -37,6 +39,15 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "palaute.db"
+
+
+@pytest_asyncio.fixture
+async def database(db_path: Path) -> AsyncIterator[DatabaseBackend]:
+    """A migrated database behind storage's backend contract (SQLite in a file here): storage
+    tests that take this one hold for every backend."""
+    opened = await Database.open(db_path)
+    yield opened
+    await opened.close()
 
 
 @pytest_asyncio.fixture

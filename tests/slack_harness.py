@@ -221,7 +221,7 @@ class SlackHarness:
         contact = await self.contact(user)
         if contact is None:
             return []
-        rows = await self.app.store.database.fetchall(
+        rows = await self.app.store.database.fetch_all(
             "SELECT id FROM invitations WHERE contact_id = ? ORDER BY id", (contact.id,)
         )
         found = [await self.app.store.invitations.get(row["id"]) for row in rows]

@@ -148,7 +148,7 @@ async def _settled(app: PalauteApp) -> None:
 
 
 async def _contacts(app: PalauteApp) -> list[str]:
-    rows = await app.store.database.fetchall("SELECT address FROM contacts ORDER BY id")
+    rows = await app.store.database.fetch_all("SELECT address FROM contacts ORDER BY id")
     return [row["address"] for row in rows]
 
 

@@ -6,12 +6,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 import pytest
 
 from bot.triggers import ContactSpec, TriggerRequest
 from conversations.engine import Conversation, Step
 from storage.records import Invitation
+from storage.unit_of_work import UnitOfWork
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
 from tests.team_channel import RecordingChannel
@@ -27,7 +27,7 @@ async def test_a_failing_listener_keeps_the_answer_and_the_alert(
     app = await app_factory(make_config(TEAM, db_path), clock=clock, channels={"telegram": channel})
 
     async def broken(
-        connection: aiosqlite.Connection,
+        connection: UnitOfWork,
         invitation: Invitation,
         conversation: Conversation,
         step: Step,

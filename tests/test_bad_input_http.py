@@ -138,7 +138,7 @@ async def test_a_full_disk_during_web_answers_asks_to_try_again_and_loses_nothin
             accepted.append(f"{n} {comment}")
     assert refused is not None, "the database never filled up"
     assert "try again" in refused.html.lower(), refused.html
-    stored = await app.store.database.fetchall(
+    stored = await app.store.database.fetch_all(
         "SELECT value_text FROM answers WHERE question_id = 'why'"
     )
     assert sorted(row[0] for row in stored) == sorted(accepted)

@@ -297,7 +297,7 @@ async def test_one_response_is_shown_only_to_the_signed_in(
 ) -> None:
     await _filled(db_path, days=5, contacts=40)
     app = await app_factory(make_config(_toml(), db_path), channels={}, clock=FakeClock(NOW))
-    [row] = await app.store.database.fetchall("SELECT MIN(invitation_id) AS id FROM answers")
+    [row] = await app.store.database.fetch_all("SELECT MIN(invitation_id) AS id FROM answers")
     url = f"http://127.0.0.1:{app.http.port}/dashboard/response/{row['id']}"
     async with (
         aiohttp.ClientSession() as http,

@@ -212,7 +212,7 @@ async def test_a_chat_has_one_survey_open_at_a_time(
     fake.push_text(visitor, "No parking at all")
     await wait_for_text(fake, visitor, "Thank you, see you next time!")
     assert not any("number from 0 to 10" in line for line in texts(fake, visitor))
-    [change] = await app.store.database.fetchall(
+    [change] = await app.store.database.fetch_all(
         "SELECT value_text FROM answers WHERE question_id = 'change'"
     )
     assert change["value_text"] == "No parking at all"

@@ -72,7 +72,7 @@ async def test_a_bad_event_day_alerts_the_team(
     assert "during 1" in alert
     assert "No parking at all" in alert
     [(question_id,)] = [
-        tuple(row) for row in await app.store.database.fetchall("SELECT question_id FROM followups")
+        tuple(row) for row in await app.store.database.fetch_all("SELECT question_id FROM followups")
     ]
     assert question_id == "during"
 

@@ -77,12 +77,12 @@ async def test_ten_percent_of_calls_failing_delays_but_loses_and_reorders_nothin
         assert len(lines) - len(QUESTIONS) <= slow_sends, (chat, lines)
         stored, _skipped = await app.store.answers.for_invitation(await _invitation_id(app, chat))
         assert stored == customer.expected
-    attempts = await app.store.database.fetchall("SELECT attempts FROM outbox")
+    attempts = await app.store.database.fetch_all("SELECT attempts FROM outbox")
     assert max(row["attempts"] for row in attempts) <= MAX_ATTEMPTS
 
 
 async def _invitation_id(app: PalauteApp, chat: int) -> int:
-    row = await app.store.database.fetchone(
+    row = await app.store.database.fetch_one(
         "SELECT i.id FROM invitations i JOIN contacts c ON c.id = i.contact_id"
         " WHERE c.channel = 'telegram' AND c.address = ?",
         (str(chat),),

@@ -70,7 +70,7 @@ def _payloads(message: TeamMessage) -> list[str]:
 
 
 async def _outbox_kinds(app: PalauteApp) -> list[tuple[str, str]]:
-    rows = await app.store.database.fetchall("SELECT channel, kind FROM outbox ORDER BY id")
+    rows = await app.store.database.fetch_all("SELECT channel, kind FROM outbox ORDER BY id")
     return [(r["channel"], r["kind"]) for r in rows]
 
 
@@ -156,7 +156,7 @@ async def test_claim_and_resolve_from_either_chat_update_every_copy(
     )
     assert all(_payloads(_latest(c, a)) == [] for c, a in chats.values())
     # Team members pressing buttons are not customers.
-    people = await app.store.database.fetchall("SELECT address FROM contacts ORDER BY id")
+    people = await app.store.database.fetch_all("SELECT address FROM contacts ORDER BY id")
     assert [p["address"] for p in people] == ["UCUST"]
 
 

@@ -155,11 +155,9 @@ async def detractor_with_a_thread(
 async def tables_naming(app: PalauteApp, values: dict[str, str]) -> dict[str, list[str]]:
     """Which tables still hold any of `values`, by name of the value."""
     found: dict[str, list[str]] = {}
-    tables = await app.store.database.fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table'"
-    )
+    tables = await app.store.database.fetch_all(app.store.database.dialect.tables_sql)
     for table in tables:
-        rows = await app.store.database.fetchall(f"SELECT * FROM {table['name']}")
+        rows = await app.store.database.fetch_all(f"SELECT * FROM {table['name']}")
         dump = json.dumps([list(row) for row in rows], ensure_ascii=False)
         for name, value in values.items():
             if value in dump or json.dumps(value)[1:-1] in dump:
@@ -214,7 +212,7 @@ async def test_stop_then_delete_in_telegram_forgets_everything_but_the_stop(
         await settle(app, fake)
 
         assert await tables_naming(app, PERSONAL) == {}
-        assert await app.store.database.fetchall("SELECT * FROM contacts") == []
+        assert await app.store.database.fetch_all("SELECT * FROM contacts") == []
 
         # Stop still means stop: the next trigger finds them opted out, and sends nothing.
         before = len(texts(fake, maija))
@@ -229,7 +227,7 @@ async def test_stop_then_delete_in_telegram_forgets_everything_but_the_stop(
         # ...until they say /start themselves.
         fake.push_text(maija, "/start")
         await wait_for_text(fake, maija, "Welcome back")
-        assert await app.store.database.fetchall("SELECT * FROM suppressions") == []
+        assert await app.store.database.fetch_all("SELECT * FROM suppressions") == []
         running = False
         await app.stop()
         # After a clean stop, not one byte of what they said is left in the files.
@@ -407,7 +405,7 @@ async def test_a_person_with_many_long_answers_is_erased(store: Store) -> None:
 
     invitation_id = await _invitation(store)
     async with store.database.transaction() as connection:
-        await connection.executemany(
+        await connection.execute_many(
             "INSERT INTO answers (invitation_id, survey_id, touchpoint, channel, question_id,"
             " kind, value_text, answered_at) VALUES (?, 'nps', 'delivered', 'telegram', ?,"
             " 'text', ?, ?)",
@@ -420,7 +418,7 @@ async def test_a_person_with_many_long_answers_is_erased(store: Store) -> None:
         [contact] = await store.contacts.matching(connection, channel="telegram", address="42")
         erased = await store.erasure.erase(connection, [contact], now=NOW)
     assert erased.contacts == 1 and erased.outbox_rows == 1
-    assert await store.database.fetchall("SELECT * FROM answers") == []
+    assert await store.database.fetch_all("SELECT * FROM answers") == []
 
 
 async def test_addresses_stored_before_normalising_are_normalised_by_the_migration(
@@ -439,7 +437,7 @@ async def test_addresses_stored_before_normalising_are_normalised_by_the_migrati
         )
     await database.close()
     database = await Database.open(db_path)
-    rows = await database.fetchall("SELECT address FROM contacts ORDER BY id")
+    rows = await database.fetch_all("SELECT address FROM contacts ORDER BY id")
     await database.close()
     # The first of two spellings of one address takes the normal form; the other stays, and
     # `palaute forget` still finds both.

@@ -148,7 +148,7 @@ async def test_every_bad_row_is_named_and_nothing_is_imported(
     assert "Imported 4 answers in 2 responses" in said and "7 bad rows skipped" in said
     store = await Store.open(db)
     try:
-        rows = await store.database.fetchall(
+        rows = await store.database.fetch_all(
             "SELECT i.contact_id, i.sent_at, COUNT(a.id) AS n FROM invitations i"
             " JOIN answers a ON a.invitation_id = i.id GROUP BY i.id ORDER BY i.id"
         )
@@ -191,9 +191,9 @@ async def test_imported_detractors_count_but_never_alert(
         )
         assert row.current.n == 6 and row.current.nps == -100
         for table in ("followups", "outbox"):
-            [count] = await store.database.fetchall(f"SELECT COUNT(*) AS n FROM {table}")
+            [count] = await store.database.fetch_all(f"SELECT COUNT(*) AS n FROM {table}")
             assert count["n"] == 0, table
-        contacts = await store.database.fetchall("SELECT DISTINCT channel FROM contacts")
+        contacts = await store.database.fetch_all("SELECT DISTINCT channel FROM contacts")
         assert [c["channel"] for c in contacts] == ["import"]  # nobody palaute could message
     finally:
         await store.close()

@@ -37,7 +37,7 @@ async def test_an_exit_link_answerer_is_not_counted_as_reachable(app_factory: Ap
         assert result.invitation.state is InvitationState.UNREACHABLE
         assert result.invitation.reason == f"the contact cannot be reached: {BROWSER_ONLY}"
         await app.invitations.tick()
-        rows = await app.store.database.fetchall(
+        rows = await app.store.database.fetch_all(
             "SELECT state, sent_at FROM invitations WHERE survey_id = 'nps'"
         )
         assert [(row["state"], row["sent_at"]) for row in rows] == [("unreachable", None)]

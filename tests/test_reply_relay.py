@@ -73,7 +73,7 @@ async def test_a_reply_reaches_the_customer_and_their_answer_the_thread(
         (ReplyDirection.TO_CUSTOMER, "Anna Virtanen"),
         (ReplyDirection.FROM_CUSTOMER, "slack:UCUST"),
     ]
-    people = await app.store.database.fetchall("SELECT address FROM contacts")
+    people = await app.store.database.fetch_all("SELECT address FROM contacts")
     assert [p["address"] for p in people] == ["UCUST"]  # the team is not a customer
 
     # Once resolved, the conversation is over in both directions.

@@ -125,7 +125,7 @@ async def test_a_bad_signature_or_a_stale_request_is_refused(slack: SlackHarness
         body, FORM_CONTENT_TYPE, timestamp=int(time.time()) - 6 * 60
     )
     assert status == 401
-    assert await slack.app.store.database.fetchall("SELECT * FROM inbox") == []
+    assert await slack.app.store.database.fetch_all("SELECT * FROM inbox") == []
     assert await slack.contact(AINO) is None
 
 
@@ -151,7 +151,7 @@ async def test_a_retried_event_is_stored_and_answered_once(slack: SlackHarness) 
 
     assert await slack.answers(BEN) == {"nps": 3, "why": "Slow service"}  # not "fix" too
     assert len(slack.dms(BEN)) == 3
-    rows = await slack.app.store.database.fetchall(
+    rows = await slack.app.store.database.fetch_all(
         "SELECT * FROM inbox WHERE external_id = ?", (event_id,)
     )
     assert len(rows) == 1

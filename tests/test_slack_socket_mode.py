@@ -62,7 +62,7 @@ async def test_socket_mode_commands_and_a_retried_event(
 
     await eventually(processed, what="the inbox to be processed")
     assert len(slack.dms(AINO)) == 2
-    rows = await app.store.database.fetchall("SELECT external_id FROM inbox")
+    rows = await app.store.database.fetch_all("SELECT external_id FROM inbox")
     assert sorted(r["external_id"] for r in rows if not r["external_id"].startswith("sha")) == [
         "Ev0SOCKET"
     ]

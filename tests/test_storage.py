@@ -31,7 +31,7 @@ async def test_migrations_apply_from_every_earlier_version(db_path: Path, start:
     assert await database.schema_version() == migrations()[-1][0]
     tables = {
         row["name"]
-        for row in await database.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        for row in await database.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")
     }
     assert {
         "contacts",
@@ -42,8 +42,8 @@ async def test_migrations_apply_from_every_earlier_version(db_path: Path, start:
         "settings",
         "followups",
     } <= tables
-    journal = await database.fetchone("PRAGMA journal_mode")
-    foreign_keys = await database.fetchone("PRAGMA foreign_keys")
+    journal = await database.fetch_one("PRAGMA journal_mode")
+    foreign_keys = await database.fetch_one("PRAGMA foreign_keys")
     assert journal is not None and journal[0] == "wal"
     assert foreign_keys is not None and foreign_keys[0] == 1
     await database.close()

@@ -42,7 +42,7 @@ def test_the_cron_trigger_fires_at_local_nine_on_both_sides_of_dst() -> None:
 
 
 async def _reports(store: Store) -> list[tuple[str, str, int]]:
-    rows = await store.database.fetchall(
+    rows = await store.database.fetch_all(
         "SELECT kind, period, late FROM team_reports ORDER BY posted_at, kind"
     )
     return [(r["kind"], r["period"], r["late"]) for r in rows]
@@ -104,7 +104,7 @@ async def test_no_summary_is_posted_twice_even_across_restarts(
     second = await app_factory(config, clock=clock, channels=channels, http=False)
     assert await second.reporter.run_due() == []
     assert await _reports(second.store) == [("daily", "2026-05-05", 0)]
-    rows = await second.store.database.fetchall(
+    rows = await second.store.database.fetch_all(
         "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'team'"
     )
     assert rows[0]["n"] == 2  # one per report_to target, once

@@ -99,7 +99,7 @@ async def test_polling_confirms_only_what_is_stored_and_survives_network_errors(
         "You will not get any more surveys from us. Send /start if you change your mind.",
     ]
     assert fake.pending_updates == []
-    stored = await app.store.database.fetchall("SELECT processed_at FROM inbox")
+    stored = await app.store.database.fetch_all("SELECT processed_at FROM inbox")
     assert len(stored) == 2 and all(row["processed_at"] for row in stored)
 
 

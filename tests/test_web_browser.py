@@ -129,7 +129,7 @@ async def test_answer_by_tapping_get_the_follow_up_type_and_see_thanks(
         "4", "The parcel was late and nobody answered the phone", "Answer the phone",
     ]  # fmt: skip
 
-    stored = await app.store.database.fetchall(
+    stored = await app.store.database.fetch_all(
         "SELECT question_id, value_num, value_text FROM answers ORDER BY id"
     )
     assert [tuple(row) for row in stored] == [
@@ -174,7 +174,7 @@ async def test_reopening_the_link_midway_continues_where_it_stopped(
     await page.goto(url)
     assert await answers(page) == [], "another browser starts its own response"
     await stranger.close()
-    rows = await app.store.database.fetchall(
+    rows = await app.store.database.fetch_all(
         "SELECT question_id, value_num FROM answers ORDER BY id"
     )
     assert [tuple(r) for r in rows] == [("before", 4.0), ("during", 5.0)]

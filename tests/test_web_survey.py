@@ -41,7 +41,7 @@ def open_link(app: PalauteApp, touchpoint: str = "nps", **properties: str) -> st
 
 
 async def rows(app: PalauteApp, sql: str, *params: object) -> list[dict[str, object]]:
-    return [dict(row) for row in await app.store.database.fetchall(sql, params)]
+    return [dict(row) for row in await app.store.database.fetch_all(sql, params)]
 
 
 async def test_open_link_runs_the_whole_nps_conversation_without_javascript(
