@@ -6,8 +6,7 @@ from __future__ import annotations
 from storage.database import Database
 from storage.postgresql.database import PostgresDatabase, is_postgresql_url
 from storage.postgresql.errors import target_of
-
-AnyDatabase = Database | PostgresDatabase
+from storage.unit_of_work import DatabaseBackend
 
 
 def backend_name(location: str) -> str:
@@ -21,7 +20,7 @@ def describe_location(location: str) -> str:
     return f"SQLite file {location}"
 
 
-async def open_database(location: str, *, migrate: bool = True) -> AnyDatabase:
+async def open_database(location: str, *, migrate: bool = True) -> DatabaseBackend:
     if is_postgresql_url(location):
         return await PostgresDatabase.open(location, migrate=migrate)
     return await Database.open(location, migrate=migrate)

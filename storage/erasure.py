@@ -207,9 +207,10 @@ class ErasureRepository:
             if conditions
             else []
         )
+        contains = self.database.dialect.contains
         for chunk in _chunks(sorted(quoted)):
             # A message waiting for someone else is only dropped when it is for the team.
-            found = " OR ".join("instr(payload, ?) > 0" for _ in chunk)
+            found = " OR ".join(contains("payload", "?") for _ in chunk)
             rows += await self._rows(
                 work,
                 "DELETE FROM outbox WHERE (state != 'pending'"
@@ -240,8 +241,9 @@ class ErasureRepository:
     ) -> None:
         addresses = {address for _channel, address in chats}
         candidates: dict[int, tuple[int, str, str, float | None]] = {}
+        contains = self.database.dialect.contains
         for chunk in _chunks(sorted(quoted | addresses)):
-            found = " OR ".join("instr(payload, ?) > 0" for _ in chunk)
+            found = " OR ".join(contains("payload", "?") for _ in chunk)
             for row in await self._rows(
                 work,
                 f"SELECT id, channel, payload, processed_at FROM inbox WHERE {found}",

@@ -173,7 +173,8 @@ class ReportRepository:
         rows = await self.database.fetch_all(
             f"SELECT i.survey_id, {scope.group('i')} AS grp, COUNT(*) AS sent,"
             # Answered as of `end`: a summary posted late counts what was true on time.
-            " SUM(i.started_at < ? OR (i.started_at IS NULL AND i.state = 'completed'))"
+            " SUM(CASE WHEN i.started_at < ? OR (i.started_at IS NULL AND i.state = 'completed')"
+            " THEN 1 ELSE 0 END)"
             f" AS answered FROM invitations i{scope.join('i')}"
             f" WHERE i.sent_at >= ? AND i.sent_at < ?{invitation_where} GROUP BY i.survey_id, grp",
             [end, start, end, *invitation_params],
@@ -204,10 +205,10 @@ class ReportRepository:
         rows = await self.database.fetch_all(
             "SELECT survey_id, grp, COUNT(*) AS responses, SUM(has_text) AS comments FROM ("
             f" SELECT MIN(a.survey_id) AS survey_id, MIN({scope.group('a')}) AS grp,"
-            " MAX(a.kind = 'text') AS has_text"
+            " MAX(CASE WHEN a.kind = 'text' THEN 1 ELSE 0 END) AS has_text"
             f" FROM answers a{scope.join('a')} WHERE a.answered_at >= ? AND a.answered_at < ?"
             f" AND a.skipped = 0{answer_where} GROUP BY a.invitation_id"
-            ") GROUP BY survey_id, grp",
+            ") AS per_invitation GROUP BY survey_id, grp",
             [start, end, *answer_params],
         )
         for row in rows:

@@ -56,5 +56,8 @@ class SqliteDialect:
     def least(self, first_sql: str, second_sql: str) -> str:
         return f"MIN({first_sql}, {second_sql})"
 
+    def contains(self, text_sql: str, part_sql: str) -> str:
+        return f"instr({text_sql}, {part_sql}) > 0"
+
 
 SQLITE = SqliteDialect()

@@ -7,11 +7,10 @@ from pathlib import Path
 
 from storage.answers import AnswerRepository
 from storage.audiences import AudienceRepository
-from storage.backends import describe_location
+from storage.backends import open_database
 from storage.contacts import ContactRepository
 from storage.dashboard_accounts import DashboardAccountRepository
 from storage.dashboard_sessions import DashboardSessionRepository
-from storage.database import Database, StorageError
 from storage.erasure import ErasureRepository
 from storage.followups import FollowupRepository
 from storage.imports import ImportRepository
@@ -20,7 +19,6 @@ from storage.invitations import InvitationRepository
 from storage.link_views import LinkViewRepository
 from storage.outbox import OutboxRepository
 from storage.pending_sends import PendingSendRepository
-from storage.postgresql.database import is_postgresql_url
 from storage.prompts import SentPromptRepository
 from storage.reports import ReportRepository
 from storage.settings import SettingsRepository
@@ -53,15 +51,8 @@ class Store:
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
-        if is_postgresql_url(str(path)):
-            # The repositories still take SQLite's connection; they move onto the unit of work
-            # (storage/unit_of_work.py) first. Until then no silent fallback to a SQLite file.
-            raise StorageError(
-                f"{describe_location(str(path))}: the repositories cannot use PostgreSQL yet "
-                "(`palaute migrate` and `palaute check` can); remove [storage] url to keep "
-                "SQLite"
-            )
-        return cls.over(await Database.open(path))
+        """The SQLite file at `path`, or PostgreSQL when `path` is a postgresql:// URL."""
+        return cls.over(await open_database(str(path)))
 
     @classmethod
     def over(cls, database: DatabaseBackend) -> Store:

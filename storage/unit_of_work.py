@@ -89,6 +89,10 @@ class Dialect(Protocol):
         """The smaller of two values (SQLite's scalar MIN, PostgreSQL's LEAST)."""
         ...
 
+    def contains(self, text_sql: str, part_sql: str) -> str:
+        """A condition: `part_sql` occurs in `text_sql`, as it is (no LIKE wildcards)."""
+        ...
+
     tables_sql: str
     """A query of the names (column `name`) of palaute's tables in the database."""
 

@@ -23,7 +23,7 @@ from storage.postgresql.errors import Target, connect_failure, failure, target_o
 from storage.postgresql.migrations import postgresql_migrations
 from storage.postgresql.placeholders import to_numbered
 from storage.postgresql.unit_of_work import DRIVER_ERRORS, PostgresUnitOfWork
-from storage.unit_of_work import Row
+from storage.unit_of_work import Dialect, Row
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def is_postgresql_url(location: str) -> bool:
 
 
 class PostgresDatabase:
-    dialect = PostgresDialect()
+    dialect: Dialect = PostgresDialect()
 
     def __init__(self, pool: asyncpg.Pool, target: Target, url: str) -> None:
         self._pool = pool

@@ -57,3 +57,6 @@ class PostgresDialect:
     def least(self, first_sql: str, second_sql: str) -> str:
         # LEAST skips a NULL where SQLite's MIN(a, b) gives NULL: palaute passes no NULL here.
         return f"LEAST({first_sql}, {second_sql})"
+
+    def contains(self, text_sql: str, part_sql: str) -> str:
+        return f"strpos({text_sql}, {part_sql}) > 0"
