@@ -58,7 +58,7 @@ async def test_the_postgresql_schema_has_every_sqlite_column(
     try:
         expected: set[tuple[str, str]] = set()
         for table in PALAUTE_TABLES:
-            for column in await sqlite.fetchall(f"PRAGMA table_info({table})"):
+            for column in await sqlite.fetch_all(f"PRAGMA table_info({table})"):
                 expected.add((table, column["name"]))
         async with postgres.reading() as work:
             rows = await work.fetch_all(
