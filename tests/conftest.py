@@ -62,6 +62,17 @@ async def database(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterat
     await sqlite.close()
 
 
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database_location(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[str]:
+    """Where a palaute process keeps its data: a SQLite file, then an empty PostgreSQL database
+    (its URL), for tests of whole processes on both backends."""
+    if request.param == "postgresql":
+        async with new_database(request.getfixturevalue("postgres_server")) as url:
+            yield url
+        return
+    yield str(db_path)
+
+
 @pytest_asyncio.fixture
 async def sqlite_store(db_path: Path) -> AsyncIterator[Store]:
     """For what only SQLite has (its query plans, its file)."""
