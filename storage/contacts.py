@@ -48,10 +48,12 @@ class ContactRepository:
         """Every contact with this identity however it was spelled when stored, also by an
         older palaute that did not normalise (`Anna@Example.com`, a zero-width space)."""
         if channel and address:
-            params: tuple[str, ...] = (normalize_address(address), channel)
-            sql = "channel = ?2 AND (address = ?1 OR palaute_normalized(address) = ?1)"
+            normal = normalize_address(address)
+            params: tuple[str, ...] = (channel, normal, normal)
+            sql = "channel = ? AND (address = ? OR palaute_normalized(address) = ?)"
         elif ref:
-            sql, params = "ref = ?1 OR palaute_normalized(ref) = ?1", (normalize_address(ref),)
+            normal = normalize_address(ref)
+            sql, params = "ref = ? OR palaute_normalized(ref) = ?", (normal, normal)
         else:
             raise ValueError("a contact needs a channel and address, or a ref")
         rows = await work.fetch_all(f"SELECT * FROM contacts WHERE {sql}", params)

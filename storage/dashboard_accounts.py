@@ -58,7 +58,7 @@ class DashboardAccountRepository:
 
     async def all(self) -> list[Account]:
         rows = await self.database.fetch_all(
-            "SELECT * FROM dashboard_accounts ORDER BY name COLLATE NOCASE"
+            "SELECT * FROM dashboard_accounts ORDER BY lower(name), name"
         )
         return [Account.from_row(row) for row in rows]
 
@@ -72,7 +72,7 @@ class DashboardAccountRepository:
             if not changed:
                 return False
             await work.execute(
-                "DELETE FROM dashboard_sessions WHERE account = ? COLLATE NOCASE", (name,)
+                "DELETE FROM dashboard_sessions WHERE lower(account) = lower(?)", (name,)
             )
             return True
 
@@ -87,7 +87,7 @@ class DashboardAccountRepository:
             if not changed:
                 return False
             await work.execute(
-                "DELETE FROM dashboard_sessions WHERE account = ? COLLATE NOCASE", (name,)
+                "DELETE FROM dashboard_sessions WHERE lower(account) = lower(?)", (name,)
             )
             return True
 

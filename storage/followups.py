@@ -235,9 +235,9 @@ class FollowupRepository:
     async def counts_between(self, start: float, end: float) -> tuple[int, int]:
         """(opened, resolved) in [start, end)."""
         row = await self.database.fetch_one(
-            "SELECT SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END) AS opened,"
-            " SUM(CASE WHEN resolved_at >= ? AND resolved_at < ? THEN 1 ELSE 0 END) AS resolved"
-            " FROM followups"
+            "SELECT SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END)"
+            " AS opened, SUM(CASE WHEN resolved_at >= ? AND resolved_at < ? THEN 1 ELSE 0 END)"
+            " AS resolved FROM followups"
             " WHERE created_at < ?",
             (start, end, start, end, end),
         )

@@ -75,9 +75,10 @@ class ImportRepository:
         found: set[str] = set()
         for offset in range(0, len(ids), 500):
             part = ids[offset : offset + 500]
+            second = self.database.dialect.integer_part("a.answered_at")
             rows = await self.database.fetch_all(
                 "SELECT a.invitation_id, i.survey_id, i.touchpoint, a.channel, a.question_id,"
-                " CAST(a.answered_at AS INTEGER) AS second, a.value_num, a.value_text, a.skipped"
+                f" {second} AS second, a.value_num, a.value_text, a.skipped"
                 " FROM answers a JOIN invitations i ON i.id = a.invitation_id"
                 f" WHERE a.invitation_id IN ({', '.join('?' * len(part))})",
                 part,

@@ -174,8 +174,7 @@ class ReportRepository:
             f"SELECT i.survey_id, {scope.group('i')} AS grp, COUNT(*) AS sent,"
             # Answered as of `end`: a summary posted late counts what was true on time.
             " SUM(CASE WHEN i.started_at < ? OR (i.started_at IS NULL AND i.state = 'completed')"
-            " THEN 1 ELSE 0 END)"
-            f" AS answered FROM invitations i{scope.join('i')}"
+            f" THEN 1 ELSE 0 END) AS answered FROM invitations i{scope.join('i')}"
             f" WHERE i.sent_at >= ? AND i.sent_at < ?{invitation_where} GROUP BY i.survey_id, grp",
             [end, start, end, *invitation_params],
         )
@@ -208,7 +207,7 @@ class ReportRepository:
             " MAX(CASE WHEN a.kind = 'text' THEN 1 ELSE 0 END) AS has_text"
             f" FROM answers a{scope.join('a')} WHERE a.answered_at >= ? AND a.answered_at < ?"
             f" AND a.skipped = 0{answer_where} GROUP BY a.invitation_id"
-            ") AS per_invitation GROUP BY survey_id, grp",
+            ") GROUP BY survey_id, grp",
             [start, end, *answer_params],
         )
         for row in rows:
@@ -234,8 +233,9 @@ class ReportRepository:
         """
         scope = _scope(self.database.dialect, None, survey_id, filters)
         where, params = scope.where("a")
+        bucket = self.database.dialect.integer_part("a.answered_at / ?")
         rows = await self.database.fetch_all(
-            "SELECT CAST(a.answered_at / ? AS INTEGER) * ? AS bucket, a.value_num, COUNT(*) AS n"
+            f"SELECT {bucket} * ? AS bucket, a.value_num, COUNT(*) AS n"
             f" FROM answers a{scope.join('a')} WHERE a.question_id = ? AND a.answered_at >= ?"
             f" AND a.answered_at < ? AND a.skipped = 0 AND a.value_num IS NOT NULL{where}"
             " GROUP BY bucket, a.value_num ORDER BY bucket",
@@ -307,7 +307,7 @@ class ReportRepository:
             ]
         if contains:
             escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where += " AND a.value_text LIKE ? ESCAPE '\\'"
+            where += " AND lower(a.value_text) LIKE lower(?) ESCAPE '\\'"
             params.append(f"%{escaped}%")
         rows = await self.database.fetch_all(
             "SELECT a.survey_id, a.invitation_id, a.question_id, a.value_text, a.answered_at,"

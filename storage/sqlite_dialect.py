@@ -59,5 +59,8 @@ class SqliteDialect:
     def contains(self, text_sql: str, part_sql: str) -> str:
         return f"instr({text_sql}, {part_sql}) > 0"
 
+    def integer_part(self, number_sql: str) -> str:
+        return f"CAST({number_sql} AS INTEGER)"
+
 
 SQLITE = SqliteDialect()

@@ -90,7 +90,13 @@ class Dialect(Protocol):
         ...
 
     def contains(self, text_sql: str, part_sql: str) -> str:
-        """A condition: `part_sql` occurs in `text_sql`, as it is (no LIKE wildcards)."""
+        """A condition: `part_sql` occurs in `text_sql` exactly (no wildcards, letter case
+        counts)."""
+        ...
+
+    def integer_part(self, number_sql: str) -> str:
+        """A non-negative number without its fraction, as an integer (CAST rounds on
+        PostgreSQL, truncates on SQLite)."""
         ...
 
     tables_sql: str

@@ -242,6 +242,10 @@ async def test_dialect_fragments(postgres_url: str) -> None:
                 " ORDER BY p.key",
                 ('{"store": "Kamppi", "n": 7}',),
             )
+            whole = await work.fetch_value(
+                f"SELECT {dialect.integer_part('t / ?')} FROM (VALUES (7.9)) AS t (t)", (1,)
+            )
+            found = await work.fetch_value(f"SELECT {dialect.contains('?', '?')}", ("a%b", "%b"))
             least = await work.fetch_value(
                 f"SELECT {dialect.least('due_at', '?')} FROM (VALUES (5.0)) AS t (due_at)", (3,)
             )
@@ -254,6 +258,7 @@ async def test_dialect_fragments(postgres_url: str) -> None:
         )  # fmt: skip
         assert [(row["key"], row["value"]) for row in pairs] == [("n", "7"), ("store", "Kamppi")]
         assert joined == "2, 1"
+        assert (whole, found) == (7, True)
         assert tables == PALAUTE_TABLES
         with pytest.raises(ValueError, match='JSON key "it\'s" must be letters'):
             dialect.json_text("payload", "it's")

@@ -203,3 +203,31 @@ async def test_a_claim_commits_its_writes_together_or_none(database: DatabaseBac
         assert await work.fetch_all("SELECT id FROM outbox WHERE state = 'pending'") == []
     async with database.reading() as work:
         assert await work.fetch_value("SELECT COUNT(*) FROM outbox") == 1
+
+
+async def test_contains_finds_a_part_exactly(database: DatabaseBackend) -> None:
+    async with database.transaction() as work:
+        await _message(work, database, {"text": "50% off_today"})
+    contains = database.dialect.contains
+
+    async def found(part: str) -> bool:
+        count = await database.fetch_value(
+            f"SELECT COUNT(*) FROM outbox WHERE {contains('payload', '?')}", (part,)
+        )
+        return bool(count)
+
+    assert await found("50% off_")
+    assert not await found("50%_off")  # no wildcards
+    assert not await found("OFF")  # letter case counts
+    assert not await found("absent")
+
+
+async def test_integer_part_drops_the_fraction(database: DatabaseBackend) -> None:
+    async with database.transaction() as work:
+        await _message(work, database, {}, at=1_790_000_899.9)
+    seconds = database.dialect.integer_part("not_before")
+    bucket = database.dialect.integer_part("not_before / ?")
+    assert await database.fetch_value(f"SELECT {seconds} FROM outbox") == 1_790_000_899
+    assert await database.fetch_value(f"SELECT {bucket} * ? FROM outbox", (900, 900)) == (
+        1_790_000_100
+    )

@@ -60,3 +60,7 @@ class PostgresDialect:
 
     def contains(self, text_sql: str, part_sql: str) -> str:
         return f"strpos({text_sql}, {part_sql}) > 0"
+
+    def integer_part(self, number_sql: str) -> str:
+        # FLOOR first: a CAST to an integer rounds here (SQLite's truncates).
+        return f"CAST(FLOOR({number_sql}) AS BIGINT)"
