@@ -73,11 +73,12 @@ class InlineConnection:
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         # Every row read: a statement left unfinished (INSERT … RETURNING) would stay open.
-        return next(iter(await self.fetch_all(sql, params)), None)
+        rows = await self._patiently(lambda: self._conn.execute(sql, params).fetchall())
+        return rows[0] if rows else None
 
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
+        rows = await self._patiently(lambda: self._conn.execute(sql, params).fetchall())
+        return rows[0][0] if rows else None
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
