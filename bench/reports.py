@@ -1,6 +1,6 @@
 """Reports on a big database: 1,000,000 answers over 365 days and 20 touchpoints.
 
-    python -m bench.reports [--answers 1000000] [--days 365] [--rebuild]
+    python -m bench.reports [--answers 1000000] [--days 365] [--rebuild] [--postgresql URL]
 
 Times, on palaute's own code and schema:
 * the rolling scores of every survey broken down by touchpoint over the 30-day window (goal
@@ -10,6 +10,10 @@ Times, on palaute's own code and schema:
 
 The database is generated once with plain SQL inserts into palaute's schema and kept in
 bench/results/ (`--rebuild` makes it again). Writes bench/results/reports.json.
+
+With `--postgresql URL` (an empty database) the same history is copied there the way a team
+moves (`palaute copy-db`), and the same reports are timed on PostgreSQL instead
+(bench/results/reports-postgresql.json).
 """
 
 from __future__ import annotations
@@ -181,7 +185,25 @@ async def timed(action: Callable[[], Awaitable[Any]], runs: int) -> dict[str, fl
     }
 
 
-async def measure(path: Path, runs: int) -> dict[str, Any]:
+async def copy_to_postgresql(path: Path, url: str) -> dict[str, Any]:
+    """The SQLite history into PostgreSQL, as `palaute copy-db` moves it, and analysed."""
+    from storage.copy import copy_sqlite_to_postgresql
+    from storage.postgresql.database import PostgresDatabase
+
+    started = time.perf_counter()
+    database = await PostgresDatabase.open(url)
+    try:
+        copied = await copy_sqlite_to_postgresql(path, database)
+        await database.execute("ANALYZE")  # fresh statistics, as autovacuum would gather
+    finally:
+        await database.close()
+    return {
+        "rows": sum(table.rows for table in copied),
+        "copy_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+async def measure(path: Path | str, runs: int) -> dict[str, Any]:
     config = parse_config(
         '[team]\nwindows = [7, 30]\nmin_n = 10\ntimezone = "Europe/Helsinki"\n', environ={}
     )
@@ -261,6 +283,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--postgresql", metavar="URL", help="an empty PostgreSQL database")
     args = parser.parse_args()
     path = RESULTS / f"reports-{args.answers}-{args.days}d.db"
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -270,7 +293,10 @@ def main() -> None:
         built = build_database(path, args.answers, args.days)
         built["build_seconds"] = round(time.perf_counter() - started, 1)
     size_mb = path.stat().st_size / 1e6
-    timings = asyncio.run(measure(path, args.runs))
+    copied: dict[str, Any] = {}
+    if args.postgresql:
+        copied = asyncio.run(copy_to_postgresql(path, args.postgresql))
+    timings = asyncio.run(measure(args.postgresql or path, args.runs))
     scores = timings["rolling_scores_30d_by_touchpoint"]["median_s"]
     report = timings["report_by_touchpoint_7d_30d"]["median_s"]
     year = timings["rolling_scores_365d_by_touchpoint"]["median_s"]
@@ -286,9 +312,12 @@ def main() -> None:
         "goals_met": {"scores": scores < 0.5, "summary": summary < 2.0},
         "as_of": datetime.fromtimestamp(NOW, UTC).isoformat(),
     }
-    out = write_results("reports", data)
+    if args.postgresql:
+        data["backend"] = "postgresql"
+        data["copied"] = copied
+    out = write_results("reports-postgresql" if args.postgresql else "reports", data)
     print(
-        f"reports: {args.answers:,} answers/{args.days} d/{len(SURVEY_OF)} touchpoints:"
+        f"reports{' on PostgreSQL' if args.postgresql else ''}: {args.answers:,} answers/{args.days} d/{len(SURVEY_OF)} touchpoints:"
         f" rolling scores by touchpoint (30 d) {scores * 1000:.0f} ms ({verdict(scores < 0.5)}),"
         f" the whole report (7 d and 30 d, each with its trend) {report * 1000:.0f} ms,"
         f" a whole year {year * 1000:.0f} ms,"

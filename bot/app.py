@@ -80,7 +80,7 @@ class PalauteApp:
         self._kick_again = False
 
     async def start(self) -> None:
-        self.store = await Store.open(self.config.storage.path)
+        self.store = await Store.open(self.config.storage.location)
         # Before anything reads the outbox: a second process would resend what this one sends.
         self.lease = RunLease(self.store.database)
         try:

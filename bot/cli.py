@@ -12,11 +12,13 @@ from collections.abc import Sequence
 
 from bot.commands import (
     check,
+    copy_db,
     demo_data,
     export,
     forget,
     import_,
     link,
+    migrate,
     report,
     run,
     status,
@@ -30,6 +32,7 @@ from storage.database import StorageError
 REGISTRATIONS: list[tuple[str, AddParser, Command]] = [
     ("run", run.add_run_parser, run.cmd_run),
     ("check", check.add_check_parser, check.cmd_check),
+    ("migrate", migrate.add_migrate_parser, migrate.cmd_migrate),
     ("trigger", trigger.add_trigger_parser, trigger.cmd_trigger),
     ("report", report.add_report_parser, report.cmd_report),
     ("export", export.add_export_parser, export.cmd_export),
@@ -39,6 +42,7 @@ REGISTRATIONS: list[tuple[str, AddParser, Command]] = [
     ("demo-data", demo_data.add_demo_parser, demo_data.cmd_demo_data),
     ("import", import_.add_import_parser, import_.cmd_import),
     ("user", user.add_user_parser, user.cmd_user),
+    ("copy-db", copy_db.add_copy_db_parser, copy_db.cmd_copy_db),
 ]
 """In the order `palaute --help` lists them."""
 COMMANDS: dict[str, Command] = {name: command for name, _, command in REGISTRATIONS}

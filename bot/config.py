@@ -17,6 +17,7 @@ from datetime import time, timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from bot.channels import registry
 from bot.channels.spec import BadAddress
@@ -66,6 +67,13 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class StorageConfig:
     path: str = "palaute.db"
+    url: str | None = field(default=None, repr=False)
+    """A `postgresql://` URL: PostgreSQL instead of the SQLite file at `path`."""
+
+    @property
+    def location(self) -> str:
+        """What to open: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.url or self.path
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,9 @@ class Config:
         values = [
             getattr(section, name) for section, keys in sections for name in secret_names(keys)
         ]
+        if self.storage.url:
+            password = urlsplit(self.storage.url).password
+            values += [self.storage.url, password, unquote(password) if password else None]
         return [v for v in values if v]
 
 
@@ -279,7 +290,18 @@ def _web_address(reader: ConfigReader, url: Any, path: str, scope: Scope) -> Any
     return url
 
 
-STORAGE_KEYS = (Key("path", TEXT, "palaute.db"),)
+def _database_url(reader: ConfigReader, url: Any, path: str, scope: Scope) -> Any:
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        # Not the value in the message: it holds a password.
+        reader.problem(
+            path,
+            'must be a PostgreSQL URL such as "postgresql://palaute:${DB_PASSWORD}@db:5432/palaute"'
+            " (leave it out to keep the SQLite file in storage.path)",
+        )
+    return url
+
+
+STORAGE_KEYS = (Key("path", TEXT, "palaute.db"), secret("url", check=_database_url))
 
 SERVER_KEYS = (
     Key("port", WHOLE, 8080, _port_range),

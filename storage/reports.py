@@ -207,7 +207,7 @@ class ReportRepository:
             " MAX(CASE WHEN a.kind = 'text' THEN 1 ELSE 0 END) AS has_text"
             f" FROM answers a{scope.join('a')} WHERE a.answered_at >= ? AND a.answered_at < ?"
             f" AND a.skipped = 0{answer_where} GROUP BY a.invitation_id"
-            ") GROUP BY survey_id, grp",
+            ") AS per_invitation GROUP BY survey_id, grp",
             [start, end, *answer_params],
         )
         for row in rows:

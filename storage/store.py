@@ -7,10 +7,10 @@ from pathlib import Path
 
 from storage.answers import AnswerRepository
 from storage.audiences import AudienceRepository
+from storage.backends import open_database
 from storage.contacts import ContactRepository
 from storage.dashboard_accounts import DashboardAccountRepository
 from storage.dashboard_sessions import DashboardSessionRepository
-from storage.database import Database
 from storage.erasure import ErasureRepository
 from storage.followups import FollowupRepository
 from storage.imports import ImportRepository
@@ -53,7 +53,8 @@ class Store:
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
-        return cls.over(await Database.open(path))
+        """The SQLite file at `path`, or PostgreSQL when `path` is a postgresql:// URL."""
+        return cls.over(await open_database(str(path)))
 
     @classmethod
     def over(cls, database: DatabaseBackend) -> Store:

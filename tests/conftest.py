@@ -1,4 +1,4 @@
-"""Shared fixtures: a real SQLite file per test, fake platforms over real HTTP, a palaute app."""
+"""Shared fixtures: a real SQLite file (and a PostgreSQL database) per test, fake platforms over real HTTP, a palaute app."""
 
 from __future__ import annotations
 
@@ -13,11 +13,17 @@ from hypothesis import settings
 from bot.app import PalauteApp
 from bot.config import Config, parse_config
 from storage.database import Database
+from storage.postgresql.database import PostgresDatabase
 from storage.store import Store
 from storage.unit_of_work import DatabaseBackend
 from tests.any_time import at_any_time
 from tests.fakes.slack_api import fake_slack  # noqa: F401  (fixture)
 from tests.fakes.telegram_api import fake_telegram  # noqa: F401  (fixture)
+from tests.postgres_databases import (  # noqa: F401  (fixtures)
+    new_database,
+    postgres_server,
+    postgres_url,
+)
 
 AppFactory = Callable[..., Awaitable[PalauteApp]]
 
@@ -40,20 +46,45 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "palaute.db"
 
 
-@pytest_asyncio.fixture
-async def database(db_path: Path) -> AsyncIterator[DatabaseBackend]:
-    """A migrated database behind storage's backend contract (SQLite in a file here): storage
-    tests that take this one hold for every backend."""
-    opened = await Database.open(db_path)
-    yield opened
-    await opened.close()
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[DatabaseBackend]:
+    """A migrated database behind storage's backend contract, once a SQLite file and once a
+    PostgreSQL database: storage tests that take this one (or `store`) hold for both."""
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        async with new_database(server, migrated=True) as url:
+            postgresql = await PostgresDatabase.open(url)
+            yield postgresql
+            await postgresql.close()
+        return
+    sqlite = await Database.open(db_path)
+    yield sqlite
+    await sqlite.close()
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database_location(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[str]:
+    """Where a palaute process keeps its data: a SQLite file, then an empty PostgreSQL database
+    (its URL), for tests of whole processes on both backends."""
+    if request.param == "postgresql":
+        async with new_database(request.getfixturevalue("postgres_server")) as url:
+            yield url
+        return
+    yield str(db_path)
 
 
 @pytest_asyncio.fixture
-async def store(db_path: Path) -> AsyncIterator[Store]:
+async def sqlite_store(db_path: Path) -> AsyncIterator[Store]:
+    """For what only SQLite has (its query plans, its file)."""
     opened = await Store.open(db_path)
     yield opened
     await opened.close()
+
+
+@pytest_asyncio.fixture
+async def store(database: DatabaseBackend) -> Store:
+    """All repositories over `database` (closed by it)."""
+    return Store.over(database)
 
 
 def make_config(toml: str, db_path: Path, environ: dict[str, str] | None = None) -> Config:

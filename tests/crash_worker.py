@@ -1,11 +1,12 @@
 """A palaute process for the crash test: its one chat platform is an HTTP recorder in the test.
 
-Run as `python -m tests.crash_worker DB_PATH RECORDER_URL`; the test SIGKILLs it mid-batch.
+Run as `python -m tests.crash_worker DB_PATH_OR_URL RECORDER_URL`; the test SIGKILLs it mid-batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -56,10 +57,15 @@ class HttpRecorderChannel(Channel):
         await self._post(address, f"edit:{text}")
 
 
-async def main(db_path: str, url: str) -> None:
-    app = PalauteApp(
-        make_config("", Path(db_path)), channels={"telegram": HttpRecorderChannel(url)}
-    )
+async def main(location: str, url: str) -> None:
+    """`location`: a SQLite file, or a postgresql:// URL."""
+    config = make_config("", Path(location))
+    if location.startswith("postgresql://"):
+        config = make_config("", Path("unused.db"))
+        config = dataclasses.replace(
+            config, storage=dataclasses.replace(config.storage, url=location)
+        )
+    app = PalauteApp(config, channels={"telegram": HttpRecorderChannel(url)})
     await app.run_until_signal()
 
 

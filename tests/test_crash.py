@@ -39,23 +39,23 @@ async def _recorder() -> tuple[web.AppRunner, str, list[dict[str, str]]]:
     return runner, f"{url}/send", received
 
 
-async def _spawn(db_path: Path, url: str) -> asyncio.subprocess.Process:
+async def _spawn(location: str, url: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.crash_worker", str(db_path), url,
+        sys.executable, "-m", "tests.crash_worker", location, url,
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
 
 
-async def test_sigkill_mid_batch_loses_nothing(db_path: Path) -> None:
-    store = await Store.open(db_path)
+async def test_sigkill_mid_batch_loses_nothing(database_location: str) -> None:
+    store = await Store.open(database_location)
     triggers = trigger_service(store, ANY_TIME, SystemClock(), channels=["telegram"])
     for n in range(RECIPIENTS):
         await triggers.trigger(TriggerRequest("csat", ContactSpec("telegram", str(10_000 + n))))
     await store.close()
     runner, url, received = await _recorder()
     try:
-        worker = await _spawn(db_path, url)
+        worker = await _spawn(database_location, url)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
         while len(received) < RECIPIENTS // 3 and loop.time() < deadline:
@@ -64,7 +64,7 @@ async def test_sigkill_mid_batch_loses_nothing(db_path: Path) -> None:
         await worker.wait()
         killed_at = len(received)
         assert 0 < killed_at < RECIPIENTS, f"the kill should land mid-batch, {killed_at} were sent"
-        worker = await _spawn(db_path, url)
+        worker = await _spawn(database_location, url)
         while len({m["chat"] for m in received}) < RECIPIENTS and loop.time() < deadline + 30:
             await asyncio.sleep(0.05)
         worker.send_signal(signal.SIGTERM)
@@ -77,7 +77,7 @@ async def test_sigkill_mid_batch_loses_nothing(db_path: Path) -> None:
     # At most one duplicate per message in flight at the kill (the dispatcher has at most 64).
     assert duplicates <= 64, duplicates
     print(f"killed after {killed_at} sends; {duplicates} duplicate(s) after restart")
-    store = await Store.open(db_path)
+    store = await Store.open(database_location)
     counts = await store.outbox.counts()
     await store.close()
     assert counts == {"sent": RECIPIENTS}

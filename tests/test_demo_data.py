@@ -17,7 +17,7 @@ from storage.store import Store
 NOW = 1_790_000_000.0
 
 
-async def test_demo_data_fills_every_report(store: Store) -> None:
+async def test_demo_data_fills_every_report(store: Store, tmp_path: Path) -> None:
     surveys = builtin_surveys()
     stats = await fill_demo(store, surveys, now=NOW, days=60, contacts=120, seed=7)
     assert stats.contacts == 120 and stats.invitations > 200
@@ -45,8 +45,8 @@ async def test_demo_data_fills_every_report(store: Store) -> None:
     assert nps["Kamppi"] is not None and nps["Itis"] is not None and nps["Kamppi"] > nps["Itis"]
     unresolved = await store.followups.count_unresolved()
     assert 0 < unresolved < stats.followups  # some still open, most closed
-    # The same seed writes the same data.
-    other = await Store.open(Path(store.database.path).with_name("again.db"))
+    # The same seed writes the same data (into a SQLite file, whichever backend `store` is).
+    other = await Store.open(tmp_path / "again.db")
     try:
         again = await fill_demo(other, surveys, now=NOW, days=60, contacts=120, seed=7)
         assert again == stats

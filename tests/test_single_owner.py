@@ -67,24 +67,20 @@ async def test_two_ticks_on_one_database_queue_each_invitation_once(db_path: Pat
     assert sum(started) == 150, f"the ticks reported {started} started"
 
 
-async def test_a_lease_lapses_when_its_holder_stops_its_heartbeat(db_path: Path) -> None:
-    store = await Store.open(db_path)
-    try:
-        elsewhere = RunLease(store.database)
-        elsewhere.host = "the-other-server"  # its process cannot be looked up from here
-        await elsewhere.acquire(now=1000.0)
-        assert await elsewhere.heartbeat(now=1005.0)
-        here = RunLease(store.database)
-        with pytest.raises(DatabaseInUse) as refused:
-            await here.acquire(now=1005.0 + LEASE_SECONDS - 1)
-        assert str(db_path) in str(refused.value)
-        assert f"pid {os.getpid()} on the-other-server" in str(refused.value)
-        await here.acquire(now=1005.0 + LEASE_SECONDS)  # no heartbeat for LEASE_SECONDS
-        assert not await elsewhere.heartbeat(now=1021.0), "the old holder must learn it lost it"
-        await here.release()
-        await elsewhere.acquire(now=1022.0)  # released: free at once
-    finally:
-        await store.close()
+async def test_a_lease_lapses_when_its_holder_stops_its_heartbeat(store: Store) -> None:
+    elsewhere = RunLease(store.database)
+    elsewhere.host = "the-other-server"  # its process cannot be looked up from here
+    await elsewhere.acquire(now=1000.0)
+    assert await elsewhere.heartbeat(now=1005.0)
+    here = RunLease(store.database)
+    with pytest.raises(DatabaseInUse) as refused:
+        await here.acquire(now=1005.0 + LEASE_SECONDS - 1)
+    assert store.database.path in str(refused.value)
+    assert f"pid {os.getpid()} on the-other-server" in str(refused.value)
+    await here.acquire(now=1005.0 + LEASE_SECONDS)  # no heartbeat for LEASE_SECONDS
+    assert not await elsewhere.heartbeat(now=1021.0), "the old holder must learn it lost it"
+    await here.release()
+    await elsewhere.acquire(now=1022.0)  # released: free at once
 
 
 async def _run_second(config: Path, fake: FakeTelegram) -> tuple[int, list[str]]:

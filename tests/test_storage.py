@@ -168,7 +168,8 @@ async def test_linking_a_ref_moves_its_touchpoints_to_the_chat(store: Store) -> 
     assert [(i.contact_id, i.channel) for i in due] == [(chat_id, "telegram")]
 
 
-async def test_score_queries_use_indexes(store: Store) -> None:
+async def test_score_queries_use_indexes(sqlite_store: Store) -> None:
+    store = sqlite_store
     for by in (None, "touchpoint", "channel", "property:store"):
         plan = " | ".join(await store.database.query_plan(store.reports.score_sql(by), (0, NOW)))
         assert "SCAN a " not in plan + " " and "SCAN answers" not in plan, plan

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.channels import registry
-from bot.commands.base import AddConfig
+from bot.commands.base import EXIT_FAILURE, AddConfig
 from bot.config import Config
 from bot.durations import format_duration
 from conversations.questions import Question, QuestionKind
+from storage.backends import describe_location, open_database
+from storage.database import StorageError, migrations
+from storage.postgresql.migrations import postgresql_migrations
 
 
 def add_check_parser(commands: Any, add_config: AddConfig) -> None:
@@ -22,7 +26,8 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     out = sys.stdout
     source = str(config.source) if config.source else "built-in defaults (no config file)"
     print(f"Config: {source}: OK", file=out)
-    print(f"Database: {config.storage.path}", file=out)
+    database, reachable = await _describe_database(config)
+    print(f"Database: {database}", file=out)
     print(
         f"HTTP server: {config.server.host}:{config.server.port} ({config.server.base_url})",
         file=out,
@@ -98,7 +103,37 @@ async def cmd_check(args: argparse.Namespace, config: Config) -> int:
     print(f"Reports: {targets}; {summary}", file=out)
     for warning in config.missing_secrets:
         print(f"Warning: {warning} (palaute run refuses to start without it)", file=out)
-    return 0
+    return 0 if reachable else EXIT_FAILURE
+
+
+async def _describe_database(config: Config) -> tuple[str, bool]:
+    """Which backend is in use and whether palaute can open it; False when it cannot."""
+    storage = config.storage
+    unset = [w for w in config.missing_secrets if w.startswith("storage.url:")]
+    if unset:
+        return f"PostgreSQL ({unset[0]} here, so it was not tried)", True
+    where = describe_location(storage.location)
+    if storage.url is None and not Path(storage.path).exists():
+        return f"{where} (not made yet: `palaute migrate` or `palaute run` makes it)", True
+    try:
+        database = await open_database(storage.location, migrate=False)
+    except StorageError as error:
+        return f"{where}: cannot open it: {error}", False
+    try:
+        version = await database.schema_version()
+    except StorageError as error:
+        return f"{where}: cannot read it: {error}", False
+    finally:
+        await database.close()
+    newest = postgresql_migrations()[-1][0] if storage.url else migrations()[-1][0]
+    if version < newest:
+        state = f"schema version {version} of {newest} (`palaute migrate` brings it up to date)"
+    elif version > newest:
+        state = f"schema version {version}, newer than this palaute knows ({newest})"
+    else:
+        state = f"schema version {version}, up to date"
+    opened = "connected" if storage.url else "opened"
+    return f"{where}: {opened}, {state}", version <= newest
 
 
 def _describe_alert(config: Config, question: Question) -> str:

@@ -37,7 +37,7 @@ async def cmd_demo_data(args: argparse.Namespace, config: Config) -> int:
     if args.days < 1 or args.contacts < 1:
         print("palaute demo-data: error: --days and --contacts must be 1 or more", file=sys.stderr)
         return 2
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         existing = await store.reports.count_answers()
         if existing and not args.force:

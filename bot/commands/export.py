@@ -149,7 +149,7 @@ async def cmd_export(args: argparse.Namespace, config: Config) -> int:
             file=sys.stderr,
         )
         return 2
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         with _output(args.output) as handle:
             await _write(store, args, handle)

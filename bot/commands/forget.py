@@ -31,7 +31,7 @@ async def cmd_forget(args: argparse.Namespace, config: Config) -> int:
     except TriggerError as error:
         print(f"palaute forget: error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         # The running palaute sends the edits and events queued here (its outbox is shared).
         service = erasure_service(store, config, SystemClock(), wake=lambda: None)

@@ -111,7 +111,7 @@ async def cmd_import(args: argparse.Namespace, config: Config) -> int:
             file=sys.stderr,
         )
         return 1
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         keys = list(plan.responses)
         existing = await store.imports.existing(keys)

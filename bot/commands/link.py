@@ -71,7 +71,7 @@ def add_link_parser(
 
 
 async def build_link(args: argparse.Namespace, config: Config) -> str:
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         # Sign with the key the server uses: from the config, else the one kept in its database.
         secret = config.server.secret_key or await store.settings.get_or_create_secret(

@@ -66,7 +66,7 @@ async def cmd_report(args: argparse.Namespace, config: Config) -> int:
     zone = ZoneInfo(config.team.timezone)
     now = SystemClock().now()
     as_of = live_as_of(now, config.team.timezone) if args.through == "today" else now
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         try:
             reports = [

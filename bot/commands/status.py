@@ -18,7 +18,7 @@ def add_status_parser(commands: Any, add_config: AddConfig) -> None:
 
 
 async def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         invitations = await store.invitations.counts_by_state()
         outbox = await store.outbox.counts()

@@ -83,7 +83,7 @@ async def cmd_trigger(args: argparse.Namespace, config: Config) -> int:
     from bot.tokens import TokenSigner
 
     properties = _properties(args.property)
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         service = trigger_service(store, config, SystemClock())
         secret = config.server.secret_key or await store.settings.get_or_create_secret(

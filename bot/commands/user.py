@@ -157,7 +157,7 @@ async def _run(args: argparse.Namespace, config: Config, store: Store) -> str:
 
 
 async def cmd_user(args: argparse.Namespace, config: Config) -> int:
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.location)
     try:
         print(await _run(args, config, store))
     except UserError as error:

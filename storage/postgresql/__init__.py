@@ -1,0 +1,1 @@
+"""The PostgreSQL backend (asyncpg): chosen by a `postgresql://` URL in `[storage] url`."""
