@@ -10,6 +10,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.module_graph import circles, import_graph
+
 ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 CHANNELS = BOT / "channels"
@@ -95,3 +97,13 @@ def test_the_checks_see_imports_of_every_form() -> None:
     assert "bot.channels.intake.DurableInbox" in set(
         imported_modules(CHANNELS / "slack" / "inbox.py")
     )
+
+
+def test_the_import_graph_of_bot_has_no_circle() -> None:
+    """Config reads the channel registry; the adapters use what config serves: a spec names
+    its adapter (`imported(...)`) so that no circle closes through them."""
+    assert circles(import_graph()) == []
+
+
+def test_a_circle_is_seen() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

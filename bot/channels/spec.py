@@ -7,6 +7,7 @@ and one line there (see "How to add a channel" in docs/architecture.md).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,24 @@ class ConfigSection:
     (configured ones and survey names) with their fixed properties (WhatsApp's templates)."""
 
 
+def imported(reference: str) -> Callable[..., Any]:
+    """The function named `"package.module:name"`, imported when it is first called.
+
+    A spec names its adapter and its organizer commands this way instead of importing them.
+    Config loading reads every spec, and the adapters use what config loading serves (they
+    take answers, call the organizer's service): an import would close the circle
+    config → registry → adapter → config. It also leaves the platform libraries
+    (python-telegram-bot, slack-bolt, pywa) unloaded until their channel is built.
+    """
+    module_name, _, name = reference.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module_name), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = reference
+    return call
+
+
 @dataclass(frozen=True)
 class ChannelSpec:
     name: str
@@ -83,7 +102,7 @@ class ChannelSpec:
     """As the organizer knows it, for messages ("Telegram")."""
     address: AddressFormat
     build: Callable[[ChannelContext], Channel]
-    """The adapter, from its narrow context (imports its platform library only when called)."""
+    """The adapter, from its narrow context: `imported("bot.channels.<name>.channel:build")`."""
     section: ConfigSection | None = None
     """None: nothing to configure, and the channel is always on (web)."""
     pushes_prompts: bool = True

@@ -406,3 +406,8 @@ class SlackChannel(Channel):
                 text=fallback_text(message.text),
                 blocks=team_blocks(message),
             )
+
+
+def build(context: ChannelContext) -> SlackChannel:
+    """The adapter as the app builds it (named by the spec: bot/channels/slack/spec.py)."""
+    return SlackChannel(context.settings, context)

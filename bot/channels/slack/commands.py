@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
+from bot.channels.base import Channel
 from bot.channels.slack.blocks import escape_mrkdwn
 from bot.channels.slack.channel import COMMAND, SlackChannel
 from bot.channels.slack.errors import SLACK_UNAVAILABLE
@@ -414,3 +415,9 @@ class OrganizerCommands:
                 "Touchpoints: " + ", ".join(code(t) for t in self.organizer.touchpoints()),
             ]
         return "\n".join(lines)
+
+
+def register(channel: Channel, organizer: Organizer) -> None:
+    """`/palaute send|scores|help` for `[slack] admins` (named by the spec: slack/spec.py)."""
+    assert isinstance(channel, SlackChannel)
+    OrganizerCommands(organizer, channel).register(channel.bolt)

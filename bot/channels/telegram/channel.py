@@ -459,3 +459,8 @@ def _reply_parameters(thread_ref: str | None) -> ReplyParameters | None:
     if not message_id.isdigit():
         return None
     return ReplyParameters(int(message_id), allow_sending_without_reply=True)
+
+
+def build(context: ChannelContext) -> TelegramChannel:
+    """The adapter as the app builds it (named by the spec: bot/channels/telegram/spec.py)."""
+    return TelegramChannel(context.settings, context)

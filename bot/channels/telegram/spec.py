@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.channels.base import Channel
 from bot.channels.capacity import TELEGRAM
-from bot.channels.context import ChannelContext
-from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection
+from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection, imported
 from bot.channels.telegram.links import start_link
 from bot.channels.telegram.settings import KEYS, TelegramConfig, describe_pace, settings
 
@@ -21,11 +19,6 @@ def _chat_id_problem(address: str) -> str | None:
         return None
     return f'a Telegram chat id is a number, not "{address}"'
 
-
-def _build(context: ChannelContext) -> Channel:
-    from bot.channels.telegram.channel import TelegramChannel
-
-    return TelegramChannel(context.settings, context)
 
 
 def _start_link(config: TelegramConfig, payload: str) -> str | None:
@@ -40,7 +33,7 @@ SPEC = ChannelSpec(
     name="telegram",
     title="Telegram",
     address=AddressFormat("CHAT_ID", "CHAT_ID", _chat_id_problem, team="CHAT_ID"),
-    build=_build,
+    build=imported("bot.channels.telegram.channel:build"),
     section=ConfigSection(KEYS, settings, label=_label, details=describe_pace),
     uses_intake=True,
     capacity=TELEGRAM,

@@ -64,3 +64,8 @@ class WebChannel(Channel):
         if self.context.answers is None:
             raise RuntimeError("the web channel needs palaute's answer services")
         return self.context.answers()
+
+
+def build(context: ChannelContext) -> WebChannel:
+    """The adapter as the app builds it (named by the spec: bot/channels/web/spec.py)."""
+    return WebChannel(context)

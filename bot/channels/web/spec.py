@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from bot.channels.base import Channel
-from bot.channels.context import ChannelContext
-from bot.channels.spec import AddressFormat, ChannelSpec
-
-
-def _build(context: ChannelContext) -> Channel:
-    from bot.channels.web.channel import WebChannel
-
-    return WebChannel(context)
-
+from bot.channels.spec import AddressFormat, ChannelSpec, imported
 
 SPEC = ChannelSpec(
     name="web",
     title="the web",
     address=AddressFormat("EMAIL_OR_PHONE", '"EMAIL_OR_PHONE"'),
-    build=_build,
+    build=imported("bot.channels.web.channel:build"),
     pushes_prompts=False,
 )

@@ -586,3 +586,8 @@ def pacing(config: WhatsAppConfig) -> Limits:
         per_chat_burst=pace.per_user_burst,
         edits_in_global=False,
     )
+
+
+def build(context: ChannelContext) -> WhatsAppChannel:
+    """The adapter as the app builds it (named by the spec: bot/channels/whatsapp/spec.py)."""
+    return WhatsAppChannel(context.settings, context)
