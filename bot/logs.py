@@ -27,9 +27,12 @@ LIBRARIES = frozenset(
      "asyncio", "jinja2", "PIL", "matplotlib", "hpack", "urllib3", "websockets"}
 )  # fmt: skip
 """Loggers whose DEBUG lines may carry what palaute sends and receives."""
-_SURVEY_PATH = re.compile(r"(/s/)(?!s-[A-Za-z0-9_]{1,40}-[A-Za-z0-9_-]{16}\b)[A-Za-z0-9_\-.~%]+")
+_SURVEY_PATH = re.compile(
+    r"(/s/)(?!s-[A-Za-z0-9_]{1,40}-[A-Za-z0-9_-]{16}(?![A-Za-z0-9_\-.~%]))[A-Za-z0-9_\-.~%]+"
+)
 """A personal survey link's token; an open survey's (`s-<touchpoint>-<signature>`, printed on
-posters and logged at start as the demo link) is public and stays."""
+posters and logged at start as the demo link) is public and stays, also when its signature
+ends in "-" (where `\b` would not end it)."""
 _SURVEY_QUERY = re.compile(r"(/s/[^\s?\"']*\?)[^\s\"']+")
 """A survey link's query: `?p=` carries the properties it was made with."""
 

@@ -296,6 +296,7 @@ def test_library_debug_lines_keep_what_happened_but_not_the_data() -> None:
     assert "eyJwaG9uZSI6" not in lines  # the link's properties
     assert "executing" not in lines  # aiosqlite's per-query lines are off
     assert "/s/s-nps-AbCdEfGhIjKlMnOp" in lines  # an open survey's link is public
+    assert "/s/s-nps-XH7Mrn7Xx0OlbQm- " in lines  # also when its signature ends in "-"
     for value in (LIBRARY_TOKEN, COMMENT, SLACK_EMAIL):
         assert value not in lines
 
@@ -319,3 +320,4 @@ def _log_a_few_library_lines() -> None:
     )
     logging.getLogger("bot.answers.surveys").info("opened https://palaute.example/s/%s", token)
     logging.getLogger("bot.http").info("demo: https://palaute.example/s/s-nps-AbCdEfGhIjKlMnOp")
+    logging.getLogger("bot.http").info("demo: http://localhost:8080/s/s-nps-XH7Mrn7Xx0OlbQm- (a)")
