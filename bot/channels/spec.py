@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.capacity import MessageCapacity
+from bot.channels.texts import ChannelTexts
 from bot.config_schema import ConfigReader, Key, Scope
 from storage.addresses import normalize_address
 
@@ -96,6 +97,9 @@ class ChannelSpec:
     """Registers the organizers' commands (e.g. Slack's `/palaute send`) on a built adapter,
     given palaute's organizer service (bot/team/organizer.py). A team message is rendered by the
     adapter's `send_team`/`edit_team` from its channel-neutral `TeamDocument`."""
+    texts: ChannelTexts | None = None
+    """The channel's own wording (bot/channels/<name>/texts.py) of what core code sends, by the
+    engine's keys ("stopped": how to turn surveys back on here); None: the engine's as is."""
     start_link: Callable[[Any, str], str | None] | None = None
     """A link that opens a chat with palaute carrying a start payload, from the settings alone
     (`palaute link` without a running bot); None when the platform has no such links."""

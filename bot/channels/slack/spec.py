@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from bot.channels.base import Channel
 from bot.channels.context import ChannelContext
 from bot.channels.slack.settings import SLACK_KEYS, check_mode, settings
+from bot.channels.slack.texts import TEXTS
 from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection
 
 if TYPE_CHECKING:
@@ -40,4 +41,5 @@ SPEC = ChannelSpec(
     section=ConfigSection(SLACK_KEYS, settings, check=check_mode, label=_label),
     uses_intake=True,
     organizer_commands=_organizer_commands,
+    texts=TEXTS,
 )

@@ -11,6 +11,7 @@ from bot.channels.context import ChannelContext
 from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection
 from bot.channels.telegram.links import start_link
 from bot.channels.telegram.settings import KEYS, TelegramConfig, describe_pace, settings
+from bot.channels.telegram.texts import TEXTS
 
 _CHAT_ID = re.compile(r"-?[0-9]{1,20}")
 """A Telegram chat id: ASCII digits ("²", "١٢٣" and "--5" pass str.isdigit() but not int())."""
@@ -45,4 +46,5 @@ SPEC = ChannelSpec(
     uses_intake=True,
     capacity=TELEGRAM,
     start_link=_start_link,
+    texts=TEXTS,
 )

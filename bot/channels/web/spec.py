@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.channels.base import Channel
 from bot.channels.context import ChannelContext
 from bot.channels.spec import AddressFormat, ChannelSpec
+from bot.channels.web.texts import TEXTS
 
 
 def _build(context: ChannelContext) -> Channel:
@@ -19,4 +20,5 @@ SPEC = ChannelSpec(
     address=AddressFormat("EMAIL_OR_PHONE", '"EMAIL_OR_PHONE"'),
     build=_build,
     pushes_prompts=False,
+    texts=TEXTS,
 )
