@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from random import Random
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.capacity import MessageCapacity
@@ -77,6 +78,18 @@ class ConfigSection:
 
 
 @dataclass(frozen=True)
+class DemoContacts:
+    """How `palaute demo-data` (bot/demo.py) makes up this channel's customers."""
+
+    share: int
+    """This channel's weight among the channels' made-up contacts."""
+    answer_rate: float
+    """The share of its invitations that are answered."""
+    address: Callable[[Random, int], str]
+    """A made-up address, from the demo's random source and the contact's number."""
+
+
+@dataclass(frozen=True)
 class ChannelSpec:
     name: str
     """As in addresses (`telegram:123`), the config section and the database."""
@@ -100,6 +113,8 @@ class ChannelSpec:
     texts: ChannelTexts | None = None
     """The channel's own wording (bot/channels/<name>/texts.py) of what core code sends, by the
     engine's keys ("stopped": how to turn surveys back on here); None: the engine's as is."""
+    demo: DemoContacts | None = None
+    """Made-up customers on this channel for `palaute demo-data`; None: the demo has none."""
     start_link: Callable[[Any, str], str | None] | None = None
     """A link that opens a chat with palaute carrying a start payload, from the settings alone
     (`palaute link` without a running bot); None when the platform has no such links."""

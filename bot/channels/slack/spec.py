@@ -8,7 +8,7 @@ from bot.channels.base import Channel
 from bot.channels.context import ChannelContext
 from bot.channels.slack.settings import SLACK_KEYS, check_mode, settings
 from bot.channels.slack.texts import TEXTS
-from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection
+from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection, DemoContacts
 
 if TYPE_CHECKING:
     from bot.team.organizer import Organizer
@@ -42,4 +42,5 @@ SPEC = ChannelSpec(
     uses_intake=True,
     organizer_commands=_organizer_commands,
     texts=TEXTS,
+    demo=DemoContacts(30, 0.63, lambda rng, index: f"U{rng.randrange(16**9, 16**10):X}"),
 )

@@ -8,7 +8,7 @@ from typing import Any
 from bot.channels.base import Channel
 from bot.channels.capacity import TELEGRAM
 from bot.channels.context import ChannelContext
-from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection
+from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection, DemoContacts
 from bot.channels.telegram.links import start_link
 from bot.channels.telegram.settings import KEYS, TelegramConfig, describe_pace, settings
 from bot.channels.telegram.texts import TEXTS
@@ -47,4 +47,5 @@ SPEC = ChannelSpec(
     capacity=TELEGRAM,
     start_link=_start_link,
     texts=TEXTS,
+    demo=DemoContacts(55, 0.72, lambda rng, index: str(rng.randrange(10**8, 10**10))),
 )

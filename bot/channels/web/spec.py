@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.channels.base import Channel
 from bot.channels.context import ChannelContext
-from bot.channels.spec import AddressFormat, ChannelSpec
+from bot.channels.spec import AddressFormat, ChannelSpec, DemoContacts
 from bot.channels.web.texts import TEXTS
 
 
@@ -21,4 +21,5 @@ SPEC = ChannelSpec(
     build=_build,
     pushes_prompts=False,
     texts=TEXTS,
+    demo=DemoContacts(15, 0.45, lambda rng, index: f"visitor-{index}"),
 )
