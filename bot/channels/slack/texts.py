@@ -1,8 +1,5 @@
 """Slack's own wording, in English and Finnish: its commands are typed `/palaute …`, and
-its prompts have a menu and a thread to answer in.
-
-A key not here is the engine's (conversations/texts/), as `ChannelTexts` looks it up.
-"""
+its prompts have a menu and a thread to answer in."""
 
 from bot.channels.texts import ChannelTexts
 

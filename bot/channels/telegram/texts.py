@@ -1,7 +1,4 @@
-"""Telegram's own wording, in English and Finnish: the bot's command menu (`setMyCommands`).
-
-A key not here is the engine's (conversations/texts/), as `ChannelTexts` looks it up.
-"""
+"""Telegram's own wording, in English and Finnish: the bot's command menu (`setMyCommands`)."""
 
 from bot.channels.texts import ChannelTexts
 

@@ -1,7 +1,4 @@
-"""The web survey pages' own wording, in English and Finnish (the Jinja templates' `t()`).
-
-A key not here is the engine's (conversations/texts/), as `ChannelTexts` looks it up.
-"""
+"""The web survey pages' own wording, in English and Finnish (the Jinja templates' `t()`)."""
 
 from bot.channels.texts import ChannelTexts
 

@@ -1,8 +1,5 @@
 """WhatsApp's own wording, in English and Finnish: commands are plain words (STOP, START),
-and a question with too many options for buttons is answered by typing.
-
-A key not here is the engine's (conversations/texts/), as `ChannelTexts` looks it up.
-"""
+and a question with too many options for buttons is answered by typing."""
 
 from bot.channels.texts import ChannelTexts
 
