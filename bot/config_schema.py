@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.durations import parse_clock, parse_duration
@@ -96,6 +96,8 @@ class ConfigReader(TableReader):
 
 Read = Callable[[ConfigReader, Any, str, Any], Any]
 """(reader, the value as written or None, its key path, the default) → the value to use."""
+T = TypeVar("T")
+
 Check = Callable[[ConfigReader, Any, str, Scope], Any]
 """(reader, the value read, its key path, scope) → the value to keep (or `ABANDON`)."""
 
@@ -157,6 +159,32 @@ def secret(name: str, *, required: bool = False, check: Check | None = None) -> 
         return (found or "") if required else found
 
     return Key(name, read, check=check, secret=True)
+
+
+def within(low: float, high: float, problem: str, *, above_low: bool = False) -> Check:
+    """A check that a number lies from `low` to `high` (above `low` when `above_low`), else
+    `problem` at its key and the default in its place."""
+
+    def check(reader: ConfigReader, number: Any, path: str, scope: Scope) -> Any:
+        if not (low < number if above_low else low <= number) or not number <= high:
+            reader.problem(path, problem)
+            return USE_DEFAULT
+        return number
+
+    return check
+
+
+def with_nested(
+    settings: Callable[..., T], name: str, nested: Callable[..., Any], keys: Sequence[Key]
+) -> Callable[[dict[str, Any]], T]:
+    """A section's settings whose field `name` is `nested(...)` of `keys`: keys written in the
+    section itself that its settings hold apart (a channel's pace)."""
+
+    def build(values: dict[str, Any]) -> T:
+        held_apart = nested(**{key.name: values.pop(key.name) for key in keys})
+        return settings(**values, **{name: held_apart})
+
+    return build
 
 
 def names(keys: Sequence[Key]) -> set[str]:

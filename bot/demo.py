@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.channels import registry
 from conversations.questions import AnswerValue, QuestionKind
 from conversations.survey import Survey
 from storage.invitations import NewInvitation
@@ -154,14 +155,14 @@ async def fill_demo(
     stats = DemoStats()
     start = now - days * DAY
     people: list[tuple[int, str, str]] = []
+    kinds = {spec.name: spec.demo for spec in registry.specs() if spec.demo is not None}
+    channels = sorted(kinds, key=lambda name: -kinds[name].share)  # the same seed, the same data
     async with store.database.transaction() as connection:
         for index in range(contacts):
-            channel = rng.choices(["telegram", "slack", "web"], weights=(55, 30, 15))[0]
-            address = {
-                "telegram": str(rng.randrange(10**8, 10**10)),
-                "slack": f"U{rng.randrange(16**9, 16**10):X}",
-                "web": f"visitor-{index}",
-            }[channel]
+            channel = rng.choices(channels, weights=[kinds[c].share for c in channels])[0]
+            # Every channel makes up an address, in share order, and one is used: the random
+            # draws stay as they were, so a seed keeps writing the same demo data.
+            address = {c: kinds[c].address(rng, index) for c in channels}[channel]
             language = "fi" if rng.random() < 0.7 else "en"
             name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_INITIALS)}."
             contact_id = await store.contacts.ensure(
@@ -201,7 +202,7 @@ async def fill_demo(
             stats.invitations += 1
             sent.append((invitation_id, sent_at))
             stats.by_survey[survey_id] = stats.by_survey.get(survey_id, 0) + 1
-            answer_rate = {"telegram": 0.72, "slack": 0.63, "web": 0.45}[channel]
+            answer_rate = kinds[channel].answer_rate
             answered_at = sent_at + rng.expovariate(1 / 1800)
             if rng.random() > answer_rate or answered_at >= now:
                 if now - sent_at > 7 * DAY:

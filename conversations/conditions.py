@@ -5,7 +5,7 @@ asked, based on the answers given so far::
 
     when = "nps <= 6"
     when = "nps >= 9 and reason != 'price'"
-    when = "channel in ['telegram', 'slack'] or not (csat > 3)"
+    when = "plan in ['basic', 'pro'] or not (csat > 3)"
     when = "would_return == true"
 
 The text is parsed by a hand-written tokenizer and recursive-descent parser;

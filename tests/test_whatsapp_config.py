@@ -167,3 +167,19 @@ def test_a_csv_of_whatsapp_numbers_is_read_in_e164_and_a_bad_row_named(tmp_path:
         _csv_requests(bad, "nps", {}, again=False)
     assert str(raised.value).startswith(f"{bad}:3: contact:")
     assert "has no country code" in str(raised.value)
+
+
+def test_a_pace_that_is_not_a_positive_number_is_named_with_its_line() -> None:
+    written = GOOD.replace(
+        'verify_token = "${WA_VERIFY}"',
+        'verify_token = "${WA_VERIFY}"\nmessages_per_second = 0\nper_user_burst = 100001',
+    )
+    with pytest.raises(ConfigError) as refused:
+        parse_config(written, environ=ENV)
+    lines = written.splitlines()
+    rate = lines.index("messages_per_second = 0") + 1
+    burst = lines.index("per_user_burst = 100001") + 1
+    assert refused.value.lines == [
+        f"<config>:{rate}: whatsapp.messages_per_second: must be a number above 0",
+        f"<config>:{burst}: whatsapp.per_user_burst: must be a number above 0",
+    ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.answers.surveys import OPT_OUT_PAYLOAD, SurveyService, parse_answer_payload
 from bot.channels.base import Incoming, IncomingKind
+from bot.channels.registry import channel_text
 from bot.clock import Clock
 from bot.config import DefaultsConfig
 from bot.delivery.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
@@ -16,7 +17,7 @@ from bot.team.followups import FollowupService
 from bot.team.relay import ReplyRelay
 from bot.tokens import InvalidToken, TokenKind, TokenSigner, decode_id
 from conversations.localization import normalize_language
-from conversations.texts import channel_text, text
+from conversations.texts import text
 from storage.audiences import AudienceRepository
 from storage.contacts import ContactRepository
 from storage.invitations import InvitationRepository

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.channels import slack, telegram, web, whatsapp
 from bot.channels.capacity import MessageCapacity
 from bot.channels.spec import ChannelSpec
+from conversations import texts as engine_texts
 
 BUILT_IN: tuple[ChannelSpec, ...] = (
     web.SPEC,
@@ -64,3 +65,11 @@ def contact_forms() -> list[str]:
     """How a contact is written on each channel, pushing channels first: `telegram:CHAT_ID`."""
     ordered = sorted(_specs.values(), key=lambda spec: not spec.pushes_prompts)
     return [f"{spec.name}:{spec.address.contact}" for spec in ordered]
+
+
+def channel_text(key: str, channel: str, language: str | None, **params: object) -> str:
+    """`key` as `channel` words it (Slack's "stopped" names `/palaute start`), else the engine's."""
+    spec = _specs.get(channel)
+    if spec is None or spec.texts is None:
+        return engine_texts.text(key, language, **params)
+    return spec.texts.text(key, language, **params)

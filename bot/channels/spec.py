@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from random import Random
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.capacity import MessageCapacity
+from bot.channels.texts import ChannelTexts
 from bot.config_schema import ConfigReader, Key, Scope
 from storage.addresses import normalize_address
 
@@ -95,6 +97,18 @@ def imported(reference: str) -> Callable[..., Any]:
 
 
 @dataclass(frozen=True)
+class DemoContacts:
+    """How `palaute demo-data` (bot/demo.py) makes up this channel's customers."""
+
+    share: int
+    """This channel's weight among the channels' made-up contacts."""
+    answer_rate: float
+    """The share of its invitations that are answered."""
+    address: Callable[[Random, int], str]
+    """A made-up address, from the demo's random source and the contact's number."""
+
+
+@dataclass(frozen=True)
 class ChannelSpec:
     name: str
     """As in addresses (`telegram:123`), the config section and the database."""
@@ -115,6 +129,11 @@ class ChannelSpec:
     """Registers the organizers' commands (e.g. Slack's `/palaute send`) on a built adapter,
     given palaute's organizer service (bot/team/organizer.py). A team message is rendered by the
     adapter's `send_team`/`edit_team` from its channel-neutral `TeamDocument`."""
+    texts: ChannelTexts | None = None
+    """The channel's own wording (bot/channels/<name>/texts.py) of what core code sends, by the
+    engine's keys ("stopped": how to turn surveys back on here); None: the engine's as is."""
+    demo: DemoContacts | None = None
+    """Made-up customers on this channel for `palaute demo-data`; None: the demo has none."""
     start_link: Callable[[Any, str], str | None] | None = None
     """A link that opens a chat with palaute carrying a start payload, from the settings alone
     (`palaute link` without a running bot); None when the platform has no such links."""

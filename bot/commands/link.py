@@ -22,6 +22,10 @@ from bot.tokens import TokenKind, TokenSigner, encode_id
 from storage.store import Store
 
 EXIT_USAGE = 2
+# Named here, not read from the registry: `--join` and `--ref` make Telegram deep links
+# (t.me/<bot>?start=<signed token>, bot/channels/telegram/links.py), whose tokens only the
+# Telegram adapter redeems; the flags, their help and errors are about Telegram, and a channel
+# with chat links of its own would get flags of its own. Survey links are the web channel's.
 CHAT = "telegram"
 """The channel whose links open a chat (`--join`, `--ref`, `--channel telegram`)."""
 NO_CHAT_LINKS = "set [telegram] bot_username in the config to make Telegram links"

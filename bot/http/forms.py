@@ -26,13 +26,11 @@ async def read_form(request: web.Request) -> FormData:
     try:
         return await request.post()
     except UnicodeDecodeError as error:
-        raise UnreadableForm(
-            "web_form_not_utf8", f"the form is not UTF-8 ({error.reason})"
-        ) from None
+        raise UnreadableForm("form_not_utf8", f"the form is not UTF-8 ({error.reason})") from None
     except LookupError:
         charset = (request.charset or "")[:40]
         raise UnreadableForm(
-            "web_form_charset", f"the form's charset {charset!r} is unknown", charset=charset
+            "form_charset", f"the form's charset {charset!r} is unknown", charset=charset
         ) from None
     except (ValueError, HttpProcessingError) as error:  # a multipart body without its boundary
-        raise UnreadableForm("web_form_expired", f"the body is not a form ({error})") from None
+        raise UnreadableForm("form_expired", f"the body is not a form ({error})") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,14 @@ def environment() -> Environment:
     )
 
 
-def render(template: str, language: str, **context: Any) -> str:
+def render(
+    template: str, language: str, *, texts: Callable[..., str] = text, **context: Any
+) -> str:
+    """The template with `t(key)`: `texts` in `language` (a channel's pages pass their own)."""
     return (
         environment()
         .get_template(template)
-        .render(language=language, t=partial(text, language=language), **context)
+        .render(language=language, t=partial(texts, language=language), **context)
     )
 
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 
 from bot.texts import en, fi
 from conversations import texts as engine_texts
-from conversations.localization import normalize_language
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": en.TEXTS, "fi": fi.TEXTS}
 
@@ -20,6 +19,4 @@ def text(key: str, language: str | None, **params: object) -> str:
     """A fixed text in the given language (English when the language is unknown)."""
     if key not in en.TEXTS:
         return engine_texts.text(key, language, **params)
-    catalog = CATALOGS.get(normalize_language(language) or "en", en.TEXTS)
-    template = catalog.get(key) or en.TEXTS[key]
-    return template.format(**params) if params else template
+    return engine_texts.from_catalogs(CATALOGS, key, language, **params)

@@ -23,6 +23,7 @@ from bot.channels.base import (
     temporary_failure,
 )
 from bot.channels.context import ChannelContext
+from bot.channels.lanes import Lanes
 from bot.tokens import same_secret
 from tests.parrot.settings import ParrotSettings
 
@@ -44,6 +45,7 @@ class ParrotChannel(Channel):
         self._session: aiohttp.ClientSession | None = None
         self._secret: str | None = None
         self._handling: set[asyncio.Task[None]] = set()
+        self._lanes = Lanes()
 
     def http_routes(self) -> list[web.AbstractRouteDef]:
         return [web.post(EVENTS_PATH, self._receive)]
@@ -85,7 +87,9 @@ class ParrotChannel(Channel):
 
     async def _handle(self, key: str, raw: str) -> None:
         try:
-            await self.deliver(_incoming(json.loads(raw)))
+            incoming = _incoming(json.loads(raw))
+            async with self._lanes.lane(incoming.address):  # one user's events in order
+                await self.deliver(incoming)
         except Exception as error:
             log.exception("Parrot event %s could not be handled", key)
             await self.inbox.failed(key, f"handling it failed: {error}")

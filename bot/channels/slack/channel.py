@@ -52,9 +52,9 @@ from bot.channels.slack.errors import (
 from bot.channels.slack.inbox import SlackInbox
 from bot.channels.slack.settings import SlackConfig
 from bot.channels.slack.team import team_blocks
+from bot.channels.slack.texts import TEXTS
 from bot.delivery.triggers import TriggerError, TriggerRequest
 from bot.team.document import TeamDocument
-from conversations import texts
 from conversations.localization import normalize_language
 
 log = logging.getLogger(__name__)
@@ -360,8 +360,8 @@ class SlackChannel(Channel):
         language = await self._language(address)
         if prompt.intro:
             await self._post(channel, prompt.intro, text_blocks(prompt.intro))
-        hint = texts.text("slack_reply_hint", language) if wants_words(prompt) else None
-        blocks = prompt_blocks(prompt, placeholder=texts.text("slack_choose", language), hint=hint)
+        hint = TEXTS.text("reply_hint", language) if wants_words(prompt) else None
+        blocks = prompt_blocks(prompt, placeholder=TEXTS.text("choose", language), hint=hint)
         return await self._post(channel, prompt.text, blocks)
 
     async def send_text(

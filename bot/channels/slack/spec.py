@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.channels.slack.settings import SLACK_KEYS, check_mode, settings
-from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection, imported
-
-if TYPE_CHECKING:
-    pass
-
+from bot.channels.slack.texts import TEXTS
+from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection, DemoContacts, imported
 
 
 def _label(config: Any) -> str:
@@ -24,4 +21,6 @@ SPEC = ChannelSpec(
     section=ConfigSection(SLACK_KEYS, settings, check=check_mode, label=_label),
     uses_intake=True,
     organizer_commands=imported("bot.channels.slack.commands:register"),
+    texts=TEXTS,
+    demo=DemoContacts(30, 0.63, lambda rng, index: f"U{rng.randrange(16**9, 16**10):X}"),
 )

@@ -60,12 +60,12 @@ from bot.channels.telegram.messages import (
 from bot.channels.telegram.request import AiohttpRequest
 from bot.channels.telegram.settings import TelegramConfig, TelegramPace
 from bot.channels.telegram.team import team_body
+from bot.channels.telegram.texts import TEXTS
 from bot.http.json_body import BadJson, parse_json
 from bot.logs import add_secret
 from bot.team.document import TeamDocument
 from bot.tokens import same_secret
 from conversations.localization import SUPPORTED_LANGUAGES
-from conversations.texts import text as localized
 from storage.settings import SettingsRepository
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ class TelegramChannel(Channel):
         scope = BotCommandScopeAllPrivateChats()
         try:
             for language in (None, *SUPPORTED_LANGUAGES):
-                commands = [BotCommand(c, localized(f"command_{c}", language)) for c in COMMANDS]
+                commands = [BotCommand(c, TEXTS.text(f"command_{c}", language)) for c in COMMANDS]
                 await bot.set_my_commands(commands, scope=scope, language_code=language)
         except TelegramError as error:
             log.warning("could not set the Telegram command menu: %s", error)

@@ -9,12 +9,13 @@ from typing import Any
 from bot.config_schema import (
     NUMBER,
     TEXT,
-    USE_DEFAULT,
     WHOLE,
     ConfigReader,
     Key,
     Scope,
     secret,
+    with_nested,
+    within,
 )
 
 
@@ -70,25 +71,11 @@ TELEGRAM_KEYS = (
 )
 
 
-def _rate_per_second(reader: ConfigReader, rate: Any, path: str, scope: Scope) -> Any:
-    if not 0 < rate <= 100_000:
-        reader.problem(path, "must be a number of messages a second above 0")
-        return USE_DEFAULT
-    return rate
-
-
-def _rate_per_minute(reader: ConfigReader, rate: Any, path: str, scope: Scope) -> Any:
-    if not 2 <= rate <= 6_000_000:
-        reader.problem(path, "must be a number of messages a minute, at least 2")
-        return USE_DEFAULT
-    return rate
-
-
-def _burst(reader: ConfigReader, burst: Any, path: str, scope: Scope) -> Any:
-    if not 1 <= burst <= 1000:
-        reader.problem(path, "must be a whole number of messages from 1 (no burst) to 1000")
-        return USE_DEFAULT
-    return burst
+_rate_per_second = within(
+    0, 100_000, "must be a number of messages a second above 0", above_low=True
+)
+_rate_per_minute = within(2, 6_000_000, "must be a number of messages a minute, at least 2")
+_burst = within(1, 1000, "must be a whole number of messages from 1 (no burst) to 1000")
 
 
 TELEGRAM_PACE_KEYS = (
@@ -104,9 +91,7 @@ TELEGRAM_PACE_KEYS = (
 KEYS = TELEGRAM_KEYS + TELEGRAM_PACE_KEYS
 
 
-def settings(values: dict[str, Any]) -> TelegramConfig:
-    pace = TelegramPace(**{key.name: values.pop(key.name) for key in TELEGRAM_PACE_KEYS})
-    return TelegramConfig(**values, pace=pace)
+settings = with_nested(TelegramConfig, "pace", TelegramPace, TELEGRAM_PACE_KEYS)
 
 
 def describe_pace(config: TelegramConfig) -> list[str]:

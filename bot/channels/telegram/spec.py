@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 from bot.channels.capacity import TELEGRAM
-from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection, imported
+from bot.channels.spec import AddressFormat, ChannelSpec, ConfigSection, DemoContacts, imported
 from bot.channels.telegram.links import start_link
 from bot.channels.telegram.settings import KEYS, TelegramConfig, describe_pace, settings
+from bot.channels.telegram.texts import TEXTS
 
 _CHAT_ID = re.compile(r"-?[0-9]{1,20}")
 """A Telegram chat id: ASCII digits ("²", "١٢٣" and "--5" pass str.isdigit() but not int())."""
@@ -18,7 +19,6 @@ def _chat_id_problem(address: str) -> str | None:
     if _CHAT_ID.fullmatch(address):
         return None
     return f'a Telegram chat id is a number, not "{address}"'
-
 
 
 def _start_link(config: TelegramConfig, payload: str) -> str | None:
@@ -38,4 +38,6 @@ SPEC = ChannelSpec(
     uses_intake=True,
     capacity=TELEGRAM,
     start_link=_start_link,
+    texts=TEXTS,
+    demo=DemoContacts(55, 0.72, lambda rng, index: str(rng.randrange(10**8, 10**10))),
 )

@@ -26,6 +26,7 @@ from bot.channels.web.responses import (
     Shown,
     WebResponses,
 )
+from bot.channels.web.texts import TEXTS
 from bot.channels.web.view import accepted_languages, survey_view
 from bot.clock import Clock
 from bot.config import LOGO_TYPES, OrganisationConfig
@@ -34,7 +35,7 @@ from bot.http.forms import FormData, UnreadableForm, read_form
 from bot.http.pages import STATIC_DIR, html_response, render
 from bot.tokens import TokenSigner
 from conversations.localization import pick_language
-from conversations.texts import CATALOGS, text
+from conversations.texts import CATALOGS
 from storage.database import StorageError
 
 if TYPE_CHECKING:
@@ -90,8 +91,8 @@ class SurveyPages:
         return self._notice(
             request,
             503,
-            "web_storage_title",
-            "web_storage_busy",
+            "storage_title",
+            "storage_busy",
             again=True,
             headers={"Retry-After": str(STORAGE_RETRY_SECONDS)},
         )
@@ -126,7 +127,7 @@ class SurveyPages:
             return self._notice(
                 request,
                 400,
-                "web_form_expired_title",
+                "form_expired_title",
                 error.text_key,
                 again=True,
                 params=error.params,
@@ -135,16 +136,12 @@ class SurveyPages:
         if browser_id is None or not self.browsers.csrf_valid(
             browser_id, csrf if isinstance(csrf, str) else None
         ):
-            return self._notice(
-                request, 403, "web_form_expired_title", "web_form_expired", again=True
-            )
+            return self._notice(request, 403, "form_expired_title", "form_expired", again=True)
         index = form.get("q")
         if not isinstance(index, str) or not (
             index.isascii() and index.isdigit() and len(index) <= MAX_QUESTION_DIGITS
         ):
-            return self._notice(
-                request, 400, "web_form_expired_title", "web_form_expired", again=True
-            )
+            return self._notice(request, 400, "form_expired_title", "form_expired", again=True)
         return Submission(link, browser_id, form, int(index))
 
     async def _post(self, request: web.Request) -> web.StreamResponse:
@@ -166,8 +163,8 @@ class SurveyPages:
             return self._notice(
                 request,
                 429,
-                "web_rate_limited_title",
-                "web_rate_limited",
+                "rate_limited_title",
+                "rate_limited",
                 headers={"Retry-After": str(math.ceil(limited.retry_after))},
             )
         if isinstance(outcome, Shown) and outcome.error is None and not _wants_fragment(request):
@@ -196,9 +193,9 @@ class SurveyPages:
 
     def _outcome(self, request: web.Request, outcome: Outcome, browser_id: str) -> web.Response:
         if outcome is Closure.EXPIRED:
-            return self._notice(request, 410, "web_closed_title", "survey_closed")
+            return self._notice(request, 410, "closed_title", "survey_closed")
         if outcome is Closure.UNAVAILABLE:
-            return self._notice(request, 410, "web_closed_title", "web_unavailable")
+            return self._notice(request, 410, "closed_title", "unavailable")
         assert isinstance(outcome, Shown)
         organisation = self.responses.config.organisation
         view = survey_view(outcome.conversation, outcome.error, organisation.name)
@@ -216,7 +213,9 @@ class SurveyPages:
         }
         template = "survey_chat.html" if _wants_fragment(request) else "survey_page.html"
         status = 422 if outcome.error else 200
-        return html_response(render(template, view.language, **context), status=status)
+        return html_response(
+            render(template, view.language, texts=TEXTS.text, **context), status=status
+        )
 
     def _notice(
         self,
@@ -234,16 +233,17 @@ class SurveyPages:
         page = render(
             template,
             language,
-            title=text(heading, language),
-            heading=text(heading, language),
-            body=text(body, language, **(params or {})),
+            texts=TEXTS.text,
+            title=TEXTS.text(heading, language),
+            heading=TEXTS.text(heading, language),
+            body=TEXTS.text(body, language, **(params or {})),
             again_url=request.path_qs if again else None,
             level=2,
         )
         return html_response(page, status=status, headers=headers)
 
     def _not_found(self, request: web.Request) -> web.Response:
-        return self._notice(request, 404, "web_not_found_title", "web_not_found")
+        return self._notice(request, 404, "not_found_title", "not_found")
 
     def _set_cookie(
         self, request: web.Request, response: web.StreamResponse, browser_id: str

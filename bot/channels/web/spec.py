@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.channels.spec import AddressFormat, ChannelSpec, imported
+from bot.channels.spec import AddressFormat, ChannelSpec, DemoContacts, imported
+from bot.channels.web.texts import TEXTS
 
 SPEC = ChannelSpec(
     name="web",
@@ -10,4 +11,6 @@ SPEC = ChannelSpec(
     address=AddressFormat("EMAIL_OR_PHONE", '"EMAIL_OR_PHONE"'),
     build=imported("bot.channels.web.channel:build"),
     pushes_prompts=False,
+    texts=TEXTS,
+    demo=DemoContacts(15, 0.45, lambda rng, index: f"visitor-{index}"),
 )

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.channels.base import Button, rejected_message
-from conversations.texts import text as localized
+from bot.channels.whatsapp.texts import TEXTS
 
 MAX_TEXT = 4096
 MAX_INTERACTIVE_BODY = 1024
@@ -64,27 +64,27 @@ def render(text: str, rows: Sequence[Sequence[Button]], language: str | None) ->
             "list",
             text,
             rows=tuple(_row(o) for o in options),
-            list_button=localized("whatsapp_choose", language)[:MAX_BUTTON_TITLE],
+            list_button=TEXTS.text("choose", language)[:MAX_BUTTON_TITLE],
         )
     return Rendered("text", _within(f"{text}\n\n{typing_hint(options, language)}", MAX_TEXT))
 
 
 def typing_hint(options: Sequence[Button], language: str | None) -> str:
     """How to type an answer to a question with more options than one message can hold."""
-    skip = localized("skip", language)
+    skip = TEXTS.text("skip", language)
     labels = [o.label for o in options if o.label != skip]
     if (
         labels
         and all(label.isdecimal() for label in labels)
         and [int(n) for n in labels] == list(range(int(labels[0]), int(labels[0]) + len(labels)))
     ):
-        hint = localized("whatsapp_type_number", language, low=labels[0], high=labels[-1])
+        hint = TEXTS.text("type_number", language, low=labels[0], high=labels[-1])
     else:
         # Choices are numbered as the survey lists them; a typed number picks that choice.
         lines = [f"{index}. {label}" for index, label in enumerate(labels, 1)]
-        hint = "\n".join([localized("whatsapp_type_choice", language), *lines])
+        hint = "\n".join([TEXTS.text("type_choice", language), *lines])
     if len(labels) < len(options):
-        hint += "\n" + localized("whatsapp_or_skip", language, skip=skip)
+        hint += "\n" + TEXTS.text("or_skip", language, skip=skip)
     return hint
 
 

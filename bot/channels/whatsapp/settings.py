@@ -18,6 +18,8 @@ from bot.config_schema import (
     names,
     read_keys,
     secret,
+    with_nested,
+    within,
 )
 
 WEBHOOK_PATH = "/whatsapp/webhook"
@@ -104,11 +106,7 @@ def _graph_root(reader: ConfigReader, url: Any, path: str, scope: Scope) -> Any:
     return url
 
 
-def _positive(reader: ConfigReader, number: Any, path: str, scope: Scope) -> Any:
-    if not 0 < number <= 100_000:
-        reader.problem(path, "must be a number above 0")
-        return USE_DEFAULT
-    return number
+_positive = within(0, 100_000, "must be a number above 0", above_low=True)
 
 
 TEMPLATE_KEYS = (
@@ -184,9 +182,7 @@ WHATSAPP_PACE_KEYS = (
 KEYS = WHATSAPP_KEYS + WHATSAPP_PACE_KEYS
 
 
-def settings(values: dict[str, Any]) -> WhatsAppConfig:
-    pace = WhatsAppPace(**{key.name: values.pop(key.name) for key in WHATSAPP_PACE_KEYS})
-    return WhatsAppConfig(**values, pace=pace)
+settings = with_nested(WhatsAppConfig, "pace", WhatsAppPace, WHATSAPP_PACE_KEYS)
 
 
 def check_section(reader: ConfigReader, table: Mapping[str, Any], scope: Scope) -> None:

@@ -6,6 +6,7 @@ from bot.channels.spec import AddressFormat, BadAddress, ChannelSpec, ConfigSect
 from bot.channels.whatsapp.addresses import NotAPhoneNumber, normalize_phone
 from bot.channels.whatsapp.explain import describe, touchpoint_notes
 from bot.channels.whatsapp.settings import KEYS, check_section, settings
+from bot.channels.whatsapp.texts import TEXTS
 
 
 def _e164(address: str) -> str:
@@ -13,7 +14,6 @@ def _e164(address: str) -> str:
         return normalize_phone(address)
     except NotAPhoneNumber as error:
         raise BadAddress(f"a WhatsApp contact is a phone number: {error}") from None
-
 
 
 SPEC = ChannelSpec(
@@ -25,4 +25,5 @@ SPEC = ChannelSpec(
         KEYS, settings, check=check_section, details=describe, touchpoint_notes=touchpoint_notes
     ),
     uses_intake=True,
+    texts=TEXTS,
 )
