@@ -64,7 +64,7 @@ from bot.channels.whatsapp import errors
 from bot.channels.whatsapp.addresses import NotAPhoneNumber, address_of, wa_id
 from bot.channels.whatsapp.messages import Rendered, render
 from bot.channels.whatsapp.settings import WEBHOOK_PATH, WhatsAppConfig, WhatsAppTemplate
-from bot.channels.whatsapp.updates import NotAWebhook, split
+from bot.channels.whatsapp.updates import Event, NotAWebhook, split
 from bot.http.json_body import BadJson, parse_json
 from bot.team.document import TeamDocument
 from bot.tokens import same_secret
@@ -84,6 +84,10 @@ START_WORDS = frozenset({"start", "aloita", "/start"})
 HELP_WORDS = frozenset({"help", "apua", "/help", "ohje"})
 FINNISH_WORDS = frozenset({"lopeta", "aloita", "apua", "ohje"})
 HELD_SEND_ATTEMPTS = 3
+KEEP_EVENTS = timedelta(days=8)
+"""Meta retries an unconfirmed webhook call for up to 7 days; an event it sends again within
+that time is recognised and not handled twice."""
+EVENTS_PRUNE_EVERY = timedelta(hours=1)
 
 Received: TypeAlias = Incoming | MessageStatus
 
@@ -142,6 +146,7 @@ class WhatsAppChannel(Channel):
         self._lanes = Lanes()
         self._handling: set[asyncio.Task[None]] = set()
         self._greeted: set[tuple[str, str | None, str]] = set()
+        self._events_pruned_at = float("-inf")
 
     def http_routes(self) -> list[web.AbstractRouteDef]:
         return [web.get(WEBHOOK_PATH, self._verify), web.post(WEBHOOK_PATH, self._receive)]
@@ -206,31 +211,74 @@ class WhatsAppChannel(Channel):
             log.warning("refused a WhatsApp webhook call: %s", error)
             return web.Response(status=400, text=f"not a WhatsApp webhook: {error}")
         if events:
+            # The body as received (parse_json checked it is UTF-8, so it encodes back to the
+            # same bytes and its signature can be checked again); a retry of the same bytes is
+            # the same key, stored once.
+            call_key = "call:" + hashlib.sha256(body).hexdigest()
             try:
-                await self._inbox.accept([(event.key, event.payload) for event in events])
+                await self._inbox.accept([(call_key, body.decode("utf-8"))])
             except StorageError as error:
                 # Not stored, so not confirmed: Meta retries (for up to 7 days).
                 log.error("could not store a WhatsApp webhook call (%s); Meta will retry", error)
                 return web.Response(status=503, text="try again later")
         return web.Response(text="ok")
 
-    async def _hand_over(self, key: str, payload: str) -> None:
-        """Start handling a stored event in its customer's lane; returns at once."""
-        task = asyncio.create_task(self._in_lane(key, payload), name=f"whatsapp-{key}")
+    async def _hand_over(self, call_key: str, body: str) -> None:
+        """Start handling a stored webhook call, each event in its customer's lane; returns at
+        once."""
+        task = asyncio.create_task(self._handle_call(call_key, body), name=f"whatsapp-{call_key}")
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
-    async def _in_lane(self, key: str, payload: str) -> None:
-        async with self._lanes.lane(lane_of(payload)):
+    async def _handle_call(self, call_key: str, body: str) -> None:
+        try:
+            events = split(json.loads(body))
+        except (ValueError, NotAWebhook) as error:
+            await self._inbox.failed(call_key, f"not a WhatsApp webhook: {error}")
+            return
+        # gather starts the events in order, so one customer's events queue in their lane in
+        # the order Meta sent them; another customer's lane is not held up.
+        failures = await asyncio.gather(*(self._in_lane(call_key, event) for event in events))
+        reasons = [reason for reason in failures if reason is not None]
+        if reasons:
+            await self._inbox.failed(call_key, "; ".join(reasons))
+        else:
+            await self._inbox.processed(call_key)
+        self._prune_events()
+
+    async def _in_lane(self, call_key: str, event: Event) -> str | None:
+        """Handle one event unless an earlier call (a retry, a batch of another shape) already
+        did; the reason when its handling failed."""
+        reason: str | None = None
+        async with self._lanes.lane(lane_of(event.payload)):
+            if await self._chats.event_handled(event.key):
+                return None
             try:
-                await self._handle(payload)
+                await self._handle(event.payload)
             except Exception as error:
-                log.exception("handling WhatsApp event %s failed", key)
-                await self._inbox.failed(
-                    key, f"handling it failed: {type(error).__name__}: {error}"
-                )
-                return
-        await self._inbox.processed(key)
+                log.exception("handling WhatsApp event %s failed", event.key)
+                reason = f"{event.key}: handling it failed: {type(error).__name__}: {error}"
+            try:
+                await self._chats.record_event(event.key, call_key, now=self._now(), error=reason)
+            except Exception:
+                # Left unrecorded, the call is handled again at the next start; the answer in
+                # it is stored once.
+                log.exception("could not record WhatsApp event %s as handled", event.key)
+        return reason
+
+    def _prune_events(self) -> None:
+        now = self._now()
+        if now - self._events_pruned_at < EVENTS_PRUNE_EVERY.total_seconds():
+            return
+        self._events_pruned_at = now
+
+        async def prune() -> None:
+            with contextlib.suppress(Exception):
+                await self._chats.prune_events(now - KEEP_EVENTS.total_seconds())
+
+        task = asyncio.create_task(prune())
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
 
     # ------------------------------------------------------------------ incoming
 
