@@ -89,18 +89,23 @@ class WhatsAppRepository:
         await self.database.execute(
             "INSERT INTO whatsapp_messages (wamid, address, kind, sent_at, copy_of, choices)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (wamid) DO NOTHING",
-            (wamid, address, kind, now, copy_of, json.dumps(list(choices)) if choices else None),
+            (wamid, address, kind, now, copy_of, json.dumps(list(choices), ensure_ascii=False)),
         )
 
-    async def choices_of(self, wamid: str) -> tuple[str, ...] | None:
-        """The button and row ids message `wamid` carried; None for a message palaute did not
-        send (or sent before it kept them)."""
+    async def offers(self, wamid: str, address: str, choice: str) -> bool:
+        """Whether message `wamid`, sent by palaute to `address`, carried the button or list
+        row `choice`. A message palaute did not send offers nothing; one sent before palaute
+        kept its choices (choices NULL) is not checked here: the answer's own validation
+        applies, as for an old Telegram message."""
         row = await self.database.fetch_one(
-            "SELECT choices FROM whatsapp_messages WHERE wamid = ?", (wamid,)
+            "SELECT choices FROM whatsapp_messages WHERE wamid = ? AND address = ?",
+            (wamid, address),
         )
         if row is None:
-            return None
-        return tuple(json.loads(row["choices"])) if row["choices"] else ()
+            return False
+        if row["choices"] is None:
+            return True
+        return choice in json.loads(row["choices"])
 
     # ------------------------------------------------------------------ webhook events
 

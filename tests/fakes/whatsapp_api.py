@@ -594,6 +594,20 @@ class FakeWhatsApp:
                     return self._customer_message(wa_id, name, message)
         raise AssertionError(f"nothing titled {title!r} was offered to {wa_id}")
 
+    async def customer_replies_with_id(
+        self, wa_id: str, context_id: str, reply_id: str, title: str, *, list_reply: bool = False
+    ) -> str:
+        """A button or list reply with any id, quoting any message: what a modified client, or
+        a tap on a message whose buttons have since changed meaning, sends. Meta relays the
+        interactive reply as the client sent it; only the business can know what it offered."""
+        kind = "list_reply" if list_reply else "button_reply"
+        message: JSON = {
+            "type": "interactive",
+            "interactive": {"type": kind, kind: {"id": reply_id, "title": title}},
+            "context": {"from": self.display_phone_number, "id": context_id},
+        }
+        return self._customer_message(wa_id, "Anna", message)
+
     def customer_reads(self, wa_id: str) -> None:
         for sent in self.sent:
             if sent.to == wa_id and sent.failed_with is None and "read" not in sent.statuses:

@@ -316,6 +316,9 @@ class WhatsAppChannel(Channel):
                 await self._customer(item)
 
     async def _customer(self, incoming: Incoming) -> None:
+        if incoming.kind is IncomingKind.BUTTON and not await self._offered(incoming):
+            await self._chats.customer_wrote(incoming.address, at=self._now())
+            return
         if incoming.message_ref:
             incoming = replace(
                 incoming, message_ref=await self._chats.original_of(incoming.message_ref)
@@ -337,6 +340,23 @@ class WhatsAppChannel(Channel):
                 await self._send_held(incoming.address, held)
                 return
         await self.deliver(incoming)
+
+    async def _offered(self, incoming: Incoming) -> bool:
+        """A tapped button or list row counts only if the message it sat on carried it.
+
+        A client (or anyone who can post to Meta as the customer) can send any id with any
+        message as its context, as a Telegram client can any callback data; WhatsApp cannot
+        edit, so the buttons stay on a message and the id must be among those palaute sent.
+        """
+        tapped, choice = incoming.message_ref, incoming.payload or ""
+        if (
+            tapped
+            and tapped != incoming.external_id
+            and await self._chats.offers(tapped, incoming.address, choice)
+        ):
+            return True
+        log.warning("ignored a WhatsApp button or list reply not offered by message %s", tapped)
+        return False
 
     async def _still_open(self, held: str) -> bool:
         invitation_id = json.loads(held).get("invitation_id")
@@ -459,8 +479,11 @@ class WhatsAppChannel(Channel):
                 sent = await client.send_message(to, rendered.text, reply_to_message_id=copy_of)
         except Exception as error:
             raise errors.delivery_error(error) from error
+        choices = [payload for payload, _ in rendered.buttons] + [
+            payload for payload, _, _ in rendered.rows
+        ]
         await self._chats.record_sent(
-            sent.id, address, rendered.kind, now=self._now(), copy_of=copy_of
+            sent.id, address, rendered.kind, now=self._now(), copy_of=copy_of, choices=choices
         )
         return sent.id
 
