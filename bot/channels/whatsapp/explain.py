@@ -11,8 +11,8 @@ def describe(config: WhatsAppConfig) -> list[str]:
     pace = config.pace
     return [
         f"WhatsApp: phone number id {config.phone_number_id}, Graph API {config.api_version};"
-        f' Meta\'s webhook: <server.public_url>{WEBHOOK_PATH} (field "messages"),'
-        " verified with [whatsapp] verify_token, signed with app_secret",
+        f" Meta's webhook (callback URL): {config.webhook_url or '<server.public_url>' + WEBHOOK_PATH}"
+        ' (field "messages"), verified with [whatsapp] verify_token, signed with app_secret',
         f"WhatsApp pace: {pace.messages_per_second:g} messages/s overall, to one customer"
         f" {pace.per_user_burst} at once, then one every"
         f" {pace.seconds_between_messages_per_user:g} s",

@@ -13,6 +13,7 @@ from bot.config_schema import (
     USE_DEFAULT,
     WHOLE,
     ConfigReader,
+    FromScope,
     Key,
     Scope,
     names,
@@ -66,10 +67,17 @@ class WhatsAppConfig:
     templates: Mapping[str, WhatsAppTemplate] = field(default_factory=dict)
     """By touchpoint id."""
     pace: WhatsAppPace = WhatsAppPace()
+    public_url: str | None = None
+    """[server] public_url, which Meta's webhook address is on (not a key of [whatsapp])."""
 
     @property
     def graph_root(self) -> str:
         return (self.base_url or GRAPH_API_ROOT).rstrip("/")
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The callback URL to give Meta."""
+        return f"{self.public_url.rstrip('/')}{WEBHOOK_PATH}" if self.public_url else None
 
 
 def _phone_number_id(reader: ConfigReader, value: Any, path: str, scope: Scope) -> Any:
@@ -164,6 +172,12 @@ def _templates(reader: ConfigReader, value: Any, path: str, default: Any) -> Any
     return templates
 
 
+def _server_public_url(reader: ConfigReader, value: Any, path: str, scope: Scope) -> Any:
+    if value is not None:
+        reader.problem(path, "is set in [server] (public_url), which the webhook is on")
+    return USE_DEFAULT
+
+
 WHATSAPP_KEYS = (
     Key("phone_number_id", TEXT, None, _phone_number_id),
     secret("access_token", required=True, check=_not_empty),
@@ -172,6 +186,12 @@ WHATSAPP_KEYS = (
     Key("api_version", TEXT, "v23.0", _api_version),
     Key("base_url", TEXT, None, _graph_root),
     Key("templates", _templates, {}),
+    Key(
+        "public_url",
+        lambda reader, value, path, default: value,
+        FromScope("server.public_url"),
+        _server_public_url,
+    ),
 )
 WHATSAPP_PACE_KEYS = (
     Key("messages_per_second", NUMBER, WhatsAppPace.messages_per_second, _positive),

@@ -7,6 +7,7 @@ from bot.channels.context import ChannelContext
 from bot.channels.spec import AddressFormat, BadAddress, ChannelSpec, ConfigSection
 from bot.channels.whatsapp.addresses import NotAPhoneNumber, normalize_phone
 from bot.channels.whatsapp.explain import describe, touchpoint_notes
+from bot.channels.whatsapp.messages import CAPACITY
 from bot.channels.whatsapp.settings import KEYS, check_section, settings
 
 
@@ -32,4 +33,5 @@ SPEC = ChannelSpec(
         KEYS, settings, check=check_section, details=describe, touchpoint_notes=touchpoint_notes
     ),
     uses_intake=True,
+    capacity=CAPACITY,
 )
