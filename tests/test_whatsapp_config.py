@@ -213,3 +213,27 @@ def test_a_survey_whatsapp_cannot_send_is_refused_when_the_config_loads() -> Non
         ", ".join(f'"Option {n}"' for n in range(12)), text="Which one?"
     )
     assert parse_config(many, environ=ENV).channel_settings["whatsapp"] is not None
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('name = "palaute_alert"', "whatsapp.alert_template.language: is required"),
+        ('language = "fi"', "whatsapp.alert_template.name: is required"),
+        (
+            'name = "palaute_alert"\nlanguage = "fi"\nparameters = ["x"]',
+            "whatsapp.alert_template.parameters",
+        ),
+    ],
+)
+def test_a_bad_alert_template_is_named_with_its_key(table: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(GOOD + f"\n[whatsapp.alert_template]\n{table}\n", environ=ENV)
+    assert expected in str(raised.value)
+    good = parse_config(
+        GOOD + '\n[whatsapp.alert_template]\nname = "palaute_alert"\nlanguage = ["fi", "en"]\n',
+        environ=ENV,
+    )
+    alert = good.channel_settings["whatsapp"].alert_template
+    assert alert is not None and alert.languages == ("fi", "en")
+    assert alert.parameters == ("headline",)

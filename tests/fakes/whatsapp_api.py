@@ -518,11 +518,15 @@ class FakeWhatsApp:
             for parameter in component.get("parameters") or []:
                 if parameter.get("type") != "text" or not isinstance(parameter.get("text"), str):
                     raise _invalid("body parameters must be text")
-                if not parameter["text"].strip() or "\n" in parameter["text"]:
+                # Meta, "Template messages": error 132018 for a parameter with a new line, a
+                # tab or more than 4 consecutive spaces (and an empty one).
+                text = parameter["text"]
+                if not text.strip() or "\n" in text or "\t" in text or " " * 5 in text:
                     raise GraphError(
                         132018,
                         "There was an issue with the parameters in your template",
-                        "a parameter must not be empty or hold new lines",
+                        "a parameter must not be empty or hold new lines, tabs or more than"
+                        " 4 consecutive spaces",
                     )
                 params.append(parameter["text"])
         if len(params) != template.body_params:

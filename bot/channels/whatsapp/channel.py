@@ -327,6 +327,12 @@ class WhatsAppChannel(Channel):
         if incoming.external_id:
             with contextlib.suppress(Exception):  # blue ticks are a courtesy
                 await self._require_client().mark_message_as_read(incoming.external_id)
+        alerts = await self._chats.held_alerts(incoming.address)
+        if alerts:
+            # A team member's reply to the alert template (its quick reply, or any message)
+            # opened the window: it brings the alerts, and is not itself relayed to a customer.
+            await self._send_held_alerts(incoming.address, alerts)
+            return
         held = await self._chats.held(incoming.address)
         if held is not None and not await self._still_open(held):
             # The survey expired (or ended otherwise) while the template waited for a reply.
@@ -439,16 +445,55 @@ class WhatsAppChannel(Channel):
         """WhatsApp cannot edit a message: the customer's own reply, quoting the question, is
         the confirmation of their answer."""
 
+    async def send_team(self, address: str, message: TeamDocument) -> str:
+        """An alert or report; outside the team member's 24-hour window it opens with the alert
+        template (its headline as {{1}}) and follows once they reply."""
+        if await self._in_window(address):
+            rendered = render(message.text, message.buttons, self._default_language)
+            return await self._send_rendered(address, rendered)
+        template = self.config.alert_template
+        if template is None:
+            raise rejected_message(
+                "WhatsApp: the team member has not written within 24 hours; outside that"
+                " window only an approved template may be sent: set [whatsapp] alert_template"
+                " (palaute check explains)"
+            )
+        render(message.text, message.buttons, self._default_language)  # refused now if unfit
+        ref = await self._send_template(
+            address, template, [headline_of(message)], self._default_language
+        )
+        await self._chats.hold_alert(address, _held_alert(ref, message), now=self._now())
+        return ref
+
     async def edit_team(self, address: str, message_ref: str, message: TeamDocument) -> None:
         """WhatsApp cannot edit: an alert that changed comes again, quoting the first one, and
         a reply to either is a reply to the alert."""
         if not await self._in_window(address):
+            held = await self._chats.held_alerts(address)
+            if any(alert.get("ref") == message_ref for alert in held):
+                # Still waiting behind the alert template: the reply brings the latest version.
+                await self._chats.hold_alert(
+                    address, _held_alert(message_ref, message), now=self._now()
+                )
+                return
             raise rejected_message(
                 "WhatsApp: the team member has not written within 24 hours; the alert's update"
                 " cannot be sent (free-form messages need the 24-hour window)"
             )
         rendered = render(message.text, message.buttons, self._default_language)
         await self._send_rendered(address, rendered, copy_of=message_ref)
+
+    async def _send_held_alerts(self, address: str, alerts: list[dict[str, Any]]) -> None:
+        """The team member replied to the alert template: each alert it stood for, quoting
+        the template, so that a reply to it is a reply to the alert (its ref)."""
+        for alert in alerts:
+            rows = tuple(
+                tuple(Button(str(b["label"]), str(b["payload"])) for b in row)
+                for row in alert.get("buttons", [])
+            )
+            rendered = render(str(alert["text"]), rows, self._default_language)
+            await self._send_rendered(address, rendered, copy_of=str(alert["ref"]))
+            await self._chats.release_alert(address, str(alert["ref"]))
 
     async def _send_rendered(
         self, address: str, rendered: Rendered, *, copy_of: str | None = None
@@ -510,11 +555,16 @@ class WhatsAppChannel(Channel):
             ensure_ascii=False,
         )
         await self._chats.hold(address, held, now=self._now())
+        return await self._send_template(
+            address, template, params, language or self._default_language
+        )
+
+    async def _send_template(
+        self, address: str, template: WhatsAppTemplate, params: list[str], language: str
+    ) -> str:
         client = self._require_client()
         try:
-            language_code = TemplateLanguage(
-                template.language_for(language or self._default_language)
-            )
+            language_code = TemplateLanguage(template.language_for(language))
         except ValueError:
             raise rejected_message(
                 f"WhatsApp: template language {template.languages!r} is not one WhatsApp knows"
@@ -579,6 +629,28 @@ def signature_matches(body: bytes, header: str, config: WhatsAppConfig) -> bool:
     expected = hmac.new(config.app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
     given = header.removeprefix("sha256=")
     return bool(header.startswith("sha256=")) and same_secret(given, expected)
+
+
+MAX_HEADLINE = 200
+"""The alert template's {{1}}: a headline, not the message (which follows the reply)."""
+
+
+def headline_of(message: TeamDocument) -> str:
+    """A team message's headline as a template parameter: one line (Meta refuses a parameter
+    with a new line, a tab or more than 4 spaces in a row, error 132018), cut to MAX_HEADLINE."""
+    first = next((line for line in message.text.splitlines() if line.strip()), "")
+    headline = " ".join((message.title or first).split()) or "palaute"
+    return headline if len(headline) <= MAX_HEADLINE else headline[: MAX_HEADLINE - 1] + "…"
+
+
+def _held_alert(ref: str, message: TeamDocument) -> dict[str, Any]:
+    return {
+        "ref": ref,
+        "text": message.text,
+        "buttons": [
+            [{"label": b.label, "payload": b.payload} for b in row] for row in message.buttons
+        ],
+    }
 
 
 def template_parameters(template: WhatsAppTemplate, properties: dict[str, Any]) -> list[str]:
