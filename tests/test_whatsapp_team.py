@@ -90,6 +90,10 @@ async def test_an_alert_outside_the_window_opens_with_the_alert_template_and_fol
     await fake.customer_text(TEAM_MEMBER, "Sorry! We call you today.", reply_to=alert.id)
     relayed = await wait_for_message(fake, CUSTOMER, "Sorry! We call you today.")
     assert "A message from our team" in relayed.text
+    # The template's quick reply tapped again is no message for the customer.
+    await fake.customer_taps(TEAM_MEMBER, "Show", name="Tiina")
+    await settle(app, fake)
+    assert not any("Show" in m.text for m in fake.sent_to(CUSTOMER))
     # And its buttons work on the alert.
     await fake.customer_taps(TEAM_MEMBER, "I'll follow up", name="Tiina")
     await wait_for_message(fake, TEAM_MEMBER, "Tiina", after=alert)

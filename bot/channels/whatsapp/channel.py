@@ -691,7 +691,10 @@ def translate(update: Any) -> Incoming | None:
     if isinstance(update, CallbackButton | CallbackSelection):
         data = str(update.data)
         if isinstance(update, CallbackButton) and update.is_quick_reply:
-            # A template's quick reply: its payload is the template's, not one of palaute's.
+            # A template's quick reply: its payload is the template's, not one of palaute's,
+            # and it answers the template, not a message of the team's thread (the alert
+            # template's ref is the alert's): it quotes nothing.
+            common["message_ref"] = update.id
             return Incoming(kind=IncomingKind.TEXT, text=update.title or data, **common)
         return Incoming(kind=IncomingKind.BUTTON, payload=data, **common)
     if isinstance(update, Message):
