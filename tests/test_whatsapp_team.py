@@ -131,3 +131,25 @@ async def test_check_says_what_team_members_on_whatsapp_need(
         "Warning: WhatsApp: no [whatsapp] alert_template: a team member on WhatsApp gets alerts"
         " and reports only within 24 hours of writing to the business number"
     ) in out
+
+
+async def test_an_alert_held_behind_the_template_is_erased_with_its_customer(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    app = await app_factory(
+        whatsapp_config(fake, db_path, SURVEY, ALERT_SECTION), clock=MovableClock()
+    )
+    await connect(app, fake)
+    await _detractor(app, fake)
+    await wait_for_message(fake, TEAM_MEMBER, "New in palaute: Detractor #1")
+    await settle(app, fake)
+    await app.incoming.erasure.forget(channel="whatsapp", address=f"+{CUSTOMER}")
+    await settle(app, fake)
+    await fake.customer_taps(TEAM_MEMBER, "Show", name="Tiina")
+    await wait_for_message(fake, TEAM_MEMBER, "answer erased")
+    await settle(app, fake)
+    assert not any("Nobody called me back" in m.text for m in fake.sent_to(TEAM_MEMBER))
+    held = await app.store.database.fetch_all(
+        "SELECT held_alerts FROM whatsapp_chats WHERE held_alerts LIKE '%Nobody called%'"
+    )
+    assert held == []
