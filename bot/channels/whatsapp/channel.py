@@ -331,8 +331,10 @@ class WhatsAppChannel(Channel):
         if alerts:
             # A team member's reply to the alert template (its quick reply, or any message)
             # opened the window: it brings the alerts, and is not itself relayed to a customer.
+            # A tap on an earlier alert's button, or a command, is still acted on.
             await self._send_held_alerts(incoming.address, alerts)
-            return
+            if incoming.kind is IncomingKind.TEXT:
+                return
         held = await self._chats.held(incoming.address)
         if held is not None and not await self._still_open(held):
             # The survey expired (or ended otherwise) while the template waited for a reply.
