@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from storage.unit_of_work import DatabaseBackend
 
@@ -73,13 +76,100 @@ class WhatsAppRepository:
         )
 
     async def record_sent(
-        self, wamid: str, address: str, kind: str, *, now: float, copy_of: str | None = None
+        self,
+        wamid: str,
+        address: str,
+        kind: str,
+        *,
+        now: float,
+        copy_of: str | None = None,
+        choices: Sequence[str] = (),
+    ) -> None:
+        """`choices`: the ids of the reply buttons or list rows the message carries."""
+        await self.database.execute(
+            "INSERT INTO whatsapp_messages (wamid, address, kind, sent_at, copy_of, choices)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (wamid) DO NOTHING",
+            (wamid, address, kind, now, copy_of, json.dumps(list(choices), ensure_ascii=False)),
+        )
+
+    async def offers(self, wamid: str, address: str, choice: str) -> bool:
+        """Whether message `wamid`, sent by palaute to `address`, carried the button or list
+        row `choice`. A message palaute did not send offers nothing; one sent before palaute
+        kept its choices (choices NULL) is not checked here: the answer's own validation
+        applies, as for an old Telegram message."""
+        row = await self.database.fetch_one(
+            "SELECT choices FROM whatsapp_messages WHERE wamid = ? AND address = ?",
+            (wamid, address),
+        )
+        if row is None:
+            return False
+        if row["choices"] is None:
+            return True
+        return choice in json.loads(row["choices"])
+
+    # ------------------------------------------------------------------ webhook events
+
+    async def event_handled(self, event_key: str) -> bool:
+        row = await self.database.fetch_one(
+            "SELECT 1 FROM whatsapp_events WHERE event_key = ?", (event_key,)
+        )
+        return row is not None
+
+    async def record_event(
+        self, event_key: str, call_key: str, *, now: float, error: str | None = None
     ) -> None:
         await self.database.execute(
-            "INSERT INTO whatsapp_messages (wamid, address, kind, sent_at, copy_of)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (wamid) DO NOTHING",
-            (wamid, address, kind, now, copy_of),
+            "INSERT INTO whatsapp_events (event_key, call_key, handled_at, error)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING",
+            (event_key, call_key, now, error),
         )
+
+    async def prune_events(self, older_than: float) -> int:
+        async with self.database.transaction() as work:
+            return await work.execute(
+                "DELETE FROM whatsapp_events WHERE handled_at < ?", (older_than,)
+            )
+
+    # ------------------------------------------------------------------ held team alerts
+
+    async def hold_alert(self, address: str, alert: dict[str, Any], *, now: float) -> None:
+        """Add an alert to those waiting for the team member's reply to the alert template."""
+        async with self.database.transaction() as work:
+            row = await work.fetch_one(
+                "SELECT held_alerts FROM whatsapp_chats WHERE address = ?", (address,)
+            )
+            alerts = (
+                json.loads(row["held_alerts"]) if row is not None and row["held_alerts"] else []
+            )
+            alerts = [held for held in alerts if held.get("ref") != alert.get("ref")] + [alert]
+            await work.execute(
+                "INSERT INTO whatsapp_chats (address, held_alerts) VALUES (?, ?)"
+                " ON CONFLICT (address) DO UPDATE SET held_alerts = excluded.held_alerts",
+                (address, json.dumps(alerts, ensure_ascii=False)),
+            )
+
+    async def held_alerts(self, address: str) -> list[dict[str, Any]]:
+        row = await self.database.fetch_one(
+            "SELECT held_alerts FROM whatsapp_chats WHERE address = ?", (address,)
+        )
+        if row is None or not row["held_alerts"]:
+            return []
+        alerts: list[dict[str, Any]] = json.loads(row["held_alerts"])
+        return alerts
+
+    async def release_alert(self, address: str, ref: str) -> None:
+        """The held alert `ref` went out: forget it."""
+        async with self.database.transaction() as work:
+            row = await work.fetch_one(
+                "SELECT held_alerts FROM whatsapp_chats WHERE address = ?", (address,)
+            )
+            if row is None or not row["held_alerts"]:
+                return
+            alerts = [held for held in json.loads(row["held_alerts"]) if held.get("ref") != ref]
+            await work.execute(
+                "UPDATE whatsapp_chats SET held_alerts = ? WHERE address = ?",
+                (json.dumps(alerts, ensure_ascii=False) if alerts else None, address),
+            )
 
     async def original_of(self, wamid: str) -> str:
         """The first message of which `wamid` is an updated copy, else `wamid` itself."""

@@ -81,9 +81,12 @@ async def test_sigkill_between_the_webhook_and_its_handling_loses_no_answer(
         fake.read_marks_answered.clear()
         answer = await fake.customer_text(CUSTOMER, "9", name="Maija")
         await fake.webhooks_delivered()
-        stored = query(db_path, "SELECT processed_at FROM inbox WHERE external_id = ?",
-                       (f"m:{answer}",))  # fmt: skip
+        # The call is stored as Meta sent it, and not yet handled.
+        stored = query(db_path, "SELECT processed_at FROM inbox WHERE payload LIKE ?",
+                       (f"%{answer}%",))  # fmt: skip
         assert stored == [(None,)]
+        assert query(db_path, "SELECT COUNT(*) FROM whatsapp_events WHERE event_key = ?",
+                     (f"m:{answer}",)) == [(0,)]  # fmt: skip
         bot.kill()
         await bot.wait()
         assert query(db_path, "SELECT COUNT(*) FROM answers") == [(0,)]
@@ -95,8 +98,11 @@ async def test_sigkill_between_the_webhook_and_its_handling_loses_no_answer(
         await asyncio.sleep(0.5)
         assert query(db_path, "SELECT question_id, value_num FROM answers") == [("nps", 9.0)]
         processed = query(db_path, "SELECT processed_at IS NOT NULL, error FROM inbox"
-                          " WHERE external_id = ?", (f"m:{answer}",))  # fmt: skip
+                          " WHERE payload LIKE ?", (f"%{answer}%",))  # fmt: skip
         assert processed == [(1, None)]
+        handled = query(db_path, "SELECT error FROM whatsapp_events WHERE event_key = ?",
+                        (f"m:{answer}",))  # fmt: skip
+        assert handled == [(None,)]
         assert sum("What is the main reason" in m.text for m in fake.sent_to(CUSTOMER)) == 1
         assert await bot.terminate() == 0
         assert integrity(db_path) == "ok"

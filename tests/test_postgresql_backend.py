@@ -23,7 +23,7 @@ PALAUTE_TABLES = {
     "outbox", "inbox", "sent_prompts", "settings", "followups", "followup_messages",
     "team_reports", "followup_replies", "suppressions", "run_lease", "dashboard_sessions",
     "link_views", "pending_sends", "dashboard_accounts", "schema_version", "whatsapp_chats",
-    "whatsapp_messages",
+    "whatsapp_messages", "whatsapp_events",
 }  # fmt: skip
 
 

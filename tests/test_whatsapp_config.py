@@ -142,7 +142,7 @@ async def test_check_explains_what_each_whatsapp_touchpoint_needs(
     assert await cmd_check(argparse.Namespace(), parse_config(toml, environ=ENV)) == 0
     out = capsys.readouterr().out
     assert "Channels: web, whatsapp" in out
-    assert "Meta's webhook: <server.public_url>/whatsapp/webhook" in out
+    assert "Meta's webhook (callback URL): https://feedback.example.com/whatsapp/webhook" in out
     assert (
         '  order_delivered: template "palaute_feedback" (fi); body {{1}} = order_id (from the'
         " trigger), {{2}} = store (fixed: Kamppi); the survey starts when the customer replies"
@@ -183,3 +183,73 @@ def test_a_pace_that_is_not_a_positive_number_is_named_with_its_line() -> None:
         f"<config>:{rate}: whatsapp.messages_per_second: must be a number above 0",
         f"<config>:{burst}: whatsapp.per_user_burst: must be a number above 0",
     ]
+
+
+def test_the_webhook_address_is_server_public_url_and_not_a_key_of_its_own() -> None:
+    config = parse_config(
+        GOOD.replace('"https://feedback.example.com"', '"https://feedback.example.com/palaute/"'),
+        environ=ENV,
+    )
+    assert (
+        config.channel_settings["whatsapp"].webhook_url
+        == "https://feedback.example.com/palaute/whatsapp/webhook"
+    )
+    with pytest.raises(ConfigError) as raised:
+        parse_config(
+            GOOD.replace("[whatsapp]\n", '[whatsapp]\npublic_url = "https://x.example"\n'),
+            environ=ENV,
+        )
+    assert "whatsapp.public_url: is set in [server] (public_url)" in str(raised.value)
+
+
+LONG_SURVEY = """
+[touchpoints.visit]
+survey = "visit"
+
+[surveys.visit]
+title = "Visit"
+[[surveys.visit.questions]]
+id = "csat"
+type = "csat"
+text = "{text}"
+"""
+
+
+def test_a_survey_whatsapp_cannot_send_is_refused_when_the_config_loads() -> None:
+    # pywa's send_message: a text message holds at most 4096 characters; a question longer
+    # than an interactive body (1024) goes as text, so 3000 loads and 4200 does not.
+    fits = GOOD + LONG_SURVEY.format(text="Hyvä " * 600)
+    assert parse_config(fits, environ=ENV).channel_settings["whatsapp"] is not None
+    with pytest.raises(ConfigError) as raised:
+        parse_config(GOOD + LONG_SURVEY.format(text="x" * 4200), environ=ENV)
+    assert "surveys.visit.questions[0].text: is 4200 characters" in str(raised.value)
+    assert "a WhatsApp message holds at most 4096" in str(raised.value)
+    # Twelve choices are more than a list's 10 rows, but they are typed: not refused.
+    many = GOOD + LONG_SURVEY.replace('type = "csat"', 'type = "choice"\nchoices = [{}]').format(
+        ", ".join(f'"Option {n}"' for n in range(12)), text="Which one?"
+    )
+    assert parse_config(many, environ=ENV).channel_settings["whatsapp"] is not None
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('name = "palaute_alert"', "whatsapp.alert_template.language: is required"),
+        ('language = "fi"', "whatsapp.alert_template.name: is required"),
+        (
+            'name = "palaute_alert"\nlanguage = "fi"\nparameters = ["x"]',
+            "whatsapp.alert_template.parameters",
+        ),
+    ],
+)
+def test_a_bad_alert_template_is_named_with_its_key(table: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(GOOD + f"\n[whatsapp.alert_template]\n{table}\n", environ=ENV)
+    assert expected in str(raised.value)
+    good = parse_config(
+        GOOD + '\n[whatsapp.alert_template]\nname = "palaute_alert"\nlanguage = ["fi", "en"]\n',
+        environ=ENV,
+    )
+    alert = good.channel_settings["whatsapp"].alert_template
+    assert alert is not None and alert.languages == ("fi", "en")
+    assert alert.parameters == ("headline",)

@@ -3,11 +3,14 @@ the platform reports back (failed statuses, rate limits)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest_asyncio
 
+from bot.app import PalauteApp
 from bot.delivery.triggers import ContactSpec, TriggerRequest
 from tests.conftest import AppFactory
 from tests.fakes.whatsapp_api import FakeWhatsApp
@@ -236,3 +239,76 @@ async def test_the_template_is_sent_in_the_surveys_language(
     await wait_for_message(fake, "358407654321", "Hi! Thank you for your order #8")
     await fake.customer_taps(CUSTOMER, "Vastaan")
     await wait_for_message(fake, CUSTOMER, "Kuinka tyytyväinen olit palveluumme?")
+
+
+async def test_a_reminder_after_the_window_closed_opens_with_the_template_again(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    clock = MovableClock()
+    toml = '[touchpoints.csat]\nsurvey = "csat"\nremind_after = "1d"\n'
+    app = await app_factory(whatsapp_config(fake, db_path, toml, TEMPLATES), clock=clock)
+    await connect(app, fake)
+    await fake.customer_text(CUSTOMER, "Hello, the parcel came!")
+    await wait_for_message(fake, CUSTOMER, "I ask short feedback surveys")
+    await app.triggers.trigger(TriggerRequest("csat", CONTACT, {"order_id": "#7"}, language="en"))
+    await app.invitations.tick()
+    first = await wait_for_message(fake, CUSTOMER, "How satisfied were you")
+    assert first.template is None  # they wrote a minute ago: the survey starts at once
+
+    # A day later they have not answered, and the 24-hour window has closed.
+    clock.advance(timedelta(days=1, minutes=1).total_seconds())
+    await app.invitations.tick()
+    opening = await wait_for_message(fake, CUSTOMER, "Thank you for your order #7")
+    assert opening.template == "palaute_feedback"
+    await settle(app, fake)
+    assert fake.sent_to(CUSTOMER)[-1] is opening  # the reminder waits for their reply
+    assert not fake.errors
+
+    await fake.customer_taps(CUSTOMER, "Sure")
+    await wait_for_message(fake, CUSTOMER, "A gentle reminder")
+    again = await wait_for_message(fake, CUSTOMER, "How satisfied were you", after=opening)
+    assert again.rows == first.rows
+    await fake.customer_taps(CUSTOMER, again.rows[4][1])
+    await settle(app, fake)
+    assert (await app.store.answers.for_invitation(1))[0] == {"csat": 5}
+
+
+async def test_a_reminder_after_the_window_closed_without_a_template_fails_saying_why(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    clock = MovableClock()
+    toml = '[touchpoints.visit]\nsurvey = "csat"\nremind_after = "1d"\n'
+    app = await app_factory(whatsapp_config(fake, db_path, toml), clock=clock)
+    await connect(app, fake)
+    await fake.customer_text(CUSTOMER, "Hello!")
+    await wait_for_message(fake, CUSTOMER, "I ask short feedback surveys")
+    await app.triggers.trigger(TriggerRequest("visit", CONTACT, language="en"))
+    await app.invitations.tick()
+    first = await wait_for_message(fake, CUSTOMER, "How satisfied were you")
+    clock.advance(timedelta(days=1, minutes=1).total_seconds())
+    await app.invitations.tick()
+    # The reminder is failed with why (palaute status), and nothing WhatsApp refuses is sent.
+    state, reason = await _outbox_done(app, "prompt", 2)
+    assert state == "failed" and reason is not None
+    assert "only an approved template may start the conversation" in reason
+    assert "[whatsapp.templates.visit]" in reason
+    assert fake.sent_to(CUSTOMER)[-1] is first
+    assert not fake.errors
+    invitation = await app.store.invitations.get(1)
+    assert invitation is not None and invitation.state.value == "sent"
+    # The survey is still open: the customer can answer the question they have.
+    await fake.customer_taps(CUSTOMER, first.rows[1][1])
+    await settle(app, fake)
+    assert (await app.store.answers.for_invitation(1))[0] == {"csat": 2}
+
+
+async def _outbox_done(app: PalauteApp, kind: str, nth: int) -> tuple[str, str | None]:
+    """The state and error of the `nth` outbox item of `kind`, once it is no longer pending."""
+    for _ in range(500):
+        rows = await app.store.database.fetch_all(
+            "SELECT state, last_error FROM outbox WHERE kind = ? ORDER BY id", (kind,)
+        )
+        if len(rows) >= nth and rows[nth - 1]["state"] in ("sent", "failed"):
+            return rows[nth - 1]["state"], rows[nth - 1]["last_error"]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"outbox item {nth} of {kind} is still pending")

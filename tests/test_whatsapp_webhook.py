@@ -126,11 +126,63 @@ async def test_a_retried_call_is_handled_once_and_a_batched_one_in_full(
     await settle(app, fake)
     assert len(fake.sent_to(CUSTOMER)) == 1 and len(fake.sent_to(OTHER)) == 1
     assert all(m.statuses == ["sent", "delivered"] for m in fake.sent)
-    # Each message and each status stored once, under its own key.
-    keys = await app.store.database.fetch_all(
-        "SELECT external_id FROM inbox WHERE channel = 'whatsapp' AND external_id LIKE 'm:%'"
+    # The call stored once, as the bytes Meta sent; each event in it handled once, by its key.
+    calls = await app.store.database.fetch_all(
+        "SELECT payload FROM inbox WHERE channel = 'whatsapp' AND payload LIKE '%wamid.in1%'"
     )
-    assert sorted(row["external_id"] for row in keys) == ["m:wamid.in1", "m:wamid.in2"]
+    assert [row["payload"].encode("utf-8") for row in calls] == [body]
+    keys = await app.store.database.fetch_all(
+        "SELECT event_key FROM whatsapp_events WHERE event_key LIKE 'm:%'"
+    )
+    assert sorted(row["event_key"] for row in keys) == ["m:wamid.in1", "m:wamid.in2"]
+
+
+async def test_the_inbox_keeps_the_raw_body_whose_signature_checks_again(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    app = await app_factory(whatsapp_config(fake, db_path), clock=MovableClock())
+    await connect(app, fake)
+    fake.last_customer_message[CUSTOMER] = fake.now()
+    # As Meta writes it: non-ASCII unescaped, its own spacing, keys in its own order.
+    body = (
+        _text_event(fake, (CUSTOMER, "wamid.raw1", "Kiitos, hyvä palvelu ✓"))
+        .replace(b"\\u00e4", "ä".encode())
+        .replace(b"\\u2713", "✓".encode())
+        .replace(b", ", b",  ")
+    )
+    signature = fake.sign(body)
+    assert await _post(app, body, signature) == 200
+    await settle(app, fake)
+    rows = await app.store.database.fetch_all(
+        "SELECT payload, processed_at FROM inbox WHERE channel = 'whatsapp'"
+        " AND payload LIKE '%wamid.raw1%'"
+    )
+    assert len(rows) == 1 and rows[0]["processed_at"] is not None
+    stored = rows[0]["payload"].encode("utf-8")
+    assert stored == body
+    assert fake.sign(stored) == signature
+
+
+async def test_an_event_sent_again_in_a_call_of_another_shape_is_handled_once(
+    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+) -> None:
+    app = await app_factory(whatsapp_config(fake, db_path), clock=MovableClock())
+    await connect(app, fake)
+    for wa_id in (CUSTOMER, OTHER):
+        fake.last_customer_message[wa_id] = fake.now()
+    alone = _text_event(fake, (CUSTOMER, "wamid.again1", "apua"))
+    assert await _post(app, alone, fake.sign(alone)) == 200
+    await settle(app, fake)
+    batched = _text_event(fake, (OTHER, "wamid.again2", "help"), (CUSTOMER, "wamid.again1", "apua"))
+    assert await _post(app, batched, fake.sign(batched)) == 200
+    await wait_for_message(fake, OTHER, "I ask short feedback surveys")
+    await settle(app, fake)
+    assert len(fake.sent_to(CUSTOMER)) == 1  # "apua" answered once, not once per call
+    rows = await app.store.database.fetch_all(
+        "SELECT processed_at, error FROM inbox WHERE channel = 'whatsapp' AND payload LIKE"
+        " '%wamid.again%'"
+    )
+    assert len(rows) == 2 and all(r["processed_at"] and r["error"] is None for r in rows)
 
 
 async def test_a_signed_body_that_is_not_a_webhook_is_refused_with_400(

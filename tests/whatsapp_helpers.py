@@ -60,12 +60,21 @@ async def connect(app: PalauteApp, fake: FakeWhatsApp) -> None:
 
 
 async def wait_for_message(
-    fake: FakeWhatsApp, wa_id: str, fragment: str, timeout: float = 10.0
+    fake: FakeWhatsApp,
+    wa_id: str,
+    fragment: str,
+    timeout: float = 10.0,
+    *,
+    after: SentMessage | None = None,
 ) -> SentMessage:
-    """The first message to `wa_id` that shows `fragment`, waiting for it."""
+    """The first message to `wa_id` (after `after`, if given) that shows `fragment`, waiting
+    for it."""
     deadline = time.monotonic() + timeout
     while True:
-        for message in fake.sent_to(wa_id):
+        messages = fake.sent_to(wa_id)
+        if after is not None:
+            messages = messages[next(i for i, m in enumerate(messages) if m is after) + 1 :]
+        for message in messages:
             if fragment in message.text:
                 return message
         if time.monotonic() > deadline:

@@ -18,8 +18,9 @@ class MessageCapacity:
     """As the organizer knows it, for messages ("Telegram")."""
     max_text_length: int
     """Characters in one message, counted after formatting is parsed (see `text_length`)."""
-    max_buttons: int
-    """Buttons on one message, all rows together."""
+    max_buttons: int | None
+    """Buttons on one message, all rows together; None for a channel that asks a question with
+    more options than its buttons hold in another way (WhatsApp: typed, with a hint)."""
 
 
 TELEGRAM = MessageCapacity(

@@ -126,7 +126,7 @@ def _language_overflows(
             yield found
         options = conversation.options(question)
         key = f"{path}.choices" if question.kind is QuestionKind.CHOICE else f"{path}.points"
-        if len(options) > capacity.max_buttons:
+        if capacity.max_buttons is not None and len(options) > capacity.max_buttons:
             skip = " (the choices and Skip)" if question.optional else ""
             yield Overflow(
                 key,

@@ -518,11 +518,15 @@ class FakeWhatsApp:
             for parameter in component.get("parameters") or []:
                 if parameter.get("type") != "text" or not isinstance(parameter.get("text"), str):
                     raise _invalid("body parameters must be text")
-                if not parameter["text"].strip() or "\n" in parameter["text"]:
+                # Meta, "Template messages": error 132018 for a parameter with a new line, a
+                # tab or more than 4 consecutive spaces (and an empty one).
+                text = parameter["text"]
+                if not text.strip() or "\n" in text or "\t" in text or " " * 5 in text:
                     raise GraphError(
                         132018,
                         "There was an issue with the parameters in your template",
-                        "a parameter must not be empty or hold new lines",
+                        "a parameter must not be empty or hold new lines, tabs or more than"
+                        " 4 consecutive spaces",
                     )
                 params.append(parameter["text"])
         if len(params) != template.body_params:
@@ -593,6 +597,20 @@ class FakeWhatsApp:
                     self.chats[wa_id].append(ChatLine("customer", title, at=self.now()))
                     return self._customer_message(wa_id, name, message)
         raise AssertionError(f"nothing titled {title!r} was offered to {wa_id}")
+
+    async def customer_replies_with_id(
+        self, wa_id: str, context_id: str, reply_id: str, title: str, *, list_reply: bool = False
+    ) -> str:
+        """A button or list reply with any id, quoting any message: what a modified client, or
+        a tap on a message whose buttons have since changed meaning, sends. Meta relays the
+        interactive reply as the client sent it; only the business can know what it offered."""
+        kind = "list_reply" if list_reply else "button_reply"
+        message: JSON = {
+            "type": "interactive",
+            "interactive": {"type": kind, kind: {"id": reply_id, "title": title}},
+            "context": {"from": self.display_phone_number, "id": context_id},
+        }
+        return self._customer_message(wa_id, "Anna", message)
 
     def customer_reads(self, wa_id: str) -> None:
         for sent in self.sent:

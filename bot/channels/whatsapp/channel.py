@@ -64,7 +64,7 @@ from bot.channels.whatsapp import errors
 from bot.channels.whatsapp.addresses import NotAPhoneNumber, address_of, wa_id
 from bot.channels.whatsapp.messages import Rendered, render
 from bot.channels.whatsapp.settings import WEBHOOK_PATH, WhatsAppConfig, WhatsAppTemplate
-from bot.channels.whatsapp.updates import NotAWebhook, split
+from bot.channels.whatsapp.updates import Event, NotAWebhook, split
 from bot.http.json_body import BadJson, parse_json
 from bot.team.document import TeamDocument
 from bot.tokens import same_secret
@@ -84,6 +84,10 @@ START_WORDS = frozenset({"start", "aloita", "/start"})
 HELP_WORDS = frozenset({"help", "apua", "/help", "ohje"})
 FINNISH_WORDS = frozenset({"lopeta", "aloita", "apua", "ohje"})
 HELD_SEND_ATTEMPTS = 3
+KEEP_EVENTS = timedelta(days=8)
+"""Meta retries an unconfirmed webhook call for up to 7 days; an event it sends again within
+that time is recognised and not handled twice."""
+EVENTS_PRUNE_EVERY = timedelta(hours=1)
 
 Received: TypeAlias = Incoming | MessageStatus
 
@@ -142,6 +146,7 @@ class WhatsAppChannel(Channel):
         self._lanes = Lanes()
         self._handling: set[asyncio.Task[None]] = set()
         self._greeted: set[tuple[str, str | None, str]] = set()
+        self._events_pruned_at = float("-inf")
 
     def http_routes(self) -> list[web.AbstractRouteDef]:
         return [web.get(WEBHOOK_PATH, self._verify), web.post(WEBHOOK_PATH, self._receive)]
@@ -206,31 +211,74 @@ class WhatsAppChannel(Channel):
             log.warning("refused a WhatsApp webhook call: %s", error)
             return web.Response(status=400, text=f"not a WhatsApp webhook: {error}")
         if events:
+            # The body as received (parse_json checked it is UTF-8, so it encodes back to the
+            # same bytes and its signature can be checked again); a retry of the same bytes is
+            # the same key, stored once.
+            call_key = "call:" + hashlib.sha256(body).hexdigest()
             try:
-                await self._inbox.accept([(event.key, event.payload) for event in events])
+                await self._inbox.accept([(call_key, body.decode("utf-8"))])
             except StorageError as error:
                 # Not stored, so not confirmed: Meta retries (for up to 7 days).
                 log.error("could not store a WhatsApp webhook call (%s); Meta will retry", error)
                 return web.Response(status=503, text="try again later")
         return web.Response(text="ok")
 
-    async def _hand_over(self, key: str, payload: str) -> None:
-        """Start handling a stored event in its customer's lane; returns at once."""
-        task = asyncio.create_task(self._in_lane(key, payload), name=f"whatsapp-{key}")
+    async def _hand_over(self, call_key: str, body: str) -> None:
+        """Start handling a stored webhook call, each event in its customer's lane; returns at
+        once."""
+        task = asyncio.create_task(self._handle_call(call_key, body), name=f"whatsapp-{call_key}")
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
-    async def _in_lane(self, key: str, payload: str) -> None:
-        async with self._lanes.lane(lane_of(payload)):
+    async def _handle_call(self, call_key: str, body: str) -> None:
+        try:
+            events = split(json.loads(body))
+        except (ValueError, NotAWebhook) as error:
+            await self._inbox.failed(call_key, f"not a WhatsApp webhook: {error}")
+            return
+        # gather starts the events in order, so one customer's events queue in their lane in
+        # the order Meta sent them; another customer's lane is not held up.
+        failures = await asyncio.gather(*(self._in_lane(call_key, event) for event in events))
+        reasons = [reason for reason in failures if reason is not None]
+        if reasons:
+            await self._inbox.failed(call_key, "; ".join(reasons))
+        else:
+            await self._inbox.processed(call_key)
+        self._prune_events()
+
+    async def _in_lane(self, call_key: str, event: Event) -> str | None:
+        """Handle one event unless an earlier call (a retry, a batch of another shape) already
+        did; the reason when its handling failed."""
+        reason: str | None = None
+        async with self._lanes.lane(lane_of(event.payload)):
+            if await self._chats.event_handled(event.key):
+                return None
             try:
-                await self._handle(payload)
+                await self._handle(event.payload)
             except Exception as error:
-                log.exception("handling WhatsApp event %s failed", key)
-                await self._inbox.failed(
-                    key, f"handling it failed: {type(error).__name__}: {error}"
-                )
-                return
-        await self._inbox.processed(key)
+                log.exception("handling WhatsApp event %s failed", event.key)
+                reason = f"{event.key}: handling it failed: {type(error).__name__}: {error}"
+            try:
+                await self._chats.record_event(event.key, call_key, now=self._now(), error=reason)
+            except Exception:
+                # Left unrecorded, the call is handled again at the next start; the answer in
+                # it is stored once.
+                log.exception("could not record WhatsApp event %s as handled", event.key)
+        return reason
+
+    def _prune_events(self) -> None:
+        now = self._now()
+        if now - self._events_pruned_at < EVENTS_PRUNE_EVERY.total_seconds():
+            return
+        self._events_pruned_at = now
+
+        async def prune() -> None:
+            with contextlib.suppress(Exception):
+                await self._chats.prune_events(now - KEEP_EVENTS.total_seconds())
+
+        task = asyncio.create_task(prune())
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
 
     # ------------------------------------------------------------------ incoming
 
@@ -268,6 +316,9 @@ class WhatsAppChannel(Channel):
                 await self._customer(item)
 
     async def _customer(self, incoming: Incoming) -> None:
+        if incoming.kind is IncomingKind.BUTTON and not await self._offered(incoming):
+            await self._chats.customer_wrote(incoming.address, at=self._now())
+            return
         if incoming.message_ref:
             incoming = replace(
                 incoming, message_ref=await self._chats.original_of(incoming.message_ref)
@@ -276,6 +327,14 @@ class WhatsAppChannel(Channel):
         if incoming.external_id:
             with contextlib.suppress(Exception):  # blue ticks are a courtesy
                 await self._require_client().mark_message_as_read(incoming.external_id)
+        alerts = await self._chats.held_alerts(incoming.address)
+        if alerts:
+            # A team member's reply to the alert template (its quick reply, or any message)
+            # opened the window: it brings the alerts, and is not itself relayed to a customer.
+            # A tap on an earlier alert's button, or a command, is still acted on.
+            await self._send_held_alerts(incoming.address, alerts)
+            if incoming.kind is IncomingKind.TEXT:
+                return
         held = await self._chats.held(incoming.address)
         if held is not None and not await self._still_open(held):
             # The survey expired (or ended otherwise) while the template waited for a reply.
@@ -289,6 +348,23 @@ class WhatsAppChannel(Channel):
                 await self._send_held(incoming.address, held)
                 return
         await self.deliver(incoming)
+
+    async def _offered(self, incoming: Incoming) -> bool:
+        """A tapped button or list row counts only if the message it sat on carried it.
+
+        A client (or anyone who can post to Meta as the customer) can send any id with any
+        message as its context, as a Telegram client can any callback data; WhatsApp cannot
+        edit, so the buttons stay on a message and the id must be among those palaute sent.
+        """
+        tapped, choice = incoming.message_ref, incoming.payload or ""
+        if (
+            tapped
+            and tapped != incoming.external_id
+            and await self._chats.offers(tapped, incoming.address, choice)
+        ):
+            return True
+        log.warning("ignored a WhatsApp button or list reply not offered by message %s", tapped)
+        return False
 
     async def _still_open(self, held: str) -> bool:
         invitation_id = json.loads(held).get("invitation_id")
@@ -371,16 +447,55 @@ class WhatsAppChannel(Channel):
         """WhatsApp cannot edit a message: the customer's own reply, quoting the question, is
         the confirmation of their answer."""
 
+    async def send_team(self, address: str, message: TeamDocument) -> str:
+        """An alert or report; outside the team member's 24-hour window it opens with the alert
+        template (its headline as {{1}}) and follows once they reply."""
+        if await self._in_window(address):
+            rendered = render(message.text, message.buttons, self._default_language)
+            return await self._send_rendered(address, rendered)
+        template = self.config.alert_template
+        if template is None:
+            raise rejected_message(
+                "WhatsApp: the team member has not written within 24 hours; outside that"
+                " window only an approved template may be sent: set [whatsapp] alert_template"
+                " (palaute check explains)"
+            )
+        render(message.text, message.buttons, self._default_language)  # refused now if unfit
+        ref = await self._send_template(
+            address, template, [headline_of(message)], self._default_language
+        )
+        await self._chats.hold_alert(address, _held_alert(ref, message), now=self._now())
+        return ref
+
     async def edit_team(self, address: str, message_ref: str, message: TeamDocument) -> None:
         """WhatsApp cannot edit: an alert that changed comes again, quoting the first one, and
         a reply to either is a reply to the alert."""
         if not await self._in_window(address):
+            held = await self._chats.held_alerts(address)
+            if any(alert.get("ref") == message_ref for alert in held):
+                # Still waiting behind the alert template: the reply brings the latest version.
+                await self._chats.hold_alert(
+                    address, _held_alert(message_ref, message), now=self._now()
+                )
+                return
             raise rejected_message(
                 "WhatsApp: the team member has not written within 24 hours; the alert's update"
                 " cannot be sent (free-form messages need the 24-hour window)"
             )
         rendered = render(message.text, message.buttons, self._default_language)
         await self._send_rendered(address, rendered, copy_of=message_ref)
+
+    async def _send_held_alerts(self, address: str, alerts: list[dict[str, Any]]) -> None:
+        """The team member replied to the alert template: each alert it stood for, quoting
+        the template, so that a reply to it is a reply to the alert (its ref)."""
+        for alert in alerts:
+            rows = tuple(
+                tuple(Button(str(b["label"]), str(b["payload"])) for b in row)
+                for row in alert.get("buttons", [])
+            )
+            rendered = render(str(alert["text"]), rows, self._default_language)
+            await self._send_rendered(address, rendered, copy_of=str(alert["ref"]))
+            await self._chats.release_alert(address, str(alert["ref"]))
 
     async def _send_rendered(
         self, address: str, rendered: Rendered, *, copy_of: str | None = None
@@ -411,8 +526,11 @@ class WhatsAppChannel(Channel):
                 sent = await client.send_message(to, rendered.text, reply_to_message_id=copy_of)
         except Exception as error:
             raise errors.delivery_error(error) from error
+        choices = [payload for payload, _ in rendered.buttons] + [
+            payload for payload, _, _ in rendered.rows
+        ]
         await self._chats.record_sent(
-            sent.id, address, rendered.kind, now=self._now(), copy_of=copy_of
+            sent.id, address, rendered.kind, now=self._now(), copy_of=copy_of, choices=choices
         )
         return sent.id
 
@@ -439,11 +557,16 @@ class WhatsAppChannel(Channel):
             ensure_ascii=False,
         )
         await self._chats.hold(address, held, now=self._now())
+        return await self._send_template(
+            address, template, params, language or self._default_language
+        )
+
+    async def _send_template(
+        self, address: str, template: WhatsAppTemplate, params: list[str], language: str
+    ) -> str:
         client = self._require_client()
         try:
-            language_code = TemplateLanguage(
-                template.language_for(language or self._default_language)
-            )
+            language_code = TemplateLanguage(template.language_for(language))
         except ValueError:
             raise rejected_message(
                 f"WhatsApp: template language {template.languages!r} is not one WhatsApp knows"
@@ -510,6 +633,28 @@ def signature_matches(body: bytes, header: str, config: WhatsAppConfig) -> bool:
     return bool(header.startswith("sha256=")) and same_secret(given, expected)
 
 
+MAX_HEADLINE = 200
+"""The alert template's {{1}}: a headline, not the message (which follows the reply)."""
+
+
+def headline_of(message: TeamDocument) -> str:
+    """A team message's headline as a template parameter: one line (Meta refuses a parameter
+    with a new line, a tab or more than 4 spaces in a row, error 132018), cut to MAX_HEADLINE."""
+    first = next((line for line in message.text.splitlines() if line.strip()), "")
+    headline = " ".join((message.title or first).split()) or "palaute"
+    return headline if len(headline) <= MAX_HEADLINE else headline[: MAX_HEADLINE - 1] + "…"
+
+
+def _held_alert(ref: str, message: TeamDocument) -> dict[str, Any]:
+    return {
+        "ref": ref,
+        "text": message.text,
+        "buttons": [
+            [{"label": b.label, "payload": b.payload} for b in row] for row in message.buttons
+        ],
+    }
+
+
 def template_parameters(template: WhatsAppTemplate, properties: dict[str, Any]) -> list[str]:
     """The template's {{1}}, {{2}}, … from the touchpoint's properties, in order."""
     values: list[str] = []
@@ -548,7 +693,10 @@ def translate(update: Any) -> Incoming | None:
     if isinstance(update, CallbackButton | CallbackSelection):
         data = str(update.data)
         if isinstance(update, CallbackButton) and update.is_quick_reply:
-            # A template's quick reply: its payload is the template's, not one of palaute's.
+            # A template's quick reply: its payload is the template's, not one of palaute's,
+            # and it answers the template, not a message of the team's thread (the alert
+            # template's ref is the alert's): it quotes nothing.
+            common["message_ref"] = update.id
             return Incoming(kind=IncomingKind.TEXT, text=update.title or data, **common)
         return Incoming(kind=IncomingKind.BUTTON, payload=data, **common)
     if isinstance(update, Message):

@@ -11,12 +11,27 @@ def describe(config: WhatsAppConfig) -> list[str]:
     pace = config.pace
     return [
         f"WhatsApp: phone number id {config.phone_number_id}, Graph API {config.api_version};"
-        f' Meta\'s webhook: <server.public_url>{WEBHOOK_PATH} (field "messages"),'
-        " verified with [whatsapp] verify_token, signed with app_secret",
+        f" Meta's webhook (callback URL): {config.webhook_url or '<server.public_url>' + WEBHOOK_PATH}"
+        ' (field "messages"), verified with [whatsapp] verify_token, signed with app_secret',
         f"WhatsApp pace: {pace.messages_per_second:g} messages/s overall, to one customer"
         f" {pace.per_user_burst} at once, then one every"
         f" {pace.seconds_between_messages_per_user:g} s",
+        _team_line(config),
     ]
+
+
+def _team_line(config: WhatsAppConfig) -> str:
+    template = config.alert_template
+    if template is None:
+        return (
+            "Warning: WhatsApp: no [whatsapp] alert_template: a team member on WhatsApp gets"
+            " alerts and reports only within 24 hours of writing to the business number"
+        )
+    return (
+        f'WhatsApp team messages outside the 24-hour window: alert template "{template.name}"'
+        f" ({', '.join(template.languages)}), body {{{{1}}}} = the alert's headline; the whole"
+        " message follows the team member's reply"
+    )
 
 
 def touchpoint_notes(

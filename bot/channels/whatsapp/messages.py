@@ -19,10 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.channels.base import Button, rejected_message
+from bot.channels.capacity import MessageCapacity
 from bot.channels.whatsapp.texts import TEXTS
 
 MAX_TEXT = 4096
+"""pywa's send_message: `text` "max 4096 characters" (Cloud API text.body)."""
 MAX_INTERACTIVE_BODY = 1024
+"""pywa's send_message with buttons: "body … up to 1024 characters" (interactive.body.text)."""
 MAX_REPLY_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_BUTTON_ID = 256
@@ -30,6 +33,17 @@ MAX_LIST_ROWS = 10
 MAX_ROW_TITLE = 24
 MAX_ROW_DESCRIPTION = 72
 MAX_ROW_ID = 200
+
+
+CAPACITY = MessageCapacity(
+    platform="WhatsApp",
+    # What one message carries that palaute cannot work around: a question longer than an
+    # interactive body (1024), or with more options than 3 reply buttons (20-character titles)
+    # or 10 list rows (24) hold, goes as a text message with a hint to type the answer (see
+    # `render`), so only the text message's 4096 is a hard limit.
+    max_text_length=MAX_TEXT,
+    max_buttons=None,
+)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from bot.config_schema import (
     USE_DEFAULT,
     WHOLE,
     ConfigReader,
+    FromScope,
     Key,
     Scope,
     names,
@@ -68,10 +69,21 @@ class WhatsAppConfig:
     templates: Mapping[str, WhatsAppTemplate] = field(default_factory=dict)
     """By touchpoint id."""
     pace: WhatsAppPace = WhatsAppPace()
+    alert_template: WhatsAppTemplate | None = None
+    """Opens the conversation with a team member outside the 24-hour window: its body's one
+    parameter {{1}} is the alert's (or report's) headline; the whole message follows their
+    reply."""
+    public_url: str | None = None
+    """[server] public_url, which Meta's webhook address is on (not a key of [whatsapp])."""
 
     @property
     def graph_root(self) -> str:
         return (self.base_url or GRAPH_API_ROOT).rstrip("/")
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The callback URL to give Meta."""
+        return f"{self.public_url.rstrip('/')}{WEBHOOK_PATH}" if self.public_url else None
 
 
 def _phone_number_id(reader: ConfigReader, value: Any, path: str, scope: Scope) -> Any:
@@ -125,41 +137,60 @@ def _templates(reader: ConfigReader, value: Any, path: str, default: Any) -> Any
         return {}
     templates: dict[str, WhatsAppTemplate] = {}
     for touchpoint, table in value.items():
-        where = f"{path}.{touchpoint}"
-        if not isinstance(table, dict):
-            reader.problem(where, 'must be a table with name = "…" and language = "…"')
-            continue
-        reader.unknown_keys(table, names(TEMPLATE_KEYS), f"{where}.")
-        values = read_keys(reader, table, f"{where}.", TEMPLATE_KEYS) or {}
-        if not values.get("name") or not re.fullmatch(r"[a-z0-9_]{1,512}", values["name"]):
-            reader.problem(
-                f"{where}.name",
-                "is required: the approved template's name (lower case letters, digits and _)",
-            )
-            continue
-        languages = values.get("language")
-        if isinstance(languages, str):
-            languages = [languages]
-        if (
-            not isinstance(languages, list)
-            or not languages
-            or not all(isinstance(code, str) and re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", code)
-                       for code in languages)
-        ):  # fmt: skip
-            reader.problem(
-                f"{where}.language",
-                'is required: the language code the template is approved in, e.g. "fi", or'
-                ' several, e.g. ["fi", "en"]',
-            )
-            continue
-        parameters = values.get("parameters") or []
-        if not all(isinstance(p, str) and p for p in parameters):
-            reader.problem(f"{where}.parameters", "must be a list of touchpoint property names")
-            continue
-        templates[str(touchpoint)] = WhatsAppTemplate(
-            values["name"], tuple(languages), tuple(parameters)
-        )
+        template = _template(reader, table, f"{path}.{touchpoint}")
+        if template is not None:
+            templates[str(touchpoint)] = template
     return templates
+
+
+def _alert_template(reader: ConfigReader, value: Any, path: str, default: Any) -> Any:
+    if value is None:
+        return None
+    template = _template(reader, value, path, parameters=False)
+    return template and WhatsAppTemplate(template.name, template.languages, ("headline",))
+
+
+def _template(
+    reader: ConfigReader, table: Any, where: str, *, parameters: bool = True
+) -> WhatsAppTemplate | None:
+    if not isinstance(table, dict):
+        reader.problem(where, 'must be a table with name = "…" and language = "…"')
+        return None
+    keys = TEMPLATE_KEYS if parameters else TEMPLATE_KEYS[:2]
+    reader.unknown_keys(table, names(keys), f"{where}.")
+    values = read_keys(reader, table, f"{where}.", keys) or {}
+    if not values.get("name") or not re.fullmatch(r"[a-z0-9_]{1,512}", values["name"]):
+        reader.problem(
+            f"{where}.name",
+            "is required: the approved template's name (lower case letters, digits and _)",
+        )
+        return None
+    languages = values.get("language")
+    if isinstance(languages, str):
+        languages = [languages]
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(code, str) and re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", code)
+                   for code in languages)
+    ):  # fmt: skip
+        reader.problem(
+            f"{where}.language",
+            'is required: the language code the template is approved in, e.g. "fi", or'
+            ' several, e.g. ["fi", "en"]',
+        )
+        return None
+    named = values.get("parameters") or []
+    if not all(isinstance(p, str) and p for p in named):
+        reader.problem(f"{where}.parameters", "must be a list of touchpoint property names")
+        return None
+    return WhatsAppTemplate(values["name"], tuple(languages), tuple(named))
+
+
+def _server_public_url(reader: ConfigReader, value: Any, path: str, scope: Scope) -> Any:
+    if value is not None:
+        reader.problem(path, "is set in [server] (public_url), which the webhook is on")
+    return USE_DEFAULT
 
 
 WHATSAPP_KEYS = (
@@ -170,6 +201,13 @@ WHATSAPP_KEYS = (
     Key("api_version", TEXT, "v23.0", _api_version),
     Key("base_url", TEXT, None, _graph_root),
     Key("templates", _templates, {}),
+    Key("alert_template", _alert_template, None),
+    Key(
+        "public_url",
+        lambda reader, value, path, default: value,
+        FromScope("server.public_url"),
+        _server_public_url,
+    ),
 )
 WHATSAPP_PACE_KEYS = (
     Key("messages_per_second", NUMBER, WhatsAppPace.messages_per_second, _positive),

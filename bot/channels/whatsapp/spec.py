@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.channels.spec import AddressFormat, BadAddress, ChannelSpec, ConfigSection, imported
 from bot.channels.whatsapp.addresses import NotAPhoneNumber, normalize_phone
 from bot.channels.whatsapp.explain import describe, touchpoint_notes
+from bot.channels.whatsapp.messages import CAPACITY
 from bot.channels.whatsapp.settings import KEYS, check_section, settings
 from bot.channels.whatsapp.texts import TEXTS
 
@@ -26,4 +27,5 @@ SPEC = ChannelSpec(
     ),
     uses_intake=True,
     texts=TEXTS,
+    capacity=CAPACITY,
 )

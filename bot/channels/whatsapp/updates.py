@@ -1,9 +1,9 @@
-"""Webhook payloads: one inbox item per message or status, and each read with pywa's models.
+"""Webhook payloads: the events in one call, each read with pywa's models.
 
 Meta may put several messages or statuses into one webhook call, but pywa reads only the
-first of each (`value["messages"][0]`). So a call is split here into one envelope per event,
-each stored under its own key (the message's wamid; the status's wamid and stage), which is
-also what makes a retried call store nothing twice.
+first of each (`value["messages"][0]`). So a stored call is split here into one envelope per
+event, each with its own key (the message's wamid; the status's wamid and stage): an event
+Meta sends again, in a retried call or a batch of another shape, is handled once by its key.
 """
 
 from __future__ import annotations
