@@ -10,7 +10,8 @@ from bot.commands.base import AddConfig
 from bot.config import Config
 from storage.backends import describe_location
 from storage.copy import copy_sqlite_to_postgresql
-from storage.postgresql.database import PostgresDatabase, is_postgresql_url
+from storage.postgresql.database import PostgresDatabase
+from storage.postgresql.location import is_postgresql_url
 
 
 def add_copy_db_parser(commands: Any, add_config: AddConfig) -> None:

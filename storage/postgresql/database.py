@@ -44,10 +44,6 @@ async def _set_up_connection(connection: asyncpg.Connection) -> None:
     )
 
 
-def is_postgresql_url(location: str) -> bool:
-    return location.startswith(("postgresql://", "postgres://"))
-
-
 class PostgresDatabase:
     dialect: Dialect = PostgresDialect()
 
