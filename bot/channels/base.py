@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from aiohttp import web
-
 from bot.tokens import TokenKind, TokenSigner, encode_id
 from storage.records import Invitation
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from bot.team.document import TeamDocument
 
 

@@ -9,8 +9,6 @@ from typing import Any
 from bot.commands.base import AddConfig
 from bot.config import Config
 from storage.backends import describe_location
-from storage.copy import copy_sqlite_to_postgresql
-from storage.postgresql.database import PostgresDatabase
 from storage.postgresql.location import is_postgresql_url
 
 
@@ -33,6 +31,10 @@ def add_copy_db_parser(commands: Any, add_config: AddConfig) -> None:
 
 
 async def cmd_copy_db(args: argparse.Namespace, config: Config) -> int:
+    # Here, not at the top: asyncpg loads only for the command that needs it.
+    from storage.copy import copy_sqlite_to_postgresql
+    from storage.postgresql.database import PostgresDatabase
+
     url = args.target or config.storage.url
     if not url or not is_postgresql_url(url):
         print(

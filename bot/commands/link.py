@@ -9,17 +9,17 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.channels import registry
-from bot.channels.web.links import LinkBuilder
 from bot.clock import SystemClock
 from bot.config import Config
-from bot.delivery.triggers import ContactSpec, TriggerError, TriggerRequest, TriggerService
 from bot.property_args import parse_properties
-from bot.qr import QrError, write_qr
-from bot.services import trigger_service
 from bot.tokens import TokenKind, TokenSigner, encode_id
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.delivery.triggers import TriggerService
 
 EXIT_USAGE = 2
 # Named here, not read from the registry: `--join` and `--ref` make Telegram deep links
@@ -83,6 +83,9 @@ async def build_link(args: argparse.Namespace, config: Config) -> str:
         )
         if args.ref:
             return await _ref_link(args, config, store, TokenSigner(secret))
+        # Here, not at the top: `palaute <any command>` imports this module to build its parser.
+        from bot.services import trigger_service
+
         triggers = trigger_service(store, config, SystemClock())
         return _build(args, config, TokenSigner(secret), triggers)
     finally:
@@ -92,6 +95,9 @@ async def build_link(args: argparse.Namespace, config: Config) -> str:
 def _build(
     args: argparse.Namespace, config: Config, signer: TokenSigner, triggers: TriggerService
 ) -> str:
+    from bot.channels.web.links import LinkBuilder
+    from bot.delivery.triggers import ContactSpec, TriggerError, TriggerRequest
+
     links = LinkBuilder(config.server.base_url, signer)
     channel = args.channel or (CHAT if args.join else "web")
     if args.join:
@@ -165,6 +171,8 @@ def _chat_link(config: Config, signer: TokenSigner, kind: TokenKind, value: str,
 
 
 async def cmd_link(args: argparse.Namespace, config: Config) -> int:
+    from bot.qr import QrError, write_qr
+
     try:
         url = await build_link(args, config)
         if args.qr:
