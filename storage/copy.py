@@ -30,7 +30,7 @@ TABLES = (
     "dashboard_sessions", "link_views", "pending_sends",
 )  # fmt: skip
 """Every table with a team's data, parents before the tables that refer to them. (`run_lease`
-belongs to the process running on the file, `schema_version` to each database.)"""
+and `workers` belong to the processes running on a database, `schema_version` to each one.)"""
 
 BATCH_ROWS = 5000
 
