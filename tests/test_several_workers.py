@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest_asyncio
 
@@ -26,10 +28,15 @@ from bot.team.reports.jobs import SINCE_KEY
 from storage.store import Store
 from tests.any_time import at_any_time
 from tests.fakes.telegram_api import FakeTelegram, RecordedCall, fake_telegram  # noqa: F401
-from tests.palaute_process import TOKEN_VARIABLE, PalauteProcess
+from tests.palaute_process import TOKEN_VARIABLE, PalauteProcess, wait_for_http
 from tests.postgres_databases import new_database
 
 URL_VARIABLE = "PALAUTE_TEST_DATABASE_URL"
+API_TOKEN_VARIABLE = "PALAUTE_TEST_API_TOKEN"
+API_TOKEN = "fault-test-api-token"
+"""What tests/palaute_process.py gives its children."""
+SECRET_VARIABLE = "PALAUTE_TEST_WEBHOOK_SECRET"
+SECRET = "several-workers-webhook-secret"
 CONTACTS = 1000
 FIRST_CHAT = 700_000
 GREETED = 50
@@ -39,15 +46,23 @@ GUARD = 180.0
 """Seconds before a wait gives up: a guard against a hang, not a measure of speed."""
 
 
-def _config(folder: Path, fake: FakeTelegram, team: str) -> Path:
+def _config(
+    folder: Path, fake: FakeTelegram, team: str, *, port: int = 0, webhook: bool = False
+) -> Path:
     folder.mkdir()
     path = folder / "palaute.toml"
+    server = (
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\napi_token = "${{{API_TOKEN_VARIABLE}}}"\n'
+    )
+    mode = 'mode = "polling"\n'
+    if webhook:
+        server += 'public_url = "https://palaute.example"\n'
+        mode = f'mode = "webhook"\nwebhook_secret = "${{{SECRET_VARIABLE}}}"\n'
     path.write_text(
         at_any_time(
-            f'[storage]\nurl = "${{{URL_VARIABLE}}}"\n\n'
-            '[server]\nhost = "127.0.0.1"\nport = 0\napi_token = "${PALAUTE_TEST_API_TOKEN}"\n\n'
+            f'[storage]\nurl = "${{{URL_VARIABLE}}}"\n\n{server}\n'
             f'[telegram]\ntoken = "${{{TOKEN_VARIABLE}}}"\nbase_url = "{fake.base_url}"\n'
-            f'mode = "polling"\n\n{team}'
+            f"{mode}\n{team}"
         ),
         encoding="utf-8",
     )
@@ -284,3 +299,82 @@ async def test_the_daily_summary_is_posted_once_when_the_lease_holder_dies(
     assert [bool(m.photo) for m in summaries] == [True, False], [m.text for m in summaries]
     assert "Feedback summary" in (summaries[1].text or "")
     assert await _value(database, "SELECT COUNT(*) FROM team_reports") == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_retry_landing_on_another_worker_is_stored_once(
+    tmp_path: Path, fake_telegram: FakeTelegram, database: str
+) -> None:
+    """Behind a load balancer a retry may reach another worker: a trigger with the same
+    Idempotency-Key, and a Telegram webhook update delivered to two workers at once."""
+    fake = fake_telegram
+    customer = fake.user(900_001)
+    ports = [_free_port(), _free_port()]
+    workers = [
+        PalauteProcess(
+            _config(tmp_path / f"worker{n}", fake, NO_REPORTS, port=port, webhook=True),
+            fake,
+            environ={URL_VARIABLE: database, SECRET_VARIABLE: SECRET},
+        )
+        for n, port in enumerate(ports)
+    ]
+    try:
+        for worker in workers:
+            await worker.start()
+        for port in ports:
+            await wait_for_http(port, GUARD)
+        body = {"touchpoint": "csat", "contact": {"telegram": str(customer.id)}}
+        headers = {"Authorization": f"Bearer {API_TOKEN}", "Idempotency-Key": "order-7"}
+        answers: list[tuple[int, dict[str, object]]] = []
+        async with aiohttp.ClientSession() as http:
+            for port in ports:
+                url = f"http://127.0.0.1:{port}/api/v1/touchpoints"
+                async with http.post(url, json=body, headers=headers) as response:
+                    answers.append((response.status, await response.json()))
+        assert [status for status, _ in answers] == [202, 200], answers
+        assert answers[1][1]["duplicate"] is True
+
+        async def asked() -> bool:
+            return bool(fake.sent_messages(customer.id))
+
+        await _until("the survey", asked, workers)
+        question = fake.sent_messages(customer.id)[0]
+        update = fake.push_callback(customer, question, question.callback_data_for("5"))
+        async with aiohttp.ClientSession() as http:
+
+            async def deliver(port: int) -> int:
+                async with http.post(
+                    f"http://127.0.0.1:{port}/telegram/webhook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                ) as response:
+                    return response.status
+
+            assert await asyncio.gather(*(deliver(port) for port in ports)) == [200, 200]
+
+        async def handled() -> bool:
+            done = await _value(
+                database,
+                "SELECT COUNT(*) FROM inbox WHERE external_id = $1 AND processed_at IS NOT NULL",
+                str(update["update_id"]),
+            )
+            waiting = await _value(database, "SELECT COUNT(*) FROM outbox WHERE state <> 'sent'")
+            return done == 1 and waiting == 0 and len(fake.sent_messages(customer.id)) >= 2
+
+        await _until("the answer handled and its next question sent", handled, workers)
+        for worker in workers:
+            assert await worker.terminate() == 0, worker.log()
+    finally:
+        for worker in workers:
+            await worker.ensure_stopped()
+    assert await _value(database, "SELECT COUNT(*) FROM invitations") == 1
+    assert await _value(database, "SELECT COUNT(*) FROM answers") == 1
+    # The question, then the next one (the "why?") once; the tapped question edited in place.
+    assert len(fake.sent_messages(customer.id)) == 2, [
+        m.text for m in fake.sent_messages(customer.id)
+    ]
