@@ -20,7 +20,7 @@ from bot.answers.surveys import SurveyService
 from bot.channels import registry
 from bot.channels.base import Channel
 from bot.channels.context import AnswerServices, ChannelContext
-from bot.channels.intake import PRUNE_EVERY, DurableInbox
+from bot.channels.intake import ADOPT_EVERY, PRUNE_EVERY, DurableInbox
 from bot.channels.spec import ChannelSpec
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -318,8 +318,11 @@ class PalauteApp:
     def _channel_context(self, spec: ChannelSpec) -> ChannelContext:
         intake = None
         if spec.uses_intake:
-            intake = DurableInbox(spec.name, self.store.inbox, self.clock)
+            worker = self.workers.id if self.workers is not None else None
+            intake = DurableInbox(spec.name, self.store.inbox, self.clock, worker=worker)
             self._add_job(intake.prune, PRUNE_EVERY, f"{spec.name}-inbox-prune")
+            if worker is not None:
+                self._add_job(intake.adopt, ADOPT_EVERY, f"{spec.name}-inbox-adopt")
         return ChannelContext(
             name=spec.name,
             settings=self.config.channel_settings.get(spec.name),

@@ -184,16 +184,19 @@ class ChannelLimiter:
         share.
 
         One bucket lets at most burst + rate messages into any second; n buckets n bursts plus
-        their rates. So each worker's rate leaves room for the others' bursts: together they
-        let no more into a second than one worker alone (29 + 1 for Telegram), however their
-        sends fall."""
+        their rates. So each worker's rate leaves room for the others' bursts, and as much
+        again for their sends arriving bunched (each process's requests are delayed by its own
+        scheduling, independently of the others': seen as a stray 429 a minute on a loaded
+        machine without it). Together they let no more into a second than one worker alone
+        (29 + 1 for Telegram), at a sustained rate of rate − 2·(n − 1)·burst: 27 a second for
+        two Telegram workers, 25 for three."""
         workers = max(1, workers)
         burst = self.limits.burst
         bucket = self.global_limiter.bucket
         bucket.time_until(0)  # the tokens refilled at the old rate up to now
         bucket.rate = max(
             self.limits.per_second / (10 * workers),
-            (self.limits.per_second - (workers - 1) * burst) / workers,
+            (self.limits.per_second - 2 * (workers - 1) * burst) / workers,
         )
         bucket.tokens = min(bucket.tokens, bucket.burst)
 
