@@ -167,8 +167,9 @@ class PalauteApp:
             await self.reporter.run_due()  # a summary missed while palaute was down, marked late
             return
         self.dispatcher.share_pace(self._live_workers)
-        # A worker joining others sends once they have slowed down to their new share.
-        joining = WORKER_HEARTBEAT_SECONDS + 0.5 if self._live_workers > 1 else 0.0
+        # A worker joining others sends once they have slowed down to their new share (two
+        # heartbeats: one of theirs may come late on a busy machine).
+        joining = 2 * WORKER_HEARTBEAT_SECONDS + 0.5 if self._live_workers > 1 else 0.0
         await self.dispatcher.start(first_claim_after=joining)
         # Every worker runs a tick when an invitation is created here (a compare-and-set
         # each); the periodic jobs run on the lease holder only.
