@@ -27,7 +27,7 @@ TABLES = (
     "contacts", "audiences", "audience_members", "touchpoints", "invitations", "answers",
     "outbox", "inbox", "sent_prompts", "settings", "followups", "followup_messages",
     "followup_replies", "team_reports", "suppressions", "dashboard_accounts",
-    "dashboard_sessions", "link_views", "pending_sends",
+    "dashboard_sessions", "link_views", "pending_sends", "whatsapp_chats", "whatsapp_messages",
 )  # fmt: skip
 """Every table with a team's data, parents before the tables that refer to them. (`run_lease`
 belongs to the process running on the file, `schema_version` to each database.)"""

@@ -21,7 +21,8 @@ PALAUTE_TABLES = {
     "contacts", "audiences", "audience_members", "touchpoints", "invitations", "answers",
     "outbox", "inbox", "sent_prompts", "settings", "followups", "followup_messages",
     "team_reports", "followup_replies", "suppressions", "run_lease", "dashboard_sessions",
-    "link_views", "pending_sends", "dashboard_accounts", "schema_version",
+    "link_views", "pending_sends", "dashboard_accounts", "schema_version", "whatsapp_chats",
+    "whatsapp_messages",
 }  # fmt: skip
 
 
