@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from storage.addresses import normalize_address
+from storage.copy import TABLES as COPIED_TABLES
 from storage.database import Database, StorageError, migrations
 from storage.postgresql.database import PostgresDatabase
 from storage.postgresql.migrations import postgresql_migrations
@@ -24,6 +25,21 @@ PALAUTE_TABLES = {
     "link_views", "pending_sends", "dashboard_accounts", "schema_version", "whatsapp_chats",
     "whatsapp_messages",
 }  # fmt: skip
+
+
+async def test_the_tables_named_here_and_copied_are_every_table_sqlite_has(
+    tmp_path: Path,
+) -> None:
+    sqlite = await Database.open(tmp_path / "palaute.db")
+    try:
+        rows = await sqlite.fetch_all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    finally:
+        await sqlite.close()
+    tables = {row["name"] for row in rows}
+    assert tables == PALAUTE_TABLES
+    assert set(COPIED_TABLES) == tables - {"run_lease", "schema_version"}
 
 
 def test_both_backends_have_the_same_migration_numbers() -> None:

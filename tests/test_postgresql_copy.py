@@ -51,9 +51,9 @@ def team_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             INSERT INTO dashboard_sessions VALUES ('h1', {NOW}, {NOW + 3600}, 'Aino');
             INSERT INTO link_views VALUES ('k1', 'nps', 'web', 'web', '{{}}', {NOW});
             INSERT INTO pending_sends VALUES ('t1', 'slack', 'U1', '{{}}', {NOW}, NULL, NULL);
-            INSERT INTO whatsapp_chats VALUES ('+358401234567', {NOW}, '{{"q": "why"}}', {NOW});
-            INSERT INTO whatsapp_messages VALUES ('wamid.1', '+358401234567', 'template', {NOW},
-                'failed', {NOW}, 131047, 'Re-engagement message', NULL);
+            INSERT INTO whatsapp_chats VALUES ('+358401234567', {NOW}, NULL, NULL);
+            INSERT INTO whatsapp_messages
+                VALUES ('wamid.1', '+358401234567', 'text', {NOW}, 'read', {NOW}, NULL, NULL, NULL);
             INSERT INTO run_lease VALUES (1, 'old', 1, 'gone-host', {NOW - 3600}, {NOW - 3600});
         """)
     connection.close()
