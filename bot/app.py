@@ -20,7 +20,7 @@ from bot.answers.surveys import SurveyService
 from bot.channels import registry
 from bot.channels.base import Channel
 from bot.channels.context import AnswerServices, ChannelContext
-from bot.channels.intake import PRUNE_EVERY, DurableInbox
+from bot.channels.intake import ADOPT_EVERY, PRUNE_EVERY, DurableInbox
 from bot.channels.spec import ChannelSpec
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -40,10 +40,18 @@ from bot.team.webhooks import WebhookChannel, WebhookPublisher
 from bot.tokens import TokenSigner
 from storage.database import StorageError
 from storage.lease import HEARTBEAT_SECONDS, DatabaseInUse, RunLease
+from storage.postgresql.database import PostgresDatabase
+from storage.postgresql.lease import AdvisoryLease
 from storage.records import Invitation
 from storage.store import Store
+from storage.workers import HEARTBEAT_SECONDS as WORKER_HEARTBEAT_SECONDS
+from storage.workers import WorkerRegistry
 
 log = logging.getLogger(__name__)
+
+LEASE_TRY_SECONDS = 1.0
+"""How often a worker that does not hold the work lease asks for it (and the holder checks that
+its session is alive): the periodic work moves on within about this long of a holder's death."""
 
 APP_KEY: web.AppKey[PalauteApp] = web.AppKey("palaute", object)  # type: ignore[arg-type]
 
@@ -78,16 +86,30 @@ class PalauteApp:
         self._started_channels: list[Channel] = []
         self._kick: asyncio.Task[None] | None = None
         self._kick_again = False
+        self.workers: WorkerRegistry | None = None
+        """Several workers on PostgreSQL: this one among them (None: the one run on SQLite)."""
+        self.work_lease: AdvisoryLease | None = None
+        self._work_lease_task: asyncio.Task[None] | None = None
+        self._live_workers = 1
 
     async def start(self) -> None:
         self.store = await Store.open(self.config.storage.location)
-        # Before anything reads the outbox: a second process would resend what this one sends.
-        self.lease = RunLease(self.store.database)
-        try:
-            await self.lease.acquire(now=time.time())
-        except DatabaseInUse as error:
-            raise StartupError(str(error)) from error
-        self._heartbeat = asyncio.create_task(self._keep_lease(), name="palaute-lease")
+        database = self.store.database
+        if isinstance(database, PostgresDatabase):
+            # Several workers may share it: each registers; the work that runs once goes to
+            # the holder of an advisory lock (storage.postgresql.lease).
+            self.workers = WorkerRegistry(database)
+            self._live_workers = await self.workers.join(now=time.time())
+            self.work_lease = AdvisoryLease(database)
+            self._heartbeat = asyncio.create_task(self._keep_worker(), name="palaute-worker")
+        else:
+            # Before anything reads the outbox: a second process would resend what this one sends.
+            self.lease = RunLease(database)
+            try:
+                await self.lease.acquire(now=time.time())
+            except DatabaseInUse as error:
+                raise StartupError(str(error)) from error
+            self._heartbeat = asyncio.create_task(self._keep_lease(), name="palaute-lease")
         secret = self.config.server.secret_key or await self.store.settings.get_or_create_secret(
             "link_secret"
         )
@@ -102,6 +124,7 @@ class PalauteApp:
             self.channels,
             self.signer,
             on_invitation_created=self.kick,
+            worker=self.workers.id if self.workers is not None else None,
         )
         self.invitations.start(self.scheduler)
         self.reporter.start(self.scheduler)
@@ -114,6 +137,8 @@ class PalauteApp:
         )
         for name, channel in self.channels.items():
             channel.set_handler(self.incoming)
+            if self.workers is not None:
+                channel.share_with_workers()
             spec = registry.find(name)
             if name in self._built and spec is not None and spec.organizer_commands is not None:
                 spec.organizer_commands(channel, self.services.organizer)
@@ -135,10 +160,23 @@ class PalauteApp:
                 raise StartupError(f"the {name} channel could not start: {error}") from error
             self._started_channels.append(channel)
             log.info("%s channel started", name)
-        await self.dispatcher.start()
-        self.scheduler.start()
-        await self.invitations.tick()
-        await self.reporter.run_due()  # a summary missed while palaute was down, marked late
+        if self.workers is None:
+            await self.dispatcher.start()
+            self.scheduler.start()
+            await self.invitations.tick()
+            await self.reporter.run_due()  # a summary missed while palaute was down, marked late
+            return
+        self.dispatcher.share_pace(self._live_workers)
+        # A worker joining others sends once they have slowed down to their new share (two
+        # heartbeats: one of theirs may come late on a busy machine).
+        joining = 2 * WORKER_HEARTBEAT_SECONDS + 0.5 if self._live_workers > 1 else 0.0
+        await self.dispatcher.start(first_claim_after=joining)
+        # Every worker runs a tick when an invitation is created here (a compare-and-set
+        # each); the periodic jobs run on the lease holder only.
+        self.scheduler.start(paused=True)
+        self._work_lease_task = asyncio.create_task(
+            self._keep_work_lease(), name="palaute-work-lease"
+        )
 
     # The services (built in `start`), by the names the channels, the HTTP server and the
     # tests know them by.
@@ -200,6 +238,59 @@ class PalauteApp:
                 self.stopped.set()
                 return
 
+    async def _keep_worker(self) -> None:
+        """Renew this worker's heartbeat, hand what lapsed workers left in flight to the
+        outbox, and keep to this worker's share of the pace."""
+        assert self.workers is not None
+        while True:
+            await asyncio.sleep(WORKER_HEARTBEAT_SECONDS)
+            try:
+                now = time.time()
+                live = await self.workers.heartbeat(now=now)
+                recovered = await self.workers.recover_lapsed(now=now)
+                live = await self.workers.live(now=now) if recovered else live
+            except StorageError as error:
+                log.warning("could not renew this worker's heartbeat (%s); trying again", error)
+                continue
+            if live != self._live_workers:
+                log.info("%d worker(s) share the pace now", live)
+                self._live_workers = live
+            services = getattr(self, "services", None)
+            if services is not None:
+                services.dispatcher.share_pace(live)
+                if recovered:
+                    services.dispatcher.wake()
+
+    async def _keep_work_lease(self) -> None:
+        """Ask for the work lease until this worker holds it; then run the periodic work
+        (the scheduler's jobs, a summary missed meanwhile) and Telegram's polling here."""
+        assert self.work_lease is not None
+        held = False
+        while True:
+            now_held = await self.work_lease.heartbeat()
+            if now_held != held:
+                held = now_held
+                try:
+                    await self._lease_changed(held)
+                except Exception:
+                    log.exception("taking over the periodic work failed; trying again")
+                    await self.work_lease.release()
+                    held = False
+            await asyncio.sleep(LEASE_TRY_SECONDS)
+
+    async def _lease_changed(self, held: bool) -> None:
+        if held:
+            log.info("this worker holds the work lease: the periodic work runs here")
+            self.scheduler.resume()
+        else:
+            log.warning("this worker lost the work lease: another runs the periodic work")
+            self.scheduler.pause()
+        for channel in self._started_channels:
+            await channel.lease_changed(held)
+        if held:
+            await self.invitations.tick()
+            await self.reporter.run_due()  # one due (or missed) while no worker held it
+
     def _web_application(self) -> web.Application:
         app = web.Application(client_max_size=api.MAX_BODY)
         app[APP_KEY] = self
@@ -228,8 +319,11 @@ class PalauteApp:
     def _channel_context(self, spec: ChannelSpec) -> ChannelContext:
         intake = None
         if spec.uses_intake:
-            intake = DurableInbox(spec.name, self.store.inbox, self.clock)
+            worker = self.workers.id if self.workers is not None else None
+            intake = DurableInbox(spec.name, self.store.inbox, self.clock, worker=worker)
             self._add_job(intake.prune, PRUNE_EVERY, f"{spec.name}-inbox-prune")
+            if worker is not None:
+                self._add_job(intake.adopt, ADOPT_EVERY, f"{spec.name}-inbox-adopt")
         return ChannelContext(
             name=spec.name,
             settings=self.config.channel_settings.get(spec.name),
@@ -298,6 +392,10 @@ class PalauteApp:
 
     async def stop(self) -> None:
         """Stop what was started (also after a failed start), the dispatcher before the channels."""
+        if self._work_lease_task is not None:
+            self._work_lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._work_lease_task
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._kick is not None:
@@ -324,7 +422,12 @@ class PalauteApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
             try:
-                await self.lease.release()
+                if self.work_lease is not None:
+                    await self.work_lease.release()
+                if self.workers is not None:
+                    await self.workers.leave()
+                else:
+                    await self.lease.release()
             except StorageError as error:  # it lapses by itself
                 log.warning("could not release the run lease: %s", error)
         await self.store.close()

@@ -56,9 +56,11 @@ def build_services(
     signer: TokenSigner,
     *,
     on_invitation_created: Callable[[], None],
+    worker: str | None = None,
 ) -> Services:
     """`channels` are the running ones (the dispatcher sends through them; the chats among them
-    are where customers are written to); `on_invitation_created` runs the invitation tick now."""
+    are where customers are written to); `on_invitation_created` runs the invitation tick now;
+    `worker` is this worker's id when several share a PostgreSQL database."""
     outbox_waiting = asyncio.Event()
     wake = outbox_waiting.set
     chats = frozenset(name for name, channel in channels.items() if channel.pushes_prompts)
@@ -79,6 +81,7 @@ def build_services(
         clock,
         wakeup=outbox_waiting,
         sent_hooks=(followups.on_sent,),
+        worker=worker,
     )
     surveys = SurveyService(
         SurveyStorage(

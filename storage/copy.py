@@ -30,8 +30,9 @@ TABLES = (
     "dashboard_sessions", "link_views", "pending_sends", "whatsapp_chats", "whatsapp_messages",
 )  # fmt: skip
 """Every table with a team's data, parents before the tables that refer to them. (`run_lease`
-belongs to the process running on the file, `schema_version` to each database.) A test holds
-this list to the tables the migrations make, so that a new table cannot be left behind."""
+and `workers` belong to the processes running on a database, `schema_version` to each one.) A
+test holds this list to the tables the migrations make, so that a new table cannot be left
+behind."""
 
 BATCH_ROWS = 5000
 

@@ -13,17 +13,18 @@ class InboxRepository:
         self.database = database
 
     async def store_many(
-        self, channel: str, items: list[tuple[str, str]], *, now: float
+        self, channel: str, items: list[tuple[str, str]], *, now: float, worker: str | None = None
     ) -> list[str]:
-        """Store (external id, payload) pairs; returns the ids that were new (not seen before)."""
+        """Store (external id, payload) pairs; returns the ids that were new (not seen before).
+        `worker`: the id of the worker storing them (several workers, storage.workers)."""
         new: list[str] = []
         async with self.database.transaction() as work:
             for external_id, payload in items:
                 changed = await work.execute(
-                    "INSERT INTO inbox (channel, external_id, payload, received_at)"
-                    " VALUES (?, ?, ?, ?)"
+                    "INSERT INTO inbox (channel, external_id, payload, received_at, received_by)"
+                    " VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT DO NOTHING",
-                    (channel, external_id, payload, now),
+                    (channel, external_id, payload, now, worker),
                 )
                 if changed:
                     new.append(external_id)
@@ -51,23 +52,31 @@ class InboxRepository:
         )
         return [(row["external_id"], row["payload"]) for row in rows]
 
-    async def replay(self, channel: str, *, now: float) -> list[tuple[str, str]]:
+    async def replay(
+        self, channel: str, *, now: float, worker: str | None = None
+    ) -> list[tuple[str, str]]:
         """What an earlier run stored but did not finish, to be handled again at this start.
 
         Each replay is counted; one that `MAX_REPLAYS` starts did not finish (it crashes or
         hangs the process every time) is given up, with the reason, so that it cannot stop
         every later start at the same place.
+
+        Several workers: `worker` takes over only the items of workers no longer registered
+        (storage.workers drops a dead one), never those a live worker is handling.
         """
+        orphaned = ""
+        if worker is not None:
+            orphaned = " AND (received_by IS NULL OR received_by NOT IN (SELECT id FROM workers))"
         async with self.database.transaction() as work:
             await work.execute(
                 "UPDATE inbox SET processed_at = ?, error = ? WHERE channel = ?"
-                " AND processed_at IS NULL AND attempts >= ?",
+                f" AND processed_at IS NULL AND attempts >= ?{orphaned}",
                 (now, GAVE_UP, channel, MAX_REPLAYS),
             )
             rows = await work.fetch_all(
-                "UPDATE inbox SET attempts = attempts + 1 WHERE channel = ?"
-                " AND processed_at IS NULL RETURNING id, external_id, payload",
-                (channel,),
+                "UPDATE inbox SET attempts = attempts + 1, received_by = ? WHERE channel = ?"
+                f" AND processed_at IS NULL{orphaned} RETURNING id, external_id, payload",
+                (worker, channel),
             )
         return [(row[1], row[2]) for row in sorted(rows, key=lambda row: row[0])]
 

@@ -90,6 +90,8 @@ class OutboxRepository:
         exclude_addresses: set[tuple[str, str]],
         *,
         bulk_limit: int | None = None,
+        worker: str | None = None,
+        chat_gaps: Mapping[str, float] | None = None,
     ) -> list[OutboxMessage]:
         """Mark up to `limit` due messages `sending` and return them: highest priority first,
         then the earliest due.
@@ -98,17 +100,37 @@ class OutboxRepository:
         their order; chats in `exclude_addresses` already have a message in flight. At most
         `bulk_limit` of them are below conversation priority; the rest stay pending untouched
         (claiming counts an attempt).
+
+        Several workers (storage.workers): `worker` is this one's id, kept with each message it
+        claims. A chat's earlier message in flight on any worker holds its next one back (the
+        MIN(id) over `pending` and `sending`), and a chat another worker sent to within its
+        channel's `chat_gaps` seconds is left to that worker, so that two workers' buckets
+        never add up in one chat.
         """
+        gap_sql = ""
+        gap_params: list[object] = []
+        if worker is not None and chat_gaps:
+            cases = " ".join("WHEN ? THEN CAST(? AS DOUBLE PRECISION)" for _ in chat_gaps)
+            gap_sql = (
+                " AND NOT EXISTS (SELECT 1 FROM outbox r WHERE r.channel = o.channel"
+                " AND r.address = o.address AND r.state = 'sent' AND r.claimed_by <> ?"
+                " AND r.sent_at > CAST(? AS DOUBLE PRECISION)"
+                f" - (CASE o.channel {cases} ELSE 0 END))"
+            )
+            gap_params = [worker, now]
+            for channel, gap in chat_gaps.items():
+                gap_params += [channel, gap]
         async with self.database.claiming() as work:
             rows = await work.fetch_all(
                 "SELECT * FROM outbox o WHERE o.state = 'pending' AND o.not_before <= ?"
                 " AND o.id = (SELECT MIN(id) FROM outbox p WHERE p.channel = o.channel"
                 " AND p.address = o.address AND p.state IN ('pending', 'sending'))"
+                + gap_sql
                 # The index's own order (outbox_pending): no sort of every pending row, which
                 # took 20 ms a claim with 10,000 invitations waiting.
-                " ORDER BY o.priority DESC, o.not_before, o.id LIMIT ?"
+                + " ORDER BY o.priority DESC, o.not_before, o.id LIMIT ?"
                 + self.database.dialect.claim_lock,
-                (now, limit + len(exclude_addresses)),
+                [now, *gap_params, limit + len(exclude_addresses)],
             )
             claimed: list[OutboxMessage] = []
             unreadable: list[tuple[str, int]] = []
@@ -146,9 +168,9 @@ class OutboxRepository:
                 f"UPDATE outbox SET state = CASE WHEN {self._opted_out} THEN 'failed'"
                 f" ELSE 'sending' END, last_error = CASE WHEN {self._opted_out} THEN ?"
                 f" ELSE last_error END, attempts = attempts + CASE WHEN {self._opted_out}"
-                f" THEN 0 ELSE 1 END WHERE id IN ({marks}) AND state = 'pending'"
+                f" THEN 0 ELSE 1 END, claimed_by = ? WHERE id IN ({marks}) AND state = 'pending'"
                 " RETURNING id, attempts, state",
-                [OPTED_OUT_ERROR, *(m.id for m in claimed)],
+                [OPTED_OUT_ERROR, worker, *(m.id for m in claimed)],
             )
             failed = {row[0] for row in updated if row[2] == "failed"}
             if failed:

@@ -23,7 +23,7 @@ PALAUTE_TABLES = {
     "outbox", "inbox", "sent_prompts", "settings", "followups", "followup_messages",
     "team_reports", "followup_replies", "suppressions", "run_lease", "dashboard_sessions",
     "link_views", "pending_sends", "dashboard_accounts", "schema_version", "whatsapp_chats",
-    "whatsapp_messages",
+    "whatsapp_messages", "workers",
 }  # fmt: skip
 
 
@@ -39,7 +39,7 @@ async def test_the_tables_named_here_and_copied_are_every_table_sqlite_has(
         await sqlite.close()
     tables = {row["name"] for row in rows}
     assert tables == PALAUTE_TABLES
-    assert set(COPIED_TABLES) == tables - {"run_lease", "schema_version"}
+    assert set(COPIED_TABLES) == tables - {"run_lease", "workers", "schema_version"}
 
 
 def test_both_backends_have_the_same_migration_numbers() -> None:

@@ -12,8 +12,13 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
+from bot.channels.intake import DurableInbox, HandOver
+from storage.inbox import InboxRepository
+from storage.outbox import OutboxRepository
 from storage.postgresql.database import PostgresDatabase
 from storage.postgresql.lease import AdvisoryLease
+from storage.workers import LAPSE_SECONDS, WorkerRegistry
+from tests.clock import FakeClock
 from tests.palaute_process import ROOT
 
 NOW = 1_790_000_000.0
@@ -135,3 +140,60 @@ async def _eventually(attempt: object) -> bool:
             return True
         await asyncio.sleep(0.1)
     return False
+
+
+async def test_only_a_dead_workers_messages_in_flight_go_back(
+    workers: tuple[PostgresDatabase, PostgresDatabase],
+) -> None:
+    first, second = (WorkerRegistry(database) for database in workers)
+    assert await first.join(now=NOW) == 1
+    assert await second.join(now=NOW) == 2
+    async with workers[0].transaction() as work:
+        await work.execute_many(
+            "INSERT INTO outbox (channel, address, kind, payload, not_before, created_at)"
+            " VALUES ('telegram', ?, 'text', '{}', ?, ?)",
+            [(str(chat), NOW, NOW) for chat in range(2)],
+        )
+    [mine] = await OutboxRepository(workers[0]).claim(NOW, 1, set(), worker=first.id)
+    [theirs] = await OutboxRepository(workers[1]).claim(NOW, 1, set(), worker=second.id)
+    assert await second.recover_lapsed(now=NOW + 1) == 0  # the first one is alive
+    # The first stops renewing its heartbeat: its message goes back, the second's stays.
+    await second.heartbeat(now=NOW + LAPSE_SECONDS)
+    assert await second.recover_lapsed(now=NOW + LAPSE_SECONDS) == 1
+    states = await workers[1].fetch_all("SELECT id, state, claimed_by FROM outbox ORDER BY id")
+    assert {row["id"]: (row["state"], row["claimed_by"]) for row in states} == {
+        mine.id: ("pending", None),
+        theirs.id: ("sending", second.id),
+    }
+    assert await second.live(now=NOW + LAPSE_SECONDS) == 1
+
+
+async def test_a_worker_takes_over_only_a_dead_workers_unfinished_updates(
+    workers: tuple[PostgresDatabase, PostgresDatabase],
+) -> None:
+    first, second = (WorkerRegistry(database) for database in workers)
+    await first.join(now=NOW)
+    await second.join(now=NOW)
+    clock = FakeClock(NOW)
+    inboxes = [
+        DurableInbox("telegram", InboxRepository(database), clock, worker=worker.id)
+        for database, worker in zip(workers, (first, second), strict=True)
+    ]
+    handled: tuple[list[str], list[str]] = ([], [])
+
+    def handler(into: list[str]) -> HandOver:
+        async def hand_over(key: str, _payload: str) -> None:
+            into.append(key)
+
+        return hand_over
+
+    await inboxes[0].open(handler(handled[0]))
+    await inboxes[0].accept([("101", "{}")])  # being handled by the first worker
+    assert await inboxes[1].open(handler(handled[1])) == 0
+    assert await inboxes[1].adopt() == 0
+    assert handled == (["101"], [])
+    await second.heartbeat(now=NOW + LAPSE_SECONDS)
+    await second.recover_lapsed(now=NOW + LAPSE_SECONDS)  # the first died
+    assert await inboxes[1].adopt() == 1
+    assert await inboxes[1].adopt() == 0  # the second's own now
+    assert handled == (["101"], ["101"])

@@ -137,6 +137,16 @@ class Channel(ABC):
             raise RuntimeError(f"{self.name} channel received a message before it was wired")
         await self._on_incoming(incoming)
 
+    def share_with_workers(self) -> None:
+        """Several workers run this channel on one database (called before `start`): what the
+        platform allows one consumer of waits for `lease_changed(True)`, and nothing shared
+        with the other workers is undone at a stop. Most channels share everything."""
+        return
+
+    async def lease_changed(self, held: bool) -> None:
+        """This worker took (True) or lost (False) the lease for the work that runs once."""
+        return
+
     @abstractmethod
     async def start(self) -> None: ...
 

@@ -27,6 +27,7 @@ KEEP_PROCESSED = timedelta(days=1)
 """Processed items are kept this long to recognise a redelivery (Slack retries for about an
 hour, Telegram redelivers what it was not told about), then pruned."""
 PRUNE_EVERY = timedelta(hours=1)
+ADOPT_EVERY = timedelta(seconds=5)
 
 HandOver = Callable[[str, str], Awaitable[None]]
 """(key, raw payload as stored) → start handling it; returns without waiting for the end."""
@@ -35,10 +36,15 @@ HandOver = Callable[[str, str], Awaitable[None]]
 class DurableInbox:
     """One channel's part of the inbox table, between the platform and the adapter."""
 
-    def __init__(self, channel: str, inbox: InboxRepository, clock: Clock) -> None:
+    def __init__(
+        self, channel: str, inbox: InboxRepository, clock: Clock, *, worker: str | None = None
+    ) -> None:
+        """`worker`: this worker's id when several share a PostgreSQL database: its items are
+        its own, and it takes over only a dead worker's (`open`, `adopt`)."""
         self.channel = channel
         self._inbox = inbox
         self._clock = clock
+        self._worker = worker
         self._hand_over: HandOver | None = None
         # Storing and deciding whether to hand over happen under one lock, so that an item
         # arriving while `open` replays the inbox is handed over exactly once.
@@ -50,7 +56,11 @@ class DurableInbox:
         if not items:
             return []
         async with self._lock:
-            new = set(await self._inbox.store_many(self.channel, list(items), now=self._now()))
+            new = set(
+                await self._inbox.store_many(
+                    self.channel, list(items), now=self._now(), worker=self._worker
+                )
+            )
             fresh: list[str] = []
             for key, payload in items:
                 if key not in new:
@@ -65,7 +75,7 @@ class DurableInbox:
         """Hand over what is stored but unprocessed (an earlier run's leftovers); from now on new
         items are handed over as they arrive. Returns how many were left over."""
         async with self._lock:
-            leftovers = await self._inbox.replay(self.channel, now=self._now())
+            leftovers = await self._inbox.replay(self.channel, now=self._now(), worker=self._worker)
             self._hand_over = hand_over
             for key, payload in leftovers:
                 await hand_over(key, payload)
@@ -76,6 +86,25 @@ class DurableInbox:
                 self.channel,
             )
         return len(leftovers)
+
+    async def adopt(self) -> int:
+        """Several workers: hand over what a worker that died had stored but not finished (the
+        lease holder runs this every `ADOPT_EVERY`). Returns how many."""
+        if self._worker is None or self._hand_over is None:
+            return 0
+        async with self._lock:
+            orphans = await self._inbox.replay(self.channel, now=self._now(), worker=self._worker)
+            for key, payload in orphans:
+                if self._hand_over is None:
+                    break  # closed meanwhile: left for the next start or holder
+                await self._hand_over(key, payload)
+        if orphans:
+            log.warning(
+                "handling %d %s update(s) a stopped worker had not finished",
+                len(orphans),
+                self.channel,
+            )
+        return len(orphans)
 
     def close(self) -> None:
         """Stop handing over: later items wait in the inbox for the next start."""

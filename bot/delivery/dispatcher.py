@@ -92,9 +92,13 @@ class Dispatcher:
         *,
         wakeup: asyncio.Event,
         sent_hooks: Sequence[SentHook],
+        worker: str | None = None,
     ) -> None:
         """`wakeup` is set (by `wake()` and by the services that queue messages) when the
-        outbox has something new; `sent_hooks` run after each message is recorded as sent."""
+        outbox has something new; `sent_hooks` run after each message is recorded as sent.
+
+        `worker`: this worker's id when several share a PostgreSQL database (storage.workers);
+        None for the one run on SQLite."""
         self.store = store
         self.channels = channels
         self.clock = clock
@@ -108,17 +112,37 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.sent_hooks = tuple(sent_hooks)
+        self.worker = worker
+        # A chat another worker just wrote to stays with it until a full burst of the chat's
+        # own limit has refilled: the two workers' chat buckets never add up.
+        self._chat_gaps = {
+            name: channel.limits.per_chat_burst / channel.limits.per_chat_per_second
+            for name, channel in channels.items()
+            if channel.limits.per_chat_per_second > 0
+        }
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def start(self) -> None:
-        recovered = await self.store.outbox.recover()
-        if recovered:
-            log.warning(
-                "%d message(s) were being sent when palaute stopped; sending them again", recovered
-            )
-        self._task = asyncio.create_task(self._run(), name="palaute-dispatcher")
+    async def start(self, *, first_claim_after: float = 0.0) -> None:
+        """`first_claim_after`: seconds to wait before the first claim (a worker joining others
+        waits for them to slow down to their new share of the pace)."""
+        if self.worker is None:
+            # One run (the run lease): whatever is `sending` was left by a crash. With several
+            # workers, storage.workers hands back only what a dead worker left.
+            recovered = await self.store.outbox.recover()
+            if recovered:
+                log.warning(
+                    "%d message(s) were being sent when palaute stopped; sending them again",
+                    recovered,
+                )
+        self._task = asyncio.create_task(self._run(first_claim_after), name="palaute-dispatcher")
+
+    def share_pace(self, workers: int) -> None:
+        """`workers` live workers send for the same bots: each keeps to its share of every
+        channel's bot-wide pace (bot.delivery.pacing.ChannelLimiter.share)."""
+        for limiter in self.limiters.values():
+            limiter.share(workers)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Let messages being sent finish (up to `timeout`); the rest stay safely in the outbox.
@@ -143,7 +167,10 @@ class Dispatcher:
             await asyncio.gather(*not_done, return_exceptions=True)
         await self.store.outbox.recover(claimed)
 
-    async def _run(self) -> None:
+    async def _run(self, first_claim_after: float = 0.0) -> None:
+        if first_claim_after > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_requested(), first_claim_after)
         while not self._stopping:
             self._wake.clear()
             try:
@@ -155,6 +182,11 @@ class Dispatcher:
                 break
             if claimed == 0:
                 await self._sleep()
+
+    async def _stop_requested(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            await self._wake.wait()
 
     async def _sleep(self) -> None:
         # Nothing could be claimed: what is due now waits for a chat or a slot in flight, whose
@@ -179,6 +211,8 @@ class Dispatcher:
             free,
             set(self._in_flight),
             bulk_limit=max(0, BULK_IN_FLIGHT - bulk_in_flight),
+            worker=self.worker,
+            chat_gaps=self._chat_gaps,
         )
         started = 0
         for message in messages:

@@ -176,6 +176,30 @@ class ChannelLimiter:
         self._quiet_refusals: deque[tuple[float, str]] = deque()
         """(when, chat) of recent 429s that no per-chat limit explains."""
 
+    def share(self, workers: int) -> None:
+        """Several workers send for one bot: each keeps to its share of the bot-wide pace,
+        recomputed from the live workers (storage.workers) at each heartbeat. A worker that
+        joins waits two heartbeats before it sends, so the others have slowed down first; one that
+        dies is counted out when its heartbeat lapses, until then the rest keep to the smaller
+        share.
+
+        One bucket lets at most burst + rate messages into any second; n buckets n bursts plus
+        their rates. So each worker's rate leaves room for the others' bursts, and twice as
+        much again for their sends arriving bunched (each process's requests are delayed by its
+        own scheduling, independently of the others': with less, a loaded test machine saw a
+        stray 429 a minute). Together they let fewer into a second than one worker alone
+        (29 + 1 for Telegram), at a sustained rate of rate − 3·(n − 1)·burst: 26 a second for
+        two Telegram workers, 23 for three."""
+        workers = max(1, workers)
+        burst = self.limits.burst
+        bucket = self.global_limiter.bucket
+        bucket.time_until(0)  # the tokens refilled at the old rate up to now
+        bucket.rate = max(
+            self.limits.per_second / (10 * workers),
+            (self.limits.per_second - 3 * (workers - 1) * burst) / workers,
+        )
+        bucket.tokens = min(bucket.tokens, bucket.burst)
+
     def chat_bucket(self, address: str) -> TokenBucket:
         bucket = self._chats.get(address)
         if bucket is None:

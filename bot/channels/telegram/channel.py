@@ -109,6 +109,9 @@ class TelegramChannel(Channel):
         self._kept: SettingsRepository = context.kept
         self._inbox = UpdateInbox(context.inbox())
         self._poller: Poller | None = None
+        self._shared = False
+        """Several workers: getUpdates only on the lease holder, the webhook kept at a stop."""
+        self._poll = True
         self._sequences = MessageSequence()
         self._webhook_secret = config.webhook_secret or None
         self._migrated: dict[str, str] = {}
@@ -161,13 +164,36 @@ class TelegramChannel(Channel):
                     allowed_updates=ALLOWED_UPDATES,
                 )
                 log.info("Telegram sends updates to %s", self.webhook_url)
-            else:
-                await bot.delete_webhook()  # getUpdates is refused while a webhook is set
-                self._poller = Poller(bot, inbox)
-                self._poller.start()
+            elif self._poll:
+                await self._start_polling()
         except BaseException:
             await self.stop()
             raise
+
+    def share_with_workers(self) -> None:
+        # The Bot API has one getUpdates consumer per bot (a second one gets 409 Conflict):
+        # only the lease holder polls. Every worker takes webhook calls behind the balancer.
+        self._shared = True
+        self._poll = False
+
+    async def lease_changed(self, held: bool) -> None:
+        self._poll = held
+        if self.config.mode == "webhook" or self._application is None:
+            return
+        if held and self._poller is None:
+            await self._start_polling()
+            log.info("this worker holds the lease: it polls Telegram for updates")
+        elif not held and self._poller is not None:
+            poller, self._poller = self._poller, None
+            await poller.stop()
+            log.info("this worker lost the lease: another polls Telegram")
+
+    async def _start_polling(self) -> None:
+        assert self._application is not None
+        bot = self._application.bot
+        await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+        self._poller = Poller(bot, self._inbox)
+        self._poller.start()
 
     async def stop(self) -> None:
         application = self._application
@@ -177,7 +203,7 @@ class TelegramChannel(Channel):
         if self._poller is not None:
             await self._poller.stop()
             self._poller = None
-        if self.config.mode == "webhook":
+        if self.config.mode == "webhook" and not self._shared:
             try:
                 # While palaute is down Telegram keeps the updates (for a day) instead of giving
                 # up on a webhook that does not answer.
