@@ -90,9 +90,9 @@ async def test_every_row_of_every_table_arrives(
     code = await _in_thread(["copy-db", "--from", str(team_file), "--config", config])
     out = capsys.readouterr().out
     assert code == 0, out
-    # demo-data's answers depend on the hour it runs at (none in quiet hours): counted, not fixed.
+    # demo-data's history ends now: how many answers it holds depends on the hour.
     answers = len(_sqlite_rows(team_file, "answers"))
-    assert answers > 0 and f"  answers: {answers}\n" in out and "  contacts: 60\n" in out
+    assert f"  answers: {answers}\n" in out and "  contacts: 60\n" in out
     assert out.endswith("every count verified.\n")
     for table in TABLES:
         expected = _sqlite_rows(team_file, table)
