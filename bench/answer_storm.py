@@ -6,6 +6,7 @@ CPU, not Telegram's limits).
     python -m bench.answer_storm [--customers 1000] [--moderate-customers 150] [--think 3]
                                  [--only palaute|baseline] [--rounds 1]
     python -m bench.answer_storm --telegram-limits [--limits-customers 100]
+    python -m bench.answer_storm --postgresql URL [--only palaute]
 
 * saturation: every customer has the first question; all tap at once and answer each next
   question the moment it arrives. Reported: answers/s (3N answers over the time to the last
@@ -21,6 +22,10 @@ with the fake's default burst, each on palaute and on the baseline paced by PTB'
 AIORateLimiter. Besides answers/s and latency it counts the 429s, the 429s to a chat that had
 already had one, and the customers whose invitation never arrived. Writes
 bench/results/answer_storm_limits.json.
+
+`--postgresql URL` keeps palaute's data in that PostgreSQL database instead of a SQLite file
+(emptied before each run: everything in its `public` schema goes). Writes
+bench/results/answer_storm-postgresql.json.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from bench.baseline_ptb import CSAT_TEXT, NPS_TEXT, THANKS_TEXT, WHY_TEXT
 from bench.common import (
     BenchTelegram,
     BotProcess,
+    empty_postgresql,
     own_cpu_seconds,
     palaute_config,
     palaute_process,
@@ -143,6 +149,7 @@ async def run_storm(
     seed: int = 8,
     limited: bool = False,
     chat_burst: int | None = None,
+    postgresql: str | None = None,
 ) -> dict[str, Any]:
     fake = BenchTelegram()
     fake.rate_limits_enabled = limited
@@ -157,7 +164,10 @@ async def run_storm(
     if bot_kind == "palaute":
         port = free_port()
         limits = "telegram" if limited else "off"
-        bot = palaute_process(palaute_config(workdir, fake, port), workdir, limits=limits)
+        if postgresql:
+            await empty_postgresql(postgresql)
+        config = palaute_config(workdir, fake, port, postgresql=postgresql is not None)
+        bot = palaute_process(config, workdir, limits=limits, database_url=postgresql)
     else:
         workdir.mkdir(parents=True, exist_ok=True)
         bot = BotProcess(
@@ -219,6 +229,7 @@ async def run_storm(
         per_method[call.method] = per_method.get(call.method, 0) + 1
     return {
         "bot": bot_kind,
+        "database": "postgresql" if postgresql and bot_kind == "palaute" else "sqlite",
         "mode": "saturation" if think is None else f"moderate (think {think:g} s)",
         "telegram_limits": limited,
         "customers": customers,
@@ -347,6 +358,9 @@ async def main() -> None:
     parser.add_argument("--only", choices=["palaute", "baseline"])
     parser.add_argument("--rounds", type=int, default=1, help="repeat and keep each one's best")
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs")
+    parser.add_argument(
+        "--postgresql", metavar="URL", help="palaute's data in this PostgreSQL database (emptied)"
+    )
     args = parser.parse_args()
     kinds = [args.only] if args.only else ["baseline", "palaute"]
     if args.telegram_limits:
@@ -363,8 +377,9 @@ async def main() -> None:
                 ):
                     key = f"{kind}_{mode}"
                     result = await run_storm(
-                        kind, n, think=think, workdir=tmp / f"{key}-{round_}", seed=8 + round_
-                    )
+                        kind, n, think=think, workdir=tmp / f"{key}-{round_}", seed=8 + round_,
+                        postgresql=args.postgresql,
+                    )  # fmt: skip
                     print(f"  {key} (round {round_ + 1}): {_line(result)}", file=sys.stderr)
                     best = results.get(key)
                     better = (
@@ -381,6 +396,7 @@ async def main() -> None:
                 think=args.think,
                 workdir=tmp / "palaute_limited",
                 limited=True,
+                postgresql=args.postgresql,
             )
             print(f"  palaute_moderate_limited: {_line(result)}", file=sys.stderr)
             results["palaute_moderate_limited"] = result
@@ -422,8 +438,9 @@ async def main() -> None:
             f"under Telegram's limits ({limited['customers']} customers):"
             f" p99 {limited['latency_ms']['p99']:.1f} ms, {limited['http_429']} 429s"
         )
-    path = write_results("answer_storm", {"summary": summary, **results})
-    print(f"answer_storm: {'; '.join(parts)} -> {path}")
+    name = "answer_storm-postgresql" if args.postgresql else "answer_storm"
+    path = write_results(name, {"summary": summary, **results})
+    print(f"{name}: {'; '.join(parts)} -> {path}")
 
 
 if __name__ == "__main__":

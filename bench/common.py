@@ -137,17 +137,20 @@ def own_cpu_seconds() -> float:
 class BotProcess:
     """The bot under test as a child process (`python -m <module> <args>`)."""
 
-    def __init__(self, module: str, args: Sequence[str], log_path: Path) -> None:
+    def __init__(
+        self, module: str, args: Sequence[str], log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.module = module
         self.args = list(args)
         self.log_path = log_path
+        self.env = env or {}
         self.process: asyncio.subprocess.Process | None = None
         self.final: ProcessStats | None = None
 
     async def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_TELEGRAM_TOKEN": BOT_TOKEN}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_TELEGRAM_TOKEN": BOT_TOKEN, **self.env}
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", self.module, *self.args,
             cwd=ROOT, env=env, stdout=log, stderr=log,
@@ -235,12 +238,24 @@ expire_after = "1d"
 """
 
 
-def palaute_config(workdir: Path, fake: FakeTelegram, port: int, *, extra: str = "") -> Path:
-    """A config file for `palaute run`: the database in `workdir`, Telegram at the fake."""
+DATABASE_URL_VARIABLE = "BENCH_DATABASE_URL"
+"""The variable the config reads a PostgreSQL URL from (set it in the bot's environment)."""
+
+
+def palaute_config(
+    workdir: Path, fake: FakeTelegram, port: int, *, extra: str = "", postgresql: bool = False
+) -> Path:
+    """A config file for `palaute run`: the database in `workdir` (or, with `postgresql`, at the
+    URL in the bot's BENCH_DATABASE_URL), Telegram at the fake."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "palaute.toml"
+    storage = (
+        f'url = "${{{DATABASE_URL_VARIABLE}}}"'
+        if postgresql
+        else f'path = "{workdir / "palaute.db"}"'
+    )
     path.write_text(
-        f'[storage]\npath = "{workdir / "palaute.db"}"\n\n'
+        f"[storage]\n{storage}\n\n"
         f'[server]\nhost = "127.0.0.1"\nport = {port}\napi_token = "{API_TOKEN}"\n'
         f"batch_limit = 1000\n\n"
         f'[telegram]\ntoken = "${{BENCH_TELEGRAM_TOKEN}}"\nbase_url = "{fake.base_url}"\n'
@@ -252,10 +267,27 @@ def palaute_config(workdir: Path, fake: FakeTelegram, port: int, *, extra: str =
     return path
 
 
-def palaute_process(config: Path, workdir: Path, *, limits: str) -> BotProcess:
+def palaute_process(
+    config: Path, workdir: Path, *, limits: str, database_url: str | None = None, name: str = "bot"
+) -> BotProcess:
     return BotProcess(
-        "bench.palaute_bot", ["--config", str(config), "--limits", limits], workdir / "bot.log"
+        "bench.palaute_bot",
+        ["--config", str(config), "--limits", limits],
+        workdir / f"{name}.log",
+        {DATABASE_URL_VARIABLE: database_url} if database_url else None,
     )
+
+
+async def empty_postgresql(url: str) -> None:
+    """Empty the PostgreSQL database at `url` (every table, palaute's or not), so that each run
+    starts from a fresh schema as each SQLite run starts from a new file."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await connection.close()
 
 
 async def wait_until(

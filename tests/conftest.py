@@ -62,13 +62,26 @@ async def database(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterat
     await sqlite.close()
 
 
+@pytest.fixture
+def running_apps() -> list[PalauteApp]:
+    """The apps `app_factory` started and nobody stopped yet: whichever of `app_factory` and
+    `database_location` is torn down first stops them, so no app outlives its database."""
+    return []
+
+
 @pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def database_location(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[str]:
-    """Where a palaute process keeps its data: a SQLite file, then an empty PostgreSQL database
-    (its URL), for tests of whole processes on both backends."""
+async def database_location(
+    request: pytest.FixtureRequest, db_path: Path, running_apps: list[PalauteApp]
+) -> AsyncIterator[str]:
+    """Where palaute keeps its data: a SQLite file, then a migrated PostgreSQL database (its
+    URL). The one hook for tests of whole apps and processes on both backends: a test that
+    takes it builds its config with `make_config(toml, database_location)` (or a channel's
+    helper) and opens the data with `Store.open(database_location)`, and runs once on each."""
     if request.param == "postgresql":
-        async with new_database(request.getfixturevalue("postgres_server")) as url:
+        server = request.getfixturevalue("postgres_server")
+        async with new_database(server, migrated=True) as url:
             yield url
+            await _stop_all(running_apps)
         return
     yield str(db_path)
 
@@ -87,18 +100,29 @@ async def store(database: DatabaseBackend) -> Store:
     return Store.over(database)
 
 
-def make_config(toml: str, db_path: Path, environ: dict[str, str] | None = None) -> Config:
-    """A config from TOML text, with the database in the test's folder and an ephemeral port."""
-    header = f'[storage]\npath = "{db_path}"\n'
+DATABASE_URL_VARIABLE = "PALAUTE_TEST_DATABASE_URL"
+
+
+def make_config(toml: str, db_path: Path | str, environ: dict[str, str] | None = None) -> Config:
+    """A config from TOML text, with the database in the test's folder and an ephemeral port.
+
+    `db_path` is a SQLite file, or a `postgresql://` URL (`database_location`'s), which goes
+    into `[storage] url` through the environment, as a real config takes it."""
+    environ = dict(environ or {})
+    if str(db_path).startswith("postgresql://"):
+        environ[DATABASE_URL_VARIABLE] = str(db_path)
+        header = f'[storage]\nurl = "${{{DATABASE_URL_VARIABLE}}}"\n'
+    else:
+        header = f'[storage]\npath = "{db_path}"\n'
     if "[server]" not in toml:
         header += '[server]\nport = 0\napi_token = "test-api-token"\n'
-    return parse_config(at_any_time(header + toml), environ=environ or {})
+    return parse_config(at_any_time(header + toml), environ=environ)
 
 
 @pytest_asyncio.fixture
-async def app_factory(db_path: Path) -> AsyncIterator[AppFactory]:
+async def app_factory(db_path: Path, running_apps: list[PalauteApp]) -> AsyncIterator[AppFactory]:
     """Start a palaute app (real storage, scheduler, dispatcher, HTTP server); stopped after the test."""
-    started: list[PalauteApp] = []
+    started = running_apps
 
     async def start(config: Config | None = None, **kwargs: object) -> PalauteApp:
         app = PalauteApp(config or make_config("", db_path), **kwargs)  # type: ignore[arg-type]
@@ -107,5 +131,9 @@ async def app_factory(db_path: Path) -> AsyncIterator[AppFactory]:
         return app
 
     yield start
-    for app in reversed(started):
-        await app.stop()
+    await _stop_all(started)
+
+
+async def _stop_all(apps: list[PalauteApp]) -> None:
+    while apps:
+        await apps.pop().stop()

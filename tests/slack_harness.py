@@ -62,7 +62,7 @@ choices = ["Soup", "Salad", "Pasta", "Curry", "Fish", "Pizza", "Tacos"]
 _ts = itertools.count(1)
 
 
-def slack_config(fake: FakeSlack, db_path: Path, extra: str = "") -> Config:
+def slack_config(fake: FakeSlack, db_path: Path | str, extra: str = "") -> Config:
     toml = SLACK_TOML.format(api_url=fake.api_url, admin=ADMIN, organizers=ORGANIZERS) + extra
     return make_config(
         toml,

@@ -28,7 +28,7 @@ class MovableClock:
 
 def telegram_config(
     fake: FakeTelegram,
-    db_path: Path,
+    db_path: Path | str,
     toml: str = "",
     *,
     mode: str = "polling",

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -167,10 +166,10 @@ async def _detractor(slack: SlackHarness, score: str = "3") -> None:
 
 
 async def test_a_detractor_is_followed_up_from_the_slack_channel(
-    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+    app_factory: AppFactory, fake_slack: FakeSlack, database_location: str
 ) -> None:
     _add_team(fake_slack)
-    slack = await start_slack_app(app_factory, fake_slack, db_path, TEAM)
+    slack = await start_slack_app(app_factory, fake_slack, database_location, TEAM)
     app = slack.app
     await _detractor(slack)
 
@@ -242,13 +241,13 @@ async def test_a_detractor_is_followed_up_from_the_slack_channel(
 
 
 async def test_nothing_a_customer_writes_becomes_a_mention_or_a_link_in_slack(
-    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+    app_factory: AppFactory, fake_slack: FakeSlack, database_location: str
 ) -> None:
     comment = "<!channel> see <https://evil.example|invoice> & @here"
     name = "Ben <!here> & <@U0LEAD>"
     fake_slack.customer_texts |= {comment, name}
     _add_team(fake_slack)
-    slack = await start_slack_app(app_factory, fake_slack, db_path, TEAM)
+    slack = await start_slack_app(app_factory, fake_slack, database_location, TEAM)
     fake_slack.users[BEN]["profile"]["display_name"] = name
     escaped = comment.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -279,10 +278,10 @@ async def test_nothing_a_customer_writes_becomes_a_mention_or_a_link_in_slack(
 
 
 async def test_a_reply_also_sent_to_the_channel_is_relayed_too(
-    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+    app_factory: AppFactory, fake_slack: FakeSlack, database_location: str
 ) -> None:
     _add_team(fake_slack)
-    slack = await start_slack_app(app_factory, fake_slack, db_path, TEAM)
+    slack = await start_slack_app(app_factory, fake_slack, database_location, TEAM)
     await _detractor(slack, score="0")
     await _waiting(lambda: _channel(slack), "the alert")
     alert = _alert(slack)
@@ -292,7 +291,7 @@ async def test_a_reply_also_sent_to_the_channel_is_relayed_too(
 
 
 async def test_the_daily_summary_reaches_the_channel_as_blocks_and_a_chart(
-    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+    app_factory: AppFactory, fake_slack: FakeSlack, database_location: str
 ) -> None:
     _add_team(fake_slack)
     clock = MovableClock()
@@ -301,7 +300,7 @@ async def test_the_daily_summary_reaches_the_channel_as_blocks_and_a_chart(
         make_config(
             SLACK_TOML.format(api_url=fake_slack.api_url, admin=ADMIN, organizers=ORGANIZERS)
             + TEAM,
-            db_path,
+            database_location,
             {
                 "SLACK_BOT_TOKEN": fake_slack.bot_token,
                 "SLACK_SIGNING_SECRET": fake_slack.signing_secret,
@@ -344,7 +343,10 @@ async def test_the_daily_summary_reaches_the_channel_as_blocks_and_a_chart(
 
 
 async def test_one_alert_in_slack_and_telegram_taken_in_one_resolved_in_the_other(
-    app_factory: AppFactory, fake_slack: FakeSlack, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory,
+    fake_slack: FakeSlack,
+    fake_telegram: FakeTelegram,
+    database_location: str,
 ) -> None:
     _add_team(fake_slack)
     for user, name in ((ADMIN, "Olivia Organizer"), (BEN, "Ben"), (LEAD, "Leo Lead")):
@@ -356,7 +358,7 @@ async def test_one_alert_in_slack_and_telegram_taken_in_one_resolved_in_the_othe
             f'report_to = ["slack:{TEAM_CHANNEL}"]',
             f'report_to = ["slack:{TEAM_CHANNEL}", "telegram:{GROUP}"]',
         ),
-        db_path,
+        database_location,
         {
             "SLACK_BOT_TOKEN": fake_slack.bot_token,
             "SLACK_SIGNING_SECRET": fake_slack.signing_secret,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.app import PalauteApp
@@ -85,10 +84,10 @@ async def _contacts(app: PalauteApp) -> list[str]:
 
 
 async def test_a_detractor_is_followed_up_from_the_telegram_group(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    app = await app_factory(telegram_config(fake, db_path, TEAM), clock=MovableClock())
+    app = await app_factory(telegram_config(fake, database_location, TEAM), clock=MovableClock())
     maija = fake.user(501, first_name="Maija")
     anna = FakeUser(701, first_name="Anna", last_name="Virtanen")
 
@@ -167,10 +166,10 @@ async def test_a_detractor_is_followed_up_from_the_telegram_group(
 
 
 async def test_a_press_from_outside_the_alert_changes_nothing(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    app = await app_factory(telegram_config(fake, db_path, TEAM), clock=MovableClock())
+    app = await app_factory(telegram_config(fake, database_location, TEAM), clock=MovableClock())
     maija = fake.user(501, first_name="Maija")
     await app.triggers.trigger(TriggerRequest("delivery", ContactSpec("telegram", str(maija.id))))
     await app.invitations.tick()
@@ -193,11 +192,11 @@ async def test_a_press_from_outside_the_alert_changes_nothing(
 
 
 async def test_the_daily_summary_reaches_the_group_as_a_chart_and_html(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
     clock = MovableClock()
-    app = await app_factory(telegram_config(fake, db_path, TEAM), clock=clock)
+    app = await app_factory(telegram_config(fake, database_location, TEAM), clock=clock)
     await generate(app.store, seed=7, now=clock.now(), count=80, days=40)
     zone = ZoneInfo("Europe/Helsinki")
     tomorrow = datetime.now(zone).date() + timedelta(days=1)

@@ -39,7 +39,7 @@ def _toml(extra: str = "") -> str:
     )
 
 
-async def _filled(db_path: Path, *, days: int = 60, contacts: int = 250) -> None:
+async def _filled(db_path: Path | str, *, days: int = 60, contacts: int = 250) -> None:
     store = await Store.open(db_path)
     await fill_demo(
         store, builtin_surveys(), now=NOW.timestamp(), days=days, contacts=contacts, seed=1
@@ -92,20 +92,22 @@ async def _sign_in(
 
 
 async def test_the_dashboard_is_off_without_a_password(
-    app_factory: AppFactory, db_path: Path, client: aiohttp.ClientSession
+    app_factory: AppFactory, database_location: str, client: aiohttp.ClientSession
 ) -> None:
     # On a loopback host it signs in by a printed link instead: tests/test_dashboard_link.py.
     app = await app_factory(
-        make_config('[server]\nhost = "0.0.0.0"\nport = 0\n', db_path), channels={}
+        make_config('[server]\nhost = "0.0.0.0"\nport = 0\n', database_location), channels={}
     )
     response = await client.get(f"{_base(app)}/dashboard")
     assert response.status == 404 and "set server.dashboard_password" in await response.text()
 
 
 async def test_sign_in_sessions_and_sign_out(
-    app_factory: AppFactory, db_path: Path, client: aiohttp.ClientSession
+    app_factory: AppFactory, database_location: str, client: aiohttp.ClientSession
 ) -> None:
-    app = await app_factory(make_config(_toml(), db_path), channels={}, clock=FakeClock(NOW))
+    app = await app_factory(
+        make_config(_toml(), database_location), channels={}, clock=FakeClock(NOW)
+    )
     base = _base(app)
     response = await client.get(f"{base}/dashboard", allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/dashboard/login"
@@ -154,9 +156,9 @@ async def test_sign_in_sessions_and_sign_out(
 
 
 async def test_guessing_is_slowed_down(
-    app_factory: AppFactory, db_path: Path, client: aiohttp.ClientSession
+    app_factory: AppFactory, database_location: str, client: aiohttp.ClientSession
 ) -> None:
-    app = await app_factory(make_config(_toml(), db_path), channels={})
+    app = await app_factory(make_config(_toml(), database_location), channels={})
     for _ in range(MAX_FAILURES):
         assert (await _sign_in(client, _base(app), "guess")).status == 401
     blocked = await _sign_in(client, _base(app))
@@ -164,10 +166,11 @@ async def test_guessing_is_slowed_down(
 
 
 async def test_cookies_are_secure_behind_https(
-    app_factory: AppFactory, db_path: Path, client: aiohttp.ClientSession
+    app_factory: AppFactory, database_location: str, client: aiohttp.ClientSession
 ) -> None:
     app = await app_factory(
-        make_config(_toml('public_url = "https://feedback.example.com"\n'), db_path), channels={}
+        make_config(_toml('public_url = "https://feedback.example.com"\n'), database_location),
+        channels={},
     )
     base = _base(app)
     form = await client.get(f"{base}/dashboard/login")
@@ -189,10 +192,12 @@ async def test_cookies_are_secure_behind_https(
 
 
 async def test_the_page_shows_scores_followups_comments_and_filters(
-    app_factory: AppFactory, db_path: Path, client: aiohttp.ClientSession
+    app_factory: AppFactory, database_location: str, client: aiohttp.ClientSession
 ) -> None:
-    await _filled(db_path)
-    app = await app_factory(make_config(_toml(), db_path), channels={}, clock=FakeClock(NOW))
+    await _filled(database_location)
+    app = await app_factory(
+        make_config(_toml(), database_location), channels={}, clock=FakeClock(NOW)
+    )
     base = _base(app)
     await _sign_in(client, base)
     html = await (await client.get(f"{base}/dashboard?window=30")).text()
@@ -233,7 +238,7 @@ async def test_the_page_shows_scores_followups_comments_and_filters(
 
 @pytest.mark.browser
 async def test_in_a_real_browser_with_a_screenshot(
-    app_factory: AppFactory, db_path: Path, tmp_path: Path
+    app_factory: AppFactory, database_location: str, tmp_path: Path
 ) -> None:
     """Set PALAUTE_UPDATE_SCREENSHOT=1 to also write docs/dashboard.png and dashboard-phone.png."""
     if not CHROMIUM.exists():
@@ -242,8 +247,10 @@ async def test_in_a_real_browser_with_a_screenshot(
         )
     from playwright.async_api import async_playwright
 
-    await _filled(db_path, days=90, contacts=500)
-    app = await app_factory(make_config(_toml(), db_path), channels={}, clock=FakeClock(NOW))
+    await _filled(database_location, days=90, contacts=500)
+    app = await app_factory(
+        make_config(_toml(), database_location), channels={}, clock=FakeClock(NOW)
+    )
     base = _base(app)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -293,10 +300,12 @@ async def test_in_a_real_browser_with_a_screenshot(
 
 
 async def test_one_response_is_shown_only_to_the_signed_in(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
-    await _filled(db_path, days=5, contacts=40)
-    app = await app_factory(make_config(_toml(), db_path), channels={}, clock=FakeClock(NOW))
+    await _filled(database_location, days=5, contacts=40)
+    app = await app_factory(
+        make_config(_toml(), database_location), channels={}, clock=FakeClock(NOW)
+    )
     [row] = await app.store.database.fetch_all("SELECT MIN(invitation_id) AS id FROM answers")
     url = f"http://127.0.0.1:{app.http.port}/dashboard/response/{row['id']}"
     async with (

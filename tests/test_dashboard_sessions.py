@@ -46,8 +46,8 @@ async def _dashboard_status(base: str, cookie: str) -> int:
         return response.status
 
 
-async def test_a_signed_out_cookie_stays_dead_after_a_restart(db_path: Path) -> None:
-    config = make_config(_toml(), db_path)
+async def test_a_signed_out_cookie_stays_dead_after_a_restart(database_location: str) -> None:
+    config = make_config(_toml(), database_location)
     app = PalauteApp(config, channels={})
     await app.start()
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:

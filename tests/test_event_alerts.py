@@ -5,8 +5,6 @@ by default on a 1 or 2 out of 5. Real python-telegram-bot against FakeTelegram."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.config import ConfigError, parse_config
@@ -46,10 +44,10 @@ def _group_texts(fake: FakeTelegram) -> list[str]:
 
 
 async def test_a_bad_event_day_alerts_the_team(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    app = await app_factory(telegram_config(fake, db_path, TEAM), clock=MovableClock())
+    app = await app_factory(telegram_config(fake, database_location, TEAM), clock=MovableClock())
     happy, unhappy = fake.user(901, language_code="en"), fake.user(902, language_code="en")
     for user, ratings in [(happy, "453"), (unhappy, "312")]:
         await app.triggers.trigger(
@@ -72,16 +70,17 @@ async def test_a_bad_event_day_alerts_the_team(
     assert "during 1" in alert
     assert "No parking at all" in alert
     [(question_id,)] = [
-        tuple(row) for row in await app.store.database.fetch_all("SELECT question_id FROM followups")
+        tuple(row)
+        for row in await app.store.database.fetch_all("SELECT question_id FROM followups")
     ]
     assert question_id == "during"
 
 
 async def test_a_survey_and_a_question_can_set_their_own_alert(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    app = await app_factory(telegram_config(fake, db_path, TEAM), clock=MovableClock())
+    app = await app_factory(telegram_config(fake, database_location, TEAM), clock=MovableClock())
     lost, slow = fake.user(903, language_code="en"), fake.user(904, language_code="en")
     for user, speed, found in [(lost, "4", "No"), (slow, "1", "Yes")]:
         await app.triggers.trigger(TriggerRequest("pickup", ContactSpec("telegram", str(user.id))))

@@ -37,7 +37,7 @@ text = "Why?"
 
 
 async def _start(
-    app_factory: AppFactory, db_path: Path, extra: str = ""
+    app_factory: AppFactory, db_path: Path | str, extra: str = ""
 ) -> tuple[PalauteApp, RecordingChannel, RecordingChannel, FakeClock]:
     clock = FakeClock(START)
     channels, slack, telegram = team_channels()
@@ -78,9 +78,9 @@ async def _outbox_kinds(app: PalauteApp) -> list[tuple[str, str]]:
 
 
 async def test_a_detractor_is_alerted_in_the_same_tick_as_the_answer(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
-    app, slack, telegram, _clock = await _start(app_factory, db_path)
+    app, slack, telegram, _clock = await _start(app_factory, database_location)
     await _answer_score(app, score="3")
     # Queued by the answer call itself, in the same pass as the customer's next question.
     kinds = await _outbox_kinds(app)
@@ -104,9 +104,9 @@ async def test_a_detractor_is_alerted_in_the_same_tick_as_the_answer(
 
 
 async def test_promoters_are_not_alerted_and_nobody_is_alerted_twice(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
-    app, _slack, _telegram, _clock = await _start(app_factory, db_path)
+    app, _slack, _telegram, _clock = await _start(app_factory, database_location)
     await _answer_score(app, score="9")
     assert ("slack", "team") not in await _outbox_kinds(app)
     invitation_id = await _answer_score(app, score="0", address="UOTHER")
@@ -115,9 +115,9 @@ async def test_promoters_are_not_alerted_and_nobody_is_alerted_twice(
 
 @pytest.mark.parametrize("claim_on", ["slack", "telegram"])
 async def test_claim_and_resolve_from_either_chat_update_every_copy(
-    app_factory: AppFactory, db_path: Path, claim_on: str
+    app_factory: AppFactory, database_location: str, claim_on: str
 ) -> None:
-    app, slack, telegram, clock = await _start(app_factory, db_path)
+    app, slack, telegram, clock = await _start(app_factory, database_location)
     invitation_id = await _answer_score(app, score="2")
     await eventually(lambda: len(slack.team) == 1 and len(telegram.team) == 1)
     chats = {"slack": (slack, "CTEAM"), "telegram": (telegram, "-1001")}
@@ -161,9 +161,9 @@ async def test_claim_and_resolve_from_either_chat_update_every_copy(
 
 
 async def test_a_press_before_the_alert_was_sent_still_ends_up_in_the_alert(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
-    app, slack, telegram, _clock = await _start(app_factory, db_path)
+    app, slack, telegram, _clock = await _start(app_factory, database_location)
     slack.gate, telegram.gate = asyncio.Event(), asyncio.Event()  # the platforms are slow
     await _answer_score(app, score="1")
     await app.incoming(
@@ -181,9 +181,9 @@ async def test_a_press_before_the_alert_was_sent_still_ends_up_in_the_alert(
 
 
 async def test_a_forged_button_outside_the_alert_is_ignored(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
-    app, slack, _telegram, _clock = await _start(app_factory, db_path)
+    app, slack, _telegram, _clock = await _start(app_factory, database_location)
     await _answer_score(app, score="4")
     await eventually(lambda: len(slack.team) == 1)
     await app.incoming(
@@ -196,8 +196,10 @@ async def test_a_forged_button_outside_the_alert_is_ignored(
     assert followup is not None and followup.resolved_at is None
 
 
-async def test_anonymous_surveys_hide_who_answered(app_factory: AppFactory, db_path: Path) -> None:
-    app, slack, telegram, _clock = await _start(app_factory, db_path, PRIVATE_SURVEY)
+async def test_anonymous_surveys_hide_who_answered(
+    app_factory: AppFactory, database_location: str
+) -> None:
+    app, slack, telegram, _clock = await _start(app_factory, database_location, PRIVATE_SURVEY)
     await _answer_score(app, survey="private", score="2", address="USECRET")
     await eventually(lambda: len(slack.team) == 1 and len(telegram.team) == 1)
     for message in (slack.team[0].message, telegram.team[0].message):
@@ -207,9 +209,9 @@ async def test_anonymous_surveys_hide_who_answered(app_factory: AppFactory, db_p
 
 
 async def test_overdue_followups_are_listed_in_the_daily_summary(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
-    app, _slack, _telegram, clock = await _start(app_factory, db_path)
+    app, _slack, _telegram, clock = await _start(app_factory, database_location)
     await _answer_score(app, score="3")
     await _answer_score(app, score="5", address="UCUST2")
     await app.incoming(Incoming("slack", "UANNA", IncomingKind.BUTTON, payload="f:2:claim", display_name="Anna",

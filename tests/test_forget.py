@@ -326,9 +326,9 @@ def test_forget_finds_every_spelling_of_an_address(tmp_path: Path) -> None:
 
 
 async def test_an_alert_in_flight_during_the_erasure_is_erased_once_posted(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
-    app, slack, telegram, _clock = await start_followups(app_factory, db_path)
+    app, slack, telegram, _clock = await start_followups(app_factory, database_location)
     slack.gate = telegram.gate = asyncio.Event()
     await answer_score(app, score="2", address="UCUST")
     await asyncio.sleep(0.1)  # both alerts are with the platform, waiting for the gate
@@ -344,10 +344,10 @@ async def test_an_alert_in_flight_during_the_erasure_is_erased_once_posted(
 
 
 async def test_stop_then_delete_in_slack(
-    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+    app_factory: AppFactory, fake_slack: FakeSlack, database_location: str
 ) -> None:
     slack = await start_slack_app(
-        app_factory, fake_slack, db_path,
+        app_factory, fake_slack, database_location,
         '[team]\nreport_to = ["slack:C0GENERAL"]\ndaily_summary = "off"\nweekly_digest = false\n',
     )  # fmt: skip
     await slack.app.triggers.trigger(

@@ -20,11 +20,12 @@ from tests.report_data import SURVEYS, generate
 HEADER = "answered_at,survey,touchpoint,channel,invitation_id,contact_id,question,kind,value,skipped,properties\n"
 
 
-def _config(tmp_path: Path, db: Path, name: str) -> Path:
+def _config(tmp_path: Path, db: Path | str, name: str) -> Path:
     config = tmp_path / f"{name}.toml"
-    config.write_text(
-        f'[storage]\npath = "{db}"\n[team]\nmin_n = 5\ntimezone = "Europe/Helsinki"\n'
-    )
+    # A PostgreSQL URL as a literal: these tests run the CLI in this process, without its own
+    # environment (a real config reads it from one: [storage] url = "${DATABASE_URL}").
+    storage = f'url = "{db}"' if str(db).startswith("postgresql://") else f'path = "{db}"'
+    config.write_text(f'[storage]\n{storage}\n[team]\nmin_n = 5\ntimezone = "Europe/Helsinki"\n')
     return config
 
 
@@ -48,7 +49,7 @@ def _content(rows: list[dict[str, str]]) -> Counter[tuple[str, ...]]:
     return Counter(tuple(sorted(group)) for group in by_invitation.values())  # type: ignore[arg-type]
 
 
-async def _answers(db: Path) -> int:
+async def _answers(db: Path | str) -> int:
     store = await Store.open(db)
     try:
         return await store.reports.count_answers()
@@ -57,9 +58,10 @@ async def _answers(db: Path) -> int:
 
 
 async def test_an_export_imports_back_unchanged_and_only_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, database_location: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source_db, target_db = tmp_path / "source.db", tmp_path / "target.db"
+    """From a SQLite file into a new SQLite file, and into PostgreSQL."""
+    source_db, target_db = tmp_path / "source.db", database_location
     now = time.time()
     store = await Store.open(source_db)
     await generate(store, seed=5, now=now - 4 * 86400, count=150, days=40)  # answers up to now
@@ -84,7 +86,7 @@ async def test_an_export_imports_back_unchanged_and_only_once(
     assert _content(again) == _content(_export_rows(exported.read_text()))
 
     # The same scores, trends and n as in the database they came from.
-    trends = {}
+    trends: dict[Path | str, list[object]] = {}
     for db in (source_db, target_db):
         store = await Store.open(db)
         trends[db] = [

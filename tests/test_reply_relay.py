@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from bot.app import PalauteApp
 from bot.channels.base import Incoming, IncomingKind
@@ -34,9 +33,9 @@ def _threads(channel: RecordingChannel) -> list[tuple[str, str | None, str]]:
 
 
 async def test_a_reply_reaches_the_customer_and_their_answer_the_thread(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
-    app, slack, telegram, _clock = await _start(app_factory, db_path)
+    app, slack, telegram, _clock = await _start(app_factory, database_location)
     await _finished_detractor(app)
     await eventually(lambda: len(slack.team) == 1 and len(telegram.team) == 1)
     await _refs_recorded(app)
@@ -93,8 +92,10 @@ async def test_a_reply_reaches_the_customer_and_their_answer_the_thread(
     assert not any("One more thing" in t for _a, t in slack.texts)
 
 
-async def test_anonymous_surveys_do_not_relay(app_factory: AppFactory, db_path: Path) -> None:
-    app, slack, telegram, _clock = await _start(app_factory, db_path, PRIVATE_SURVEY)
+async def test_anonymous_surveys_do_not_relay(
+    app_factory: AppFactory, database_location: str
+) -> None:
+    app, slack, telegram, _clock = await _start(app_factory, database_location, PRIVATE_SURVEY)
     await _finished_detractor(app, survey="private", address="USECRET")
     await eventually(lambda: len(telegram.team) == 1)
     await _refs_recorded(app)
@@ -124,9 +125,9 @@ def test_only_a_message_on_the_alert_counts_as_on_the_alert() -> None:
 
 
 async def test_a_customer_who_sent_stop_gets_no_team_reply(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
-    app, slack, telegram, _clock = await _start(app_factory, db_path)
+    app, slack, telegram, _clock = await _start(app_factory, database_location)
     await _finished_detractor(app)
     await eventually(lambda: len(telegram.team) == 1)
     await _refs_recorded(app)

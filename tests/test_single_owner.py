@@ -20,6 +20,7 @@ from bot.tokens import TokenSigner
 from storage.lease import LEASE_SECONDS, DatabaseInUse, RunLease
 from storage.store import Store
 from tests.conftest import make_config
+from tests.database_rows import rows
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
 from tests.palaute_process import (
     ROOT,
@@ -32,7 +33,7 @@ from tests.palaute_process import (
 from tests.team_channel import RecordingChannel
 
 
-def _scheduler(store: Store, db_path: Path) -> InvitationScheduler:
+def _scheduler(store: Store, db_path: Path | str) -> InvitationScheduler:
     channels = {"telegram": RecordingChannel("telegram")}  # never started: only the tick runs
     services = build_services(
         store,
@@ -45,22 +46,27 @@ def _scheduler(store: Store, db_path: Path) -> InvitationScheduler:
     return services.invitations
 
 
-async def test_two_ticks_on_one_database_queue_each_invitation_once(db_path: Path) -> None:
-    first, second = await Store.open(db_path), await Store.open(db_path)
+async def test_two_ticks_on_one_database_queue_each_invitation_once(
+    database_location: str,
+) -> None:
+    """Two processes' stores on one database (two connections on SQLite, two pools on
+    PostgreSQL), ticking at once."""
+    first, second = await Store.open(database_location), await Store.open(database_location)
     try:
         triggers = trigger_service(
-            first, make_config("", db_path), SystemClock(), channels=["telegram"]
+            first, make_config("", database_location), SystemClock(), channels=["telegram"]
         )
         for n in range(150):
             await triggers.trigger(TriggerRequest("csat", ContactSpec("telegram", str(7000 + n))))
-        one, other = _scheduler(first, db_path), _scheduler(second, db_path)
+        one, other = _scheduler(first, database_location), _scheduler(second, database_location)
         started = await asyncio.gather(one.tick(), other.tick(), one.tick(), other.tick())
+        queued = Counter(
+            row[0]
+            for row in await rows(first, "SELECT invitation_id FROM outbox WHERE kind = 'prompt'")
+        )
     finally:
         await first.close()
         await second.close()
-    queued = Counter(
-        row[0] for row in query(db_path, "SELECT invitation_id FROM outbox WHERE kind = 'prompt'")
-    )
     twice = {invitation: n for invitation, n in queued.items() if n > 1}
     assert not twice, f"{len(twice)} of 150 invitations were queued more than once"
     assert len(queued) == 150

@@ -252,15 +252,15 @@ async def test_someone_the_bot_cannot_message_is_marked_unreachable(slack: Slack
 
 
 async def test_requests_acknowledged_before_a_crash_are_processed_at_start(
-    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+    app_factory: AppFactory, fake_slack: FakeSlack, database_location: str
 ) -> None:
-    store = await Store.open(db_path)
+    store = await Store.open(database_location)
     body = slash_command_body("/palaute", "stop", AINO, fake=fake_slack)
     item = {"mode": "http", "body": body, "headers": {"content-type": FORM_CONTENT_TYPE}}
     await store.inbox.store_many("slack", [("sha256:left-over", json.dumps(item))], now=time.time())
     await store.close()
 
-    slack = await start_slack_app(app_factory, fake_slack, db_path)
+    slack = await start_slack_app(app_factory, fake_slack, database_location)
     await slack.wait_for_dms(AINO, 1)
     contact = await slack.contact(AINO)
     assert contact is not None and contact.opted_out_at is not None
@@ -325,9 +325,9 @@ MENU = "\n".join(
 
 
 async def test_a_menu_of_120_choices_loses_neither_a_choice_nor_skip(
-    app_factory: AppFactory, fake_slack: FakeSlack, db_path: Path
+    app_factory: AppFactory, fake_slack: FakeSlack, database_location: str
 ) -> None:
-    slack = await start_slack_app(app_factory, fake_slack, db_path, MENU)
+    slack = await start_slack_app(app_factory, fake_slack, database_location, MENU)
     await slack.app.triggers.trigger(_request("canteen", BEN))
     await slack.app.triggers.trigger(_request("canteen", AINO))
     [question] = await slack.wait_for_dms(BEN, 1)

@@ -6,14 +6,12 @@ message that waited for its turn is sent). Only the goodbye of the stop itself s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.delivery.triggers import ContactSpec, TriggerRequest
 from conversations.texts.en import TEXTS
 from storage.records import InvitationState
 from tests.conftest import AppFactory
+from tests.database_rows import rows, until_rows
 from tests.fakes.telegram_api import FakeTelegram, fake_telegram  # noqa: F401
-from tests.palaute_process import query
 from tests.telegram_helpers import telegram_config, texts, wait_for_text
 
 GOODBYE = TEXTS["stopped"]
@@ -23,7 +21,7 @@ STOPPING = CUSTOMERS[-5:]
 
 
 async def test_customers_who_send_stop_while_their_survey_is_queued_get_only_the_goodbye(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
     # A slow platform: every message takes a second to be confirmed.
@@ -32,7 +30,7 @@ async def test_customers_who_send_stop_while_their_survey_is_queued_get_only_the
     fake.failure_kinds = ("slow",)
     fake.slow_response_seconds = 1.0
     users = {chat: fake.user(chat) for chat in CUSTOMERS}
-    app = await app_factory(telegram_config(fake, db_path))
+    app = await app_factory(telegram_config(fake, database_location))
     for chat in CUSTOMERS:
         await app.triggers.trigger(TriggerRequest("csat", ContactSpec("telegram", str(chat))))
     await app.invitations.tick()
@@ -51,8 +49,8 @@ async def test_customers_who_send_stop_while_their_survey_is_queued_get_only_the
     )
     for chat in STOPPING:
         assert texts(fake, users[chat]) == [GOODBYE], f"{chat} got more than the goodbye"
-    dropped = query(
-        db_path,
+    dropped = await rows(
+        app.store,
         "SELECT state, last_error FROM outbox WHERE kind = 'prompt' AND address IN"
         f" ({','.join('?' * len(STOPPING))})",
         tuple(str(chat) for chat in STOPPING),
@@ -65,24 +63,28 @@ async def test_customers_who_send_stop_while_their_survey_is_queued_get_only_the
 
 
 async def test_a_survey_waiting_for_its_turn_in_the_chat_is_checked_again_before_it_goes(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     """Claimed before the /stop, the survey then waits for the chat's rate limit (Telegram: one
     message a second after a short burst); the /stop lands meanwhile."""
     fake = fake_telegram
     user = fake.user(990_001)
-    app = await app_factory(telegram_config(fake, db_path))
+    app = await app_factory(telegram_config(fake, database_location))
     for _ in range(3):  # the chat's burst is used up by the replies to these
         fake.push_text(user, "/help")
     await fake.wait_for(lambda: len(texts(fake, user)) == 3, message="three help replies")
     await app.triggers.trigger(TriggerRequest("csat", ContactSpec("telegram", str(user.id))))
     await app.invitations.tick()
-    await fake.wait_for(
-        lambda: query(db_path, "SELECT state FROM outbox WHERE kind = 'prompt'") == [("sending",)],
-        message="the survey to be claimed",
+    await until_rows(
+        app.store,
+        "SELECT state FROM outbox WHERE kind = 'prompt'",
+        lambda found: found == [("sending",)],
+        what="the survey to be claimed",
     )
     fake.push_text(user, "/stop")
     await wait_for_text(fake, user, GOODBYE)
     assert texts(fake, user)[3:] == [GOODBYE]
-    [(state, error)] = query(db_path, "SELECT state, last_error FROM outbox WHERE kind = 'prompt'")
+    [(state, error)] = await rows(
+        app.store, "SELECT state, last_error FROM outbox WHERE kind = 'prompt'"
+    )
     assert state == "failed" and "opted out" in str(error)

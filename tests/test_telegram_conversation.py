@@ -55,10 +55,10 @@ async def _trigger(app: PalauteApp, user: FakeUser, touchpoint: str = "market_da
 
 
 async def test_qr_join_to_thanks_with_answers_in_sqlite_and_report(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    app, clock = await _survey(app_factory, fake, db_path)
+    app, clock = await _survey(app_factory, fake, database_location)
     channel = channel_of(app)
     assert channel.bot_username == fake.bot_username  # from getMe
 
@@ -125,10 +125,10 @@ async def test_qr_join_to_thanks_with_answers_in_sqlite_and_report(
 
 
 async def test_finnish_customer_gets_finnish_texts_and_a_typed_digit_answers(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    app, _clock = await _survey(app_factory, fake, db_path)
+    app, _clock = await _survey(app_factory, fake, database_location)
     aino = fake.user(502, first_name="Aino", language_code="fi")
     fake.push_text(aino, "/start")
     await wait_for_text(fake, aino, "Hei! Kysyn muutaman nopean kysymyksen")
@@ -152,12 +152,12 @@ async def test_finnish_customer_gets_finnish_texts_and_a_typed_digit_answers(
 
 
 async def test_the_reminder_speaks_the_customers_language(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
     toml = '[touchpoints.visit]\nsurvey = "quick"\nremind_after = "1d"\n'
     clock = MovableClock()
-    app = await app_factory(telegram_config(fake, db_path, MARKET + toml), clock=clock)
+    app = await app_factory(telegram_config(fake, database_location, MARKET + toml), clock=clock)
     eero = fake.user(508, language_code="fi-FI")
     fake.push_text(eero, "/start")
     await wait_for_text(fake, eero, "Hei!")
@@ -171,12 +171,12 @@ async def test_the_reminder_speaks_the_customers_language(
 
 
 async def test_a_survey_without_the_customers_language_is_asked_in_its_own(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
     toml = '[surveys.english]\ntitle = "Only English"\n[[surveys.english.questions]]\n'
     toml += 'id = "ok"\ntype = "yes_no"\ntext = "Was everything fine?"\n'
-    app = await app_factory(telegram_config(fake, db_path, toml))
+    app = await app_factory(telegram_config(fake, database_location, toml))
     ville = fake.user(509, language_code="fi")
     fake.push_text(ville, "/start")
     await wait_for_text(fake, ville, "Hei!")  # palaute's own texts: the customer's language
@@ -190,10 +190,10 @@ async def test_a_survey_without_the_customers_language_is_asked_in_its_own(
 
 
 async def test_stop_suppresses_the_next_survey_and_start_opts_back_in(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    app, _clock = await _survey(app_factory, fake, db_path)
+    app, _clock = await _survey(app_factory, fake, database_location)
     pekka = fake.user(503, language_code="en")
     fake.push_text(pekka, "/stop")
     await wait_for_text(fake, pekka, "You will not get any more surveys")
@@ -214,10 +214,10 @@ async def test_stop_suppresses_the_next_survey_and_start_opts_back_in(
 
 
 async def test_delete_asks_first_then_erases_everything(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    app, _clock = await _survey(app_factory, fake, db_path)
+    app, _clock = await _survey(app_factory, fake, database_location)
     liisa = fake.user(504)
     await _trigger(app, liisa, "quick")
     question = await wait_for_text(fake, liisa, "How satisfied")
@@ -234,10 +234,10 @@ async def test_delete_asks_first_then_erases_everything(
 
 
 async def test_help_and_unknown_commands_explain_the_bot(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    await _survey(app_factory, fake, db_path)
+    await _survey(app_factory, fake, database_location)
     user = fake.user(505)
     fake.push_text(user, "/help")
     fake.push_text(user, "/whatever")
@@ -247,10 +247,10 @@ async def test_help_and_unknown_commands_explain_the_bot(
 
 
 async def test_late_tap_on_an_expired_survey_is_politely_refused(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    app, clock = await _survey(app_factory, fake, db_path)
+    app, clock = await _survey(app_factory, fake, database_location)
     user = fake.user(506)
     await _trigger(app, user, "nps")  # expire_after defaults to 7 days
     question = await wait_for_text(fake, user, "recommend")
@@ -267,11 +267,11 @@ async def test_late_tap_on_an_expired_survey_is_politely_refused(
 async def test_old_forged_and_duplicate_taps_change_nothing(
     app_factory: AppFactory,
     fake_telegram: FakeTelegram,
-    db_path: Path,
+    database_location: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake = fake_telegram
-    app, _clock = await _survey(app_factory, fake, db_path)
+    app, _clock = await _survey(app_factory, fake, database_location)
     user = fake.user(507)
     await _trigger(app, user, "quick")
     question = await wait_for_text(fake, user, "How satisfied")

@@ -30,10 +30,10 @@ WEBHOOK_SERVER = 'port = 0\napi_token = "test-api-token"\npublic_url = "https://
 
 
 async def test_an_update_stored_before_a_crash_is_handled_once_at_restart(
-    app_factory: AppFactory, fake_telegram: FakeTelegram, db_path: Path
+    app_factory: AppFactory, fake_telegram: FakeTelegram, database_location: str
 ) -> None:
     fake = fake_telegram
-    config = telegram_config(fake, db_path, QUICK)
+    config = telegram_config(fake, database_location, QUICK)
     user = fake.user(801)
     first = PalauteApp(config)
     await first.start()
@@ -46,7 +46,7 @@ async def test_an_update_stored_before_a_crash_is_handled_once_at_restart(
     # The customer taps; palaute stores the update in its inbox and dies before handling it or
     # confirming it to Telegram, which therefore delivers it again after the restart.
     tap = fake.push_callback(user, question, question.callback_data_for("6"))
-    store = await Store.open(db_path)
+    store = await Store.open(database_location)
     try:
         await store.inbox.store_many("telegram", [(str(tap["update_id"]), json.dumps(tap))], now=0)
     finally:

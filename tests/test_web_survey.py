@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -215,10 +214,10 @@ async def test_unknown_and_forged_links_get_a_friendly_404(app_factory: AppFacto
 
 
 async def test_an_expired_personal_link_says_so_with_410(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
     clock = FakeClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
-    app = await app_factory(make_config(TOUCHPOINTS, db_path), clock=clock)
+    app = await app_factory(make_config(TOUCHPOINTS, database_location), clock=clock)
     result = await app.triggers.trigger(
         TriggerRequest("checkout", ContactSpec("web", "anna@example.com"))
     )
@@ -239,9 +238,11 @@ async def test_an_expired_personal_link_says_so_with_410(
     assert invitation is not None and invitation.state is not InvitationState.COMPLETED
 
 
-async def test_an_answer_after_expiry_is_not_stored(app_factory: AppFactory, db_path: Path) -> None:
+async def test_an_answer_after_expiry_is_not_stored(
+    app_factory: AppFactory, database_location: str
+) -> None:
     clock = FakeClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
-    app = await app_factory(make_config(TOUCHPOINTS, db_path), clock=clock)
+    app = await app_factory(make_config(TOUCHPOINTS, database_location), clock=clock)
     result = await app.triggers.trigger(
         TriggerRequest("checkout", ContactSpec("web", "+358401234567"))
     )
@@ -277,10 +278,11 @@ async def test_the_trigger_api_returns_the_personal_link(app_factory: AppFactory
 
 
 async def test_quiet_hours_do_not_delay_a_survey_the_customer_opened(
-    app_factory: AppFactory, db_path: Path
+    app_factory: AppFactory, database_location: str
 ) -> None:
     config = make_config(
-        '[defaults]\nquiet_hours = ["00:00", "23:59"]\ntimezone = "Europe/Helsinki"\n', db_path
+        '[defaults]\nquiet_hours = ["00:00", "23:59"]\ntimezone = "Europe/Helsinki"\n',
+        database_location,
     )
     app = await app_factory(config, clock=FakeClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC)))
     personal = await app.triggers.trigger(TriggerRequest("ces", ContactSpec("web", "ville@x.fi")))

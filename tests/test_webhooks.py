@@ -21,8 +21,8 @@ from bot.delivery.triggers import ContactSpec, TriggerRequest
 from bot.team.webhooks import sign
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, make_config
+from tests.database_rows import until_rows
 from tests.loopback import serve
-from tests.palaute_process import query
 from tests.team_channel import TEAM_TOML, eventually, team_channels
 from tests.test_followups import PRIVATE_SURVEY
 
@@ -89,7 +89,7 @@ async def receiver() -> AsyncIterator[Receiver]:
     await runner.cleanup()
 
 
-def _config(db_path: Path, receiver: Receiver, extra: str = "") -> Any:
+def _config(db_path: Path | str, receiver: Receiver, extra: str = "") -> Any:
     toml = (
         TEAM_TOML
         + extra
@@ -122,16 +122,18 @@ async def _answer_all(
 
 
 async def test_events_are_signed_retried_in_order_and_filtered(
-    app_factory: AppFactory, db_path: Path, receiver: Receiver
+    app_factory: AppFactory, database_location: str, receiver: Receiver
 ) -> None:
     clock = FakeClock(1_790_000_000)
     channels, slack, _telegram = team_channels()
-    app = await app_factory(_config(db_path, receiver), clock=clock, channels=channels, http=False)
+    app = await app_factory(
+        _config(database_location, receiver), clock=clock, channels=channels, http=False
+    )
     receiver.fail_next = 1  # the first delivery fails: the dispatcher retries it later
     invitation_id = await _answer_all(app, "nps", ["3", "Too slow", "Faster delivery"])
     # Time moves on once the 503 is recorded: a retry planned after the advance would wait for
     # a clock that never moves again (the request reaches the receiver before that).
-    await eventually(lambda: bool(query(db_path, RETRY_PLANNED)))
+    await until_rows(app.store, RETRY_PLANNED, bool, what="the retry planned")
     clock.advance(10)  # past the backoff
     await eventually(
         lambda: (
@@ -171,11 +173,11 @@ async def test_events_are_signed_retried_in_order_and_filtered(
 
 
 async def test_anonymous_answers_leave_the_contact_out(
-    app_factory: AppFactory, db_path: Path, receiver: Receiver
+    app_factory: AppFactory, database_location: str, receiver: Receiver
 ) -> None:
     channels, _slack, _telegram = team_channels()
     app = await app_factory(
-        _config(db_path, receiver, PRIVATE_SURVEY),
+        _config(database_location, receiver, PRIVATE_SURVEY),
         clock=FakeClock(1_790_000_000),
         channels=channels,
         http=False,

@@ -4,7 +4,6 @@ signed and delivered to palaute's HTTP server, the customer and the team as What
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest_asyncio
 
@@ -61,9 +60,11 @@ async def fake() -> AsyncIterator[FakeWhatsApp]:
 
 
 async def test_a_touchpoint_opens_with_its_template_and_the_survey_follows_the_reply(
-    app_factory: AppFactory, fake: FakeWhatsApp, db_path: Path
+    app_factory: AppFactory, fake: FakeWhatsApp, database_location: str
 ) -> None:
-    app = await app_factory(whatsapp_config(fake, db_path, SURVEY, TEMPLATES), clock=MovableClock())
+    app = await app_factory(
+        whatsapp_config(fake, database_location, SURVEY, TEMPLATES), clock=MovableClock()
+    )
     await connect(app, fake)
     # The team member wrote to the business number today, so alerts may reach them.
     await fake.customer_text(TEAM_MEMBER, "hi", name="Tiina")

@@ -34,7 +34,9 @@ def whatsapp_environ(fake: FakeWhatsApp) -> dict[str, str]:
     }
 
 
-def whatsapp_config(fake: FakeWhatsApp, db_path: Path, toml: str = "", section: str = "") -> Config:
+def whatsapp_config(
+    fake: FakeWhatsApp, db_path: Path | str, toml: str = "", section: str = ""
+) -> Config:
     head = (
         '[server]\nport = 0\napi_token = "test-api-token"\n'
         'public_url = "https://palaute.example"\n'
