@@ -10,7 +10,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -40,10 +40,11 @@ from bot.team.webhooks import WebhookChannel, WebhookPublisher
 from bot.tokens import TokenSigner
 from storage.database import StorageError
 from storage.lease import HEARTBEAT_SECONDS, DatabaseInUse, RunLease
-from storage.postgresql.database import PostgresDatabase
-from storage.postgresql.lease import AdvisoryLease
 from storage.records import Invitation
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from storage.postgresql.lease import AdvisoryLease
 from storage.workers import HEARTBEAT_SECONDS as WORKER_HEARTBEAT_SECONDS
 from storage.workers import WorkerRegistry
 
@@ -95,9 +96,14 @@ class PalauteApp:
     async def start(self) -> None:
         self.store = await Store.open(self.config.storage.location)
         database = self.store.database
-        if isinstance(database, PostgresDatabase):
+        if database.dialect.name == "postgresql":
             # Several workers may share it: each registers; the work that runs once goes to
-            # the holder of an advisory lock (storage.postgresql.lease).
+            # the holder of an advisory lock (storage.postgresql.lease). Imported here: asyncpg
+            # is loaded only when PostgreSQL is named.
+            from storage.postgresql.database import PostgresDatabase
+            from storage.postgresql.lease import AdvisoryLease
+
+            assert isinstance(database, PostgresDatabase)
             self.workers = WorkerRegistry(database)
             self._live_workers = await self.workers.join(now=time.time())
             self.work_lease = AdvisoryLease(database)

@@ -16,14 +16,9 @@ class SettingsRepository:
         return str(row["value"]) if row else None
 
     async def get_or_create_secret(self, key: str) -> str:
-        """A random secret generated once per database and kept from then on."""
-        async with self.database.transaction() as work:
-            row = await work.fetch_one("SELECT value FROM settings WHERE key = ?", (key,))
-            if row:
-                return str(row[0])
-            value = secrets.token_urlsafe(32)
-            await work.execute("INSERT INTO settings (key, value) VALUES (?, ?)", (key, value))
-            return value
+        """A random secret generated once per database and kept from then on (workers starting
+        at once on one PostgreSQL database all get the one that was stored first)."""
+        return await self.get_or_set(key, secrets.token_urlsafe(32))
 
     async def get_or_set(self, key: str, value: str) -> str:
         """The stored value of `key`, storing `value` first when there is none."""

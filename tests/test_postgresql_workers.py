@@ -17,6 +17,7 @@ from storage.inbox import InboxRepository
 from storage.outbox import OutboxRepository
 from storage.postgresql.database import PostgresDatabase
 from storage.postgresql.lease import AdvisoryLease
+from storage.settings import SettingsRepository
 from storage.workers import LAPSE_SECONDS, WorkerRegistry
 from tests.clock import FakeClock
 from tests.palaute_process import ROOT
@@ -197,3 +198,17 @@ async def test_a_worker_takes_over_only_a_dead_workers_unfinished_updates(
     assert await inboxes[1].adopt() == 1
     assert await inboxes[1].adopt() == 0  # the second's own now
     assert handled == (["101"], ["101"])
+
+
+async def test_workers_starting_at_once_share_one_link_secret(
+    workers: tuple[PostgresDatabase, PostgresDatabase],
+) -> None:
+    """Two workers started together both asked for the secret their links are signed with:
+    one of them failed to start on the settings row the other had just written."""
+    first, second = (SettingsRepository(database) for database in workers)
+    for attempt in range(20):
+        key = f"link_secret_{attempt}"
+        values = await asyncio.gather(
+            first.get_or_create_secret(key), second.get_or_create_secret(key)
+        )
+        assert values[0] == values[1]
