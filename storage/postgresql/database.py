@@ -44,6 +44,9 @@ async def _set_up_connection(connection: asyncpg.Connection) -> None:
     )
 
 
+CLOSE_TIMEOUT_SECONDS = 10.0
+
+
 class PostgresDatabase:
     dialect: Dialect = PostgresDialect()
 
@@ -86,7 +89,16 @@ class PostgresDatabase:
         return database
 
     async def close(self) -> None:
-        await self._pool.close()
+        """Close the pool; connections still held after `CLOSE_TIMEOUT_SECONDS` (a read whose
+        caller never finished it) are cut, so that stopping palaute never waits forever."""
+        try:
+            await asyncio.wait_for(self._pool.close(), CLOSE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning(
+                "PostgreSQL connections were still in use after %.0f s at close; cutting them",
+                CLOSE_TIMEOUT_SECONDS,
+            )
+            self._pool.terminate()
 
     async def session(self, **server_settings: str) -> asyncpg.Connection:
         """A connection of its own, outside the pool (whose connections are reset, advisory
